@@ -1,0 +1,42 @@
+# brokercrm — the two commands are `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Starts the embedded PostgreSQL/Redis under var/ unless DATABASE_URL / REDIS_URL are set,
+# runs the command with them, and stops what it started when the command ends.
+EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
+
+.PHONY: install demo test lint format migrate shell clean-var
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "brokercrm needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $(INSTALLED)
+
+demo: install
+	$(EMBEDDED) $(BIN)/python manage.py demo
+
+test: install
+	$(EMBEDDED) $(BIN)/python -m pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: install
+	$(EMBEDDED) $(BIN)/python manage.py migrate
+
+shell: install
+	$(EMBEDDED) $(BIN)/python manage.py shell
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,133 @@
+"""The admin is the staff back office. `ScopedAdmin` is the base of every ModelAdmin over
+entity-scoped rows: it lists, shows and edits only what `scope_for` allows, answers 404 for
+rows of other entities, limits foreign-key choices to visible rows, never lets a row move to
+another entity, and audits every save and delete in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest
+from django.shortcuts import redirect
+
+from audit.masking import snapshot
+from audit.services import audit_record
+from brokercrm.api.base import scoped
+from brokercrm.errors import ApplicationError
+from brokercrm.scoping import Scope, scope_for
+
+admin.site.site_header = "brokercrm back office"
+admin.site.site_title = "brokercrm"
+admin.site.index_title = "Back office"
+
+
+def _perm(model: type[models.Model], action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def _entity_id_of(obj: models.Model) -> int | None:
+    field = getattr(type(obj), "scope_entity_field", "entity")
+    return obj.pk if field == "id" else getattr(obj, f"{field}_id", None)
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    # Fields that may never change once the row exists.
+    immutable_fields: tuple[str, ...] = ("entity",)
+
+    def scope(self, request: HttpRequest, action: str) -> Scope:
+        return scope_for(request.user, _perm(self.model, action))
+
+    # --- what the user sees ---------------------------------------------------------------
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scoped(super().get_queryset(request), self.scope(request, "view"))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Another entity's row and a row that does not exist look the same.
+            raise Http404("Not found.")
+        return obj
+
+    # --- what the user may do -------------------------------------------------------------
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        scope = self.scope(request, "view")
+        return not scope.is_empty if obj is None else scope.contains(obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        scope = self.scope(request, "change")
+        return not scope.is_empty if obj is None else scope.contains(obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return not self.scope(request, "add").is_empty
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        scope = self.scope(request, "delete")
+        return not scope.is_empty if obj is None else scope.contains(obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly += [name for name in self.immutable_fields if name not in readonly]
+        return readonly
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related = db_field.related_model
+        if db_field.name == getattr(self.model, "scope_entity_field", "entity"):
+            # The owning entity: only those where the user may create this kind of row.
+            kwargs["queryset"] = scoped(related._default_manager.all(), self.scope(request, "add"))
+        elif hasattr(related, "scope_entity_field") or hasattr(related, "entity_id"):
+            kwargs["queryset"] = scoped(
+                related._default_manager.all(), scope_for(request.user, _perm(related, "view"))
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # --- writes: scoped, audited, atomic ----------------------------------------------------
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        action = "change" if change else "add"
+        allowed = self.scope(request, action)
+        if not allowed.allows_entity(_entity_id_of(obj)) and not allowed.contains(obj):
+            raise Http404("Not found.")
+        before = snapshot(type(obj)._base_manager.get(pk=obj.pk)) if change else None
+        with transaction.atomic():
+            obj.save()
+            audit_record(
+                actor=request.user,
+                action=f"admin.{self.model._meta.label_lower}.{'changed' if change else 'created'}",
+                entity=_entity_id_of(obj),
+                obj=obj,
+                before=before,
+                after=snapshot(obj),
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        if not self.has_delete_permission(request, obj):
+            raise Http404("Not found.")
+        with transaction.atomic():
+            audit_record(
+                actor=request.user,
+                action=f"admin.{self.model._meta.label_lower}.deleted",
+                entity=_entity_id_of(obj),
+                obj=obj,
+                before=snapshot(obj),
+            )
+            obj.delete()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # A service refusing the change (its transaction already rolled back) is shown on the
+        # page it came from rather than as a server error.
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except ApplicationError as error:
+            messages.error(request, f"{error.detail} ({error.code})")
+            return redirect(request.get_full_path())

@@ -1,0 +1,17 @@
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokercrm.settings")
+
+app = Celery("brokercrm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "audit-verify-chain": {
+        "task": "audit.tasks.audit_verify_chain",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from brokercrm.accounts.api.views import MeView
+
+from . import views
+
+api_v1 = [
+    path("me", MeView.as_view(), name="me"),
+    path("", include("entities.api.urls")),
+    path("", include("audit.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+]
+
+handler404 = "brokercrm.views.handler404"
+handler500 = "brokercrm.views.handler500"

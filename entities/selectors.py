@@ -1,0 +1,109 @@
+"""Reads of entity configuration that other apps use: routing and effective rule sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from brokercrm.errors import ApplicationError
+from brokercrm.reference import COUNTRIES
+from brokercrm.scoping import scope_for
+
+from .models import Brand, CountryRoute, LegalEntity, RuleSet
+
+
+class OnboardingRefused(ApplicationError):
+    code = "onboarding_refused"
+    default_detail = "We cannot open an account for residents of this country through this brand."
+
+
+class RuleSetMissing(ApplicationError):
+    code = "ruleset_missing"
+    status = 409
+    default_detail = "The entity has no rules of this kind in force."
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    brand: Brand
+    country: str
+    entity: LegalEntity
+    route: CountryRoute
+    ruleset: RuleSet
+
+    @property
+    def explanation(self) -> dict[str, Any]:
+        return {
+            "brand": self.brand.code,
+            "country": self.country,
+            "entity": self.entity.code,
+            "route": self.route.country,
+            "ruleset": self.ruleset.reference,
+        }
+
+
+def entities_visible_to(user: Any, perm: str = "entities.view_legalentity") -> QuerySet[LegalEntity]:
+    return LegalEntity.objects.filter(scope_for(user, perm).q(LegalEntity))
+
+
+def ruleset_effective(
+    *, entity: LegalEntity, kind: str, country: str = "", at: datetime | None = None
+) -> RuleSet:
+    """The version in force at `at`: the country's own rules if it has any, else the entity's."""
+    at = at or timezone.now()
+    in_force = (
+        RuleSet.objects.in_entity(entity)
+        .filter(kind=kind, effective_from__lte=at)
+        .select_related("entity")
+        .order_by("-effective_from", "-version")
+    )
+    if country:
+        own = in_force.filter(country=country).first()
+        if own is not None:
+            return own
+    default = in_force.filter(country=RuleSet.ALL_COUNTRIES).first()
+    if default is None:
+        raise RuleSetMissing(f"{entity.code} has no {kind} rules in force; publish a rule set first.")
+    return default
+
+
+def onboarding_entity_for(*, brand: Brand, country: str, at: datetime | None = None) -> RoutingDecision:
+    """Which entity onboards a resident of `country` arriving through `brand`, or a refusal."""
+    country = (country or "").strip().upper()
+    if country not in COUNTRIES:
+        raise OnboardingRefused(f"{country!r} is not a country code we know.", code="country_unknown")
+    if brand.status != Brand.Status.ACTIVE:
+        raise OnboardingRefused("This brand does not take new clients.", code="brand_inactive")
+    routes = {
+        route.country: route
+        for route in CountryRoute.objects.unscoped()
+        .filter(brand=brand, country__in=[country, CountryRoute.ANY_COUNTRY])
+        .select_related("entity")
+    }
+    route = routes.get(country) or routes.get(CountryRoute.ANY_COUNTRY)
+    if route is None:
+        raise OnboardingRefused(
+            f"{brand.name} does not onboard residents of {COUNTRIES[country]}.", code="country_not_served"
+        )
+    entity = route.entity
+    if entity.status != LegalEntity.Status.ACTIVE:
+        raise OnboardingRefused(f"{entity.legal_name} does not take new clients.", code="entity_not_onboarding")
+    rules = ruleset_effective(entity=entity, kind=RuleSet.Kind.ONBOARDING, at=at)
+    if country in rules.document.get("restricted_countries", []):
+        raise OnboardingRefused(
+            f"{entity.legal_name} does not accept residents of {COUNTRIES[country]}.",
+            code="country_restricted",
+            extra={"ruleset": rules.reference},
+        )
+    allowed = rules.document.get("allowed_countries", [])
+    if "*" not in allowed and country not in allowed:
+        raise OnboardingRefused(
+            f"{entity.legal_name} does not onboard residents of {COUNTRIES[country]}.",
+            code="country_not_served",
+            extra={"ruleset": rules.reference},
+        )
+    return RoutingDecision(brand=brand, country=country, entity=entity, route=route, ruleset=rules)

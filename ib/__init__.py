@@ -1,0 +1,1 @@
+"""Introducing brokers, rebate plans and commissions."""

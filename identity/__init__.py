@@ -1,0 +1,1 @@
+"""Group-level persons, entity client profiles, matching and duplicate review."""

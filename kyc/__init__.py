@@ -1,0 +1,1 @@
+"""KYC files, documents, checks, risk and review queues."""

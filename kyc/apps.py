@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KycConfig(AppConfig):
+    name = "kyc"
+    verbose_name = "KYC and AML"

@@ -1,0 +1,1 @@
+"""PSPs, routing, deposits, withdrawals and reconciliation."""

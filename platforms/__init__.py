@@ -1,0 +1,1 @@
+"""Trading servers, connectors, accounts and sync."""

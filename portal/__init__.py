@@ -1,0 +1,1 @@
+"""Client self-registration portal."""
