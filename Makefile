@@ -18,7 +18,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 	touch $(INSTALLED)
 
 demo: install
-	$(EMBEDDED) $(BIN)/python manage.py demo
+	DEBUG=$${DEBUG:-1} $(EMBEDDED) $(BIN)/python manage.py demo
 
 test: install
 	$(EMBEDDED) $(BIN)/python -m pytest $(ARGS)

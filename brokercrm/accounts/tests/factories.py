@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from brokercrm.accounts.models import RoleGrant, User
+from brokercrm.accounts.services import role_get, role_grant
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def persist_password(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            self.save(update_fields=["password"])
+
+
+def grant(user: User, role_code: str, **where: Any) -> RoleGrant:
+    return role_grant(actor=None, user=user, role=role_get(role_code), reason="test setup", **where)

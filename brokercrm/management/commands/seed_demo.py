@@ -1,0 +1,254 @@
+"""Demo data: three licensed entities, three brands with country routing, desks, rule sets and
+a staff login for every role in every entity. Safe to run again: it only adds what is missing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from brokercrm.accounts.models import RoleGrant, User
+from brokercrm.accounts.services import role_get, role_grant
+from brokercrm.reference import EEA
+from entities import services as entity_services
+from entities.models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+
+DEMO_PASSWORD_DEFAULT = "brokercrm-demo"
+SANCTIONED = ["BY", "CU", "IR", "KP", "RU", "SY"]
+
+ENTITIES: list[dict[str, Any]] = [
+    {
+        "code": "EU",
+        "legal_name": "Atlas Capital Europe Ltd",
+        "regulator": "CySEC",
+        "licence_number": "CIF 312/16",
+        "jurisdiction": "CY",
+        "base_currency": "EUR",
+        "wallet_currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"],
+    },
+    {
+        "code": "UK",
+        "legal_name": "Atlas Capital UK Ltd",
+        "regulator": "FCA",
+        "licence_number": "FRN 781234",
+        "jurisdiction": "GB",
+        "base_currency": "GBP",
+        "wallet_currencies": ["GBP", "EUR", "USD"],
+    },
+    {
+        "code": "SC",
+        "legal_name": "Atlas Global Markets Ltd",
+        "regulator": "Seychelles FSA",
+        "licence_number": "SD087",
+        "jurisdiction": "SC",
+        "base_currency": "USD",
+        "wallet_currencies": ["USD", "EUR", "GBP", "AED", "ZAR"],
+    },
+]
+
+UK_AREA = ["GB", "GG", "IM", "JE"]
+
+RULES: dict[str, dict[str, dict[str, Any]]] = {
+    "EU": {
+        "onboarding": {"allowed_countries": sorted(EEA), "restricted_countries": ["US", *SANCTIONED]},
+        "kyc": {
+            "identity_documents": ["passport", "national_id", "driving_licence"],
+            "proof_of_address_max_age_days": 90,
+            "source_of_funds_threshold": "15000",
+            "liveness_required": True,
+            "auto_approve_max_risk": "low",
+        },
+        "wallet": {"currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"]},
+        "cooling_off": {"first_withdrawal_hours": 24},
+        "deposit": {"before_kyc": "park", "park_cap": "2000"},
+        "withdrawal": {
+            "currency": "EUR", "auto_approve_limit": "1000", "finance_approval_limit": "10000",
+            "maker_checker": True,
+        },
+    },
+    "UK": {
+        "onboarding": {"allowed_countries": UK_AREA, "restricted_countries": ["US", *SANCTIONED]},
+        "kyc": {
+            "identity_documents": ["passport", "driving_licence"],
+            "proof_of_address_max_age_days": 90,
+            "source_of_funds_threshold": "10000",
+            "liveness_required": True,
+            "auto_approve_max_risk": "low",
+        },
+        "wallet": {"currencies": ["GBP", "EUR", "USD"]},
+        "cooling_off": {"first_withdrawal_hours": 48},
+        "deposit": {"before_kyc": "refuse", "park_cap": "0"},
+        "withdrawal": {
+            "currency": "GBP", "auto_approve_limit": "500", "finance_approval_limit": "7500",
+            "maker_checker": True,
+        },
+    },
+    "SC": {
+        "onboarding": {
+            "allowed_countries": ["*"],
+            "restricted_countries": sorted({"US", "CA", "JP", "MM", *UK_AREA, *EEA, *SANCTIONED}),
+        },
+        "kyc": {
+            "identity_documents": ["passport", "national_id"],
+            "proof_of_address_max_age_days": 180,
+            "source_of_funds_threshold": "50000",
+            "liveness_required": False,
+            "auto_approve_max_risk": "medium",
+        },
+        "wallet": {"currencies": ["USD", "EUR", "GBP", "AED", "ZAR"]},
+        "cooling_off": {"first_withdrawal_hours": 0},
+        "deposit": {"before_kyc": "park", "park_cap": "5000"},
+        "withdrawal": {
+            "currency": "USD", "auto_approve_limit": "2000", "finance_approval_limit": "25000",
+            "maker_checker": True,
+        },
+    },
+}
+
+# Country-specific rules where a country differs from its entity's default.
+COUNTRY_RULES: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("EU", "kyc", "DE", {
+        "identity_documents": ["passport", "national_id"],
+        "proof_of_address_max_age_days": 90,
+        "source_of_funds_threshold": "10000",
+        "liveness_required": True,
+        "auto_approve_max_risk": "low",
+    }),
+    ("SC", "cooling_off", "NG", {"first_withdrawal_hours": 72}),
+]
+
+BRANDS: list[dict[str, Any]] = [
+    {
+        "entity": "EU", "code": "atlas-markets", "name": "Atlas Markets", "domain": "atlasmarkets.eu",
+        "support_email": "support@atlasmarkets.eu", "theme": {"primary_color": "#0B3D91"},
+        # EEA residents to the EU entity, the UK area to the UK entity, the rest offshore.
+        "routes": {**dict.fromkeys(sorted(EEA), "EU"), **dict.fromkeys(UK_AREA, "UK"), "*": "SC"},
+    },
+    {
+        "entity": "UK", "code": "atlas-uk", "name": "Atlas Markets UK", "domain": "atlasmarkets.co.uk",
+        "support_email": "support@atlasmarkets.co.uk", "theme": {"primary_color": "#012169"},
+        "routes": {"*": "UK"},
+    },
+    {
+        "entity": "SC", "code": "atlasfx-global", "name": "AtlasFX Global", "domain": "atlasfx.com",
+        "support_email": "help@atlasfx.com", "theme": {"primary_color": "#00875A"},
+        "routes": {"*": "SC"},
+    },
+]
+
+DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
+    "EU": [
+        ("cy-sales", "Cyprus & Greece Sales", ["CY", "GR"]),
+        ("dach", "DACH Retention", ["DE", "AT", "LI"]),
+        ("poland", "Poland Desk", ["PL"]),
+    ],
+    "UK": [("london-sales", "London Sales", UK_AREA), ("london-retention", "London Retention", UK_AREA)],
+    "SC": [
+        ("latam", "LATAM Desk", ["AR", "BR", "CL", "CO", "MX", "PE"]),
+        ("mena", "MENA Desk", ["AE", "BH", "EG", "JO", "KW", "OM", "QA", "SA"]),
+        ("asia", "Asia Desk", ["ID", "MY", "PH", "TH", "VN"]),
+    ],
+}
+
+ENTITY_ROLES = ["sales", "retention", "compliance", "finance", "support", "ib_manager", "entity_admin"]
+GROUP_ROLES = ["group_compliance", "group_risk"]
+
+
+class Command(BaseCommand):
+    help = "Load the demo entities, brands, routing, desks, rule sets and staff logins (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet-logins", action="store_true", help="do not print the logins")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = os.environ.get("DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+        with transaction.atomic():
+            entities = {spec["code"]: self._entity(spec) for spec in ENTITIES}
+            for code, kinds in RULES.items():
+                for kind, document in kinds.items():
+                    self._rules(entities[code], kind, "", document)
+            for code, kind, country, document in COUNTRY_RULES:
+                self._rules(entities[code], kind, country, document)
+            for spec in BRANDS:
+                self._brand(spec, entities)
+            desks = {
+                (code, desk_code): self._desk(entities[code], desk_code, name, countries)
+                for code, specs in DESKS.items()
+                for desk_code, name, countries in specs
+            }
+            logins = self._staff(entities, desks, password)
+        if not options["quiet_logins"]:
+            self._print_logins(logins, password)
+
+    def _entity(self, spec: dict[str, Any]) -> LegalEntity:
+        entity = LegalEntity.objects.filter(code=spec["code"]).first()
+        return entity or entity_services.entity_create(actor=None, reason="demo data", **spec)
+
+    def _rules(self, entity: LegalEntity, kind: str, country: str, document: dict[str, Any]) -> None:
+        if not RuleSet.objects.in_entity(entity).filter(kind=kind, country=country).exists():
+            entity_services.ruleset_publish(
+                actor=None, entity=entity, kind=kind, country=country, document=document, note="demo data"
+            )
+
+    def _brand(self, spec: dict[str, Any], entities: dict[str, LegalEntity]) -> None:
+        fields = {k: v for k, v in spec.items() if k not in {"entity", "routes"}}
+        brand = Brand.objects.unscoped().filter(code=spec["code"]).first()
+        if brand is None:
+            brand = entity_services.brand_create(actor=None, entity=entities[spec["entity"]], **fields)
+        existing = set(CountryRoute.objects.unscoped().filter(brand=brand).values_list("country", flat=True))
+        for country, entity_code in spec["routes"].items():
+            if country not in existing:
+                entity_services.country_route_set(
+                    actor=None, brand=brand, country=country, entity=entities[entity_code], reason="demo data"
+                )
+
+    def _desk(self, entity: LegalEntity, code: str, name: str, countries: list[str]) -> Desk:
+        desk = Desk.objects.in_entity(entity).filter(code=code).first()
+        return desk or entity_services.desk_create(
+            actor=None, entity=entity, code=code, name=name, countries=countries
+        )
+
+    def _user(self, username: str, password: str, *, superuser: bool = False) -> User:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"email": f"{username}@demo.brokercrm.local", "is_staff": True, "is_superuser": superuser},
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return user
+
+    def _grant(self, user: User, role_code: str, **where: Any) -> None:
+        role = role_get(role_code)
+        exists = RoleGrant.objects.filter(
+            user=user, role=role, revoked_at__isnull=True,
+            entity=where.get("entity"), desk=where.get("desk"), group_wide=where.get("group_wide", False),
+        ).exists()
+        if not exists:
+            role_grant(actor=None, user=user, role=role, reason="demo data", **where)
+
+    def _staff(
+        self, entities: dict[str, LegalEntity], desks: dict[tuple[str, str], Desk], password: str
+    ) -> list[tuple[str, str]]:
+        logins = [("admin", "superuser: every entity, every action")]
+        self._user("admin", password, superuser=True)
+        for code, entity in entities.items():
+            for role_code in ENTITY_ROLES:
+                username = f"{role_code.replace('_', '-')}.{code.lower()}"
+                self._grant(self._user(username, password), role_code, entity=entity)
+                logins.append((username, f"{role_code} in {code}"))
+        dach = self._user("sales.eu.dach", password)
+        self._grant(dach, "sales", desk=desks[("EU", "dach")])
+        logins.append(("sales.eu.dach", "sales on the EU DACH desk only"))
+        for role_code in GROUP_ROLES:
+            username = role_code.replace("_", ".")
+            self._grant(self._user(username, password), role_code, group_wide=True)
+            logins.append((username, f"{role_code}: views every entity, edits nothing"))
+        return logins
+
+    def _print_logins(self, logins: list[tuple[str, str]], password: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Demo logins (password for all: {password})"))
+        for username, description in logins:
+            self.stdout.write(f"  {username:<22} {description}")

@@ -1,0 +1,83 @@
+"""Fixtures shared by every app's tests: two entities with brands, desks and rule sets, and
+the staff personas each endpoint is checked against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db.backends.signals import connection_created
+
+
+def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # Transactional tests empty the database with TRUNCATE between tests; the audit table
+    # refuses that unless the session says so (see audit/migrations/0002_append_only.py).
+    with connection.cursor() as cursor:
+        cursor.execute("SET brokercrm.allow_audit_truncate = 'on'")
+
+
+connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_allow_audit_truncate")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The production hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    eu: Any
+    uk: Any
+    eu_brand: Any
+    uk_brand: Any
+    eu_desk: Any
+    eu_other_desk: Any
+    eu_onboarding: Any
+    uk_onboarding: Any
+    eu_compliance: Any
+    eu_support: Any
+    eu_admin: Any
+    eu_desk_sales: Any
+    uk_compliance: Any
+    uk_admin: Any
+    group_compliance: Any
+    superuser: Any
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    from brokercrm.accounts.tests.factories import UserFactory, grant
+    from entities.tests.factories import BrandFactory, DeskFactory, LegalEntityFactory, publish_rules
+
+    eu = LegalEntityFactory(code="EU", jurisdiction="CY", base_currency="EUR", wallet_currencies=["EUR", "USD"])
+    uk = LegalEntityFactory(code="UK", jurisdiction="GB", base_currency="GBP", wallet_currencies=["GBP", "USD"])
+    eu_brand = BrandFactory(entity=eu, code="eu-brand", domain="eu.example.com")
+    uk_brand = BrandFactory(entity=uk, code="uk-brand", domain="uk.example.com")
+    eu_desk = DeskFactory(entity=eu, code="dach")
+    eu_other_desk = DeskFactory(entity=eu, code="poland")
+    eu_onboarding = publish_rules(
+        eu, "onboarding", {"allowed_countries": ["DE", "FR", "CY"], "restricted_countries": ["US"]}
+    )
+    uk_onboarding = publish_rules(
+        uk, "onboarding", {"allowed_countries": ["GB"], "restricted_countries": ["US"]}
+    )
+    users = {
+        "eu_compliance": ("compliance", {"entity": eu}),
+        "eu_support": ("support", {"entity": eu}),
+        "eu_admin": ("entity_admin", {"entity": eu}),
+        "eu_desk_sales": ("sales", {"desk": eu_desk}),
+        "uk_compliance": ("compliance", {"entity": uk}),
+        "uk_admin": ("entity_admin", {"entity": uk}),
+        "group_compliance": ("group_compliance", {"group_wide": True}),
+    }
+    made = {}
+    for name, (role, where) in users.items():
+        made[name] = UserFactory(username=name.replace("_", "."))
+        grant(made[name], role, **where)
+    return World(
+        eu=eu, uk=uk, eu_brand=eu_brand, uk_brand=uk_brand, eu_desk=eu_desk, eu_other_desk=eu_other_desk,
+        eu_onboarding=eu_onboarding, uk_onboarding=uk_onboarding,
+        superuser=UserFactory(username="root", is_superuser=True), **made,
+    )
