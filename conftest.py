@@ -24,6 +24,13 @@ connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_allow_audi
 def _fast_password_hashing(settings: Any) -> None:
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client speaks plain HTTP; production settings are checked by test_deploy_check.
+    settings.SECURE_SSL_REDIRECT = False
+    # No collectstatic in tests: serve admin assets by name, not from a hashed manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @dataclass
@@ -49,10 +56,20 @@ class World:
 @pytest.fixture
 def world(db: Any) -> World:
     from brokercrm.accounts.tests.factories import UserFactory, grant
-    from entities.tests.factories import BrandFactory, DeskFactory, LegalEntityFactory, publish_rules
+    from entities.services import country_route_set
+    from entities.tests.factories import (
+        BrandFactory,
+        DeskFactory,
+        LegalEntityFactory,
+        publish_rules,
+    )
 
-    eu = LegalEntityFactory(code="EU", jurisdiction="CY", base_currency="EUR", wallet_currencies=["EUR", "USD"])
-    uk = LegalEntityFactory(code="UK", jurisdiction="GB", base_currency="GBP", wallet_currencies=["GBP", "USD"])
+    eu = LegalEntityFactory(
+        code="EU", jurisdiction="CY", base_currency="EUR", wallet_currencies=["EUR", "USD"]
+    )
+    uk = LegalEntityFactory(
+        code="UK", jurisdiction="GB", base_currency="GBP", wallet_currencies=["GBP", "USD"]
+    )
     eu_brand = BrandFactory(entity=eu, code="eu-brand", domain="eu.example.com")
     uk_brand = BrandFactory(entity=uk, code="uk-brand", domain="uk.example.com")
     eu_desk = DeskFactory(entity=eu, code="dach")
@@ -63,6 +80,8 @@ def world(db: Any) -> World:
     uk_onboarding = publish_rules(
         uk, "onboarding", {"allowed_countries": ["GB"], "restricted_countries": ["US"]}
     )
+    country_route_set(actor=None, brand=eu_brand, country="*", entity=eu)
+    country_route_set(actor=None, brand=uk_brand, country="*", entity=uk)
     users = {
         "eu_compliance": ("compliance", {"entity": eu}),
         "eu_support": ("support", {"entity": eu}),
@@ -77,7 +96,14 @@ def world(db: Any) -> World:
         made[name] = UserFactory(username=name.replace("_", "."))
         grant(made[name], role, **where)
     return World(
-        eu=eu, uk=uk, eu_brand=eu_brand, uk_brand=uk_brand, eu_desk=eu_desk, eu_other_desk=eu_other_desk,
-        eu_onboarding=eu_onboarding, uk_onboarding=uk_onboarding,
-        superuser=UserFactory(username="root", is_superuser=True), **made,
+        eu=eu,
+        uk=uk,
+        eu_brand=eu_brand,
+        uk_brand=uk_brand,
+        eu_desk=eu_desk,
+        eu_other_desk=eu_other_desk,
+        eu_onboarding=eu_onboarding,
+        uk_onboarding=uk_onboarding,
+        superuser=UserFactory(username="root", is_superuser=True),
+        **made,
     )

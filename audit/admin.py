@@ -12,7 +12,15 @@ from .models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedAdmin):
-    list_display = ["seq", "created_at", "actor_label", "action", "entity", "object_type", "object_id"]
+    list_display = [
+        "seq",
+        "created_at",
+        "actor_label",
+        "action",
+        "entity",
+        "object_type",
+        "object_id",
+    ]
     list_filter = ["action", "entity"]
     search_fields = ["action", "object_type", "object_id", "actor_label", "request_id"]
     date_hierarchy = "created_at"

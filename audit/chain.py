@@ -89,13 +89,17 @@ def verify_rows(rows: Iterable[Any]) -> ChainReport:
                 if row.seq > expected_seq
                 else f"out of order: seq {row.seq} appears after seq {expected_seq - 1}"
             )
-            return ChainReport(checked, expected_seq - 1, expected_prev, ChainBreak(row.seq, row.pk, problem))
+            return ChainReport(
+                checked, expected_seq - 1, expected_prev, ChainBreak(row.seq, row.pk, problem)
+            )
         if row.prev_hash != expected_prev:
             return ChainReport(
                 checked,
                 expected_seq - 1,
                 expected_prev,
-                ChainBreak(row.seq, row.pk, "link broken: prev_hash is not the previous row's hash"),
+                ChainBreak(
+                    row.seq, row.pk, "link broken: prev_hash is not the previous row's hash"
+                ),
             )
         recomputed = row_hash(
             seq=row.seq,
@@ -118,7 +122,9 @@ def verify_rows(rows: Iterable[Any]) -> ChainReport:
                 checked,
                 expected_seq - 1,
                 expected_prev,
-                ChainBreak(row.seq, row.pk, "content altered: the stored hash does not match the row"),
+                ChainBreak(
+                    row.seq, row.pk, "content altered: the stored hash does not match the row"
+                ),
             )
         expected_prev = row.hash
         expected_seq += 1

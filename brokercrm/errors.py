@@ -12,7 +12,11 @@ class ApplicationError(Exception):
     default_detail: str = "The request could not be completed."
 
     def __init__(
-        self, detail: str | None = None, *, code: str | None = None, extra: dict[str, Any] | None = None
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
         if code is not None:

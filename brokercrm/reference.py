@@ -259,18 +259,68 @@ ZW Zimbabwe""".splitlines()
 )
 
 # European Economic Area: the EU 27 plus Iceland, Liechtenstein and Norway.
-EEA: frozenset[str] = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
-)
+# fmt: off
+EEA: frozenset[str] = frozenset([
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+])
+# fmt: on
 
 # ISO 4217 code -> number of minor units. Amounts are rounded to these only at the edges.
 CURRENCY_MINOR_UNITS: dict[str, int] = {
-    "AED": 2, "ARS": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0,
-    "CNY": 2, "COP": 2, "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2,
-    "IDR": 2, "ILS": 2, "INR": 2, "JOD": 3, "JPY": 0, "KES": 2, "KRW": 0, "KWD": 3, "KZT": 2,
-    "MAD": 2, "MXN": 2, "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2, "OMR": 3, "PEN": 2, "PHP": 2,
-    "PKR": 2, "PLN": 2, "QAR": 2, "RON": 2, "RSD": 2, "SAR": 2, "SCR": 2, "SEK": 2, "SGD": 2,
-    "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "VND": 0, "ZAR": 2,
+    "AED": 2,
+    "ARS": 2,
+    "AUD": 2,
+    "BGN": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CLP": 0,
+    "CNY": 2,
+    "COP": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EGP": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "ILS": 2,
+    "INR": 2,
+    "JOD": 3,
+    "JPY": 0,
+    "KES": 2,
+    "KRW": 0,
+    "KWD": 3,
+    "KZT": 2,
+    "MAD": 2,
+    "MXN": 2,
+    "MYR": 2,
+    "NGN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "OMR": 3,
+    "PEN": 2,
+    "PHP": 2,
+    "PKR": 2,
+    "PLN": 2,
+    "QAR": 2,
+    "RON": 2,
+    "RSD": 2,
+    "SAR": 2,
+    "SCR": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "THB": 2,
+    "TND": 3,
+    "TRY": 2,
+    "TWD": 2,
+    "UAH": 2,
+    "USD": 2,
+    "VND": 0,
+    "ZAR": 2,
 }
 
 

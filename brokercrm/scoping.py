@@ -78,7 +78,9 @@ class Scope:
         if self.everything:
             return Q()
         entity_field = getattr(model, "scope_entity_field", "entity")
-        condition = Q(**{f"{entity_field}__in": self.entity_ids}) if self.entity_ids else Q(pk__in=[])
+        condition = (
+            Q(**{f"{entity_field}__in": self.entity_ids}) if self.entity_ids else Q(pk__in=[])
+        )
         desk_field = getattr(model, "scope_desk_field", None)
         if desk_field and self.desk_ids:
             condition |= Q(**{f"{desk_field}__in": self.desk_ids})
@@ -160,7 +162,9 @@ def _compute_scope(user: Any, perm: str) -> Scope:
     desk_entity_ids: set[int] = set()
     if desk_ids:
         desk_entity_ids = set(
-            desk_model.objects.unscoped().filter(pk__in=desk_ids).values_list("entity_id", flat=True)
+            desk_model.objects.unscoped()
+            .filter(pk__in=desk_ids)
+            .values_list("entity_id", flat=True)
         )
         # A whole-entity grant already covers that entity's desks.
         desk_ids = set(
@@ -170,7 +174,10 @@ def _compute_scope(user: Any, perm: str) -> Scope:
             .values_list("pk", flat=True)
         )
     group_wide = role_grant.objects.filter(
-        user_id=user.pk, group_wide=True, revoked_at__isnull=True, role__permissions__in=_perm_ids(perm)
+        user_id=user.pk,
+        group_wide=True,
+        revoked_at__isnull=True,
+        role__permissions__in=_perm_ids(perm),
     ).exists()
     return Scope(
         perm=perm,

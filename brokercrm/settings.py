@@ -113,7 +113,9 @@ DATABASE_URL = env_required(
     "`make demo` / `make test`, which start the embedded one.",
 )
 if not DATABASE_URL.startswith(("postgres://", "postgresql://", "pgsql://")):
-    raise ImproperlyConfigured("brokercrm runs on PostgreSQL only; DATABASE_URL must be postgresql://")
+    raise ImproperlyConfigured(
+        "brokercrm runs on PostgreSQL only; DATABASE_URL must be postgresql://"
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
@@ -146,8 +148,10 @@ GUARDIAN_RAISE_403 = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -193,12 +197,13 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["brokercrm.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "brokercrm.api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "brokercrm.api.exceptions.exception_handler",
@@ -206,7 +211,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "brokercrm API",
@@ -217,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "brokercrm.reference.CURRENCY_CHOICES",
+        "CountryEnum": "brokercrm.reference.COUNTRY_CHOICES",
+        "LegalEntityStatusEnum": "entities.models.LegalEntity.Status",
+        "BrandStatusEnum": "entities.models.Brand.Status",
+    },
 }
 
 # Celery: Redis broker; the unix-socket form of REDIS_URL becomes kombu's redis+socket://.

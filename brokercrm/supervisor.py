@@ -44,7 +44,9 @@ def supervise(specs: Sequence[ProcessSpec], *, grace_seconds: float = 15.0) -> i
                 # Own session: the terminal's Ctrl-C reaches us once, and we stop them in order.
                 start_new_session=True,
             )
-            threading.Thread(target=_pump, args=(spec.name, process.stdout, width), daemon=True).start()
+            threading.Thread(
+                target=_pump, args=(spec.name, process.stdout, width), daemon=True
+            ).start()
             processes.append((spec, process))
         exit_code = 0
         while not stopping.is_set():

@@ -8,9 +8,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found, server_error
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ def _check_database() -> str:
 
 def _check_redis() -> str:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
         try:
             client.ping()
         finally:
@@ -44,7 +46,9 @@ def _check_redis() -> str:
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -60,7 +64,10 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 def handler500(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(
-            {"code": "server_error", "detail": "Something went wrong on our side; it has been logged."},
+            {
+                "code": "server_error",
+                "detail": "Something went wrong on our side; it has been logged.",
+            },
             status=500,
         )
     return server_error(request)

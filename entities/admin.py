@@ -14,7 +14,15 @@ from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
 
 @admin.register(LegalEntity)
 class LegalEntityAdmin(ScopedAdmin):
-    list_display = ["code", "legal_name", "regulator", "licence_number", "jurisdiction", "base_currency", "status"]
+    list_display = [
+        "code",
+        "legal_name",
+        "regulator",
+        "licence_number",
+        "jurisdiction",
+        "base_currency",
+        "status",
+    ]
     list_filter = ["status", "regulator"]
     search_fields = ["code", "legal_name", "licence_number"]
     readonly_fields = ["created_at", "updated_at"]
@@ -59,7 +67,15 @@ class RuleSetAdmin(ScopedAdmin):
     """Rule sets are published, never edited: saving the form publishes the next version."""
 
     form = RuleSetForm
-    list_display = ["__str__", "entity", "kind", "country", "version", "effective_from", "created_by"]
+    list_display = [
+        "__str__",
+        "entity",
+        "kind",
+        "country",
+        "version",
+        "effective_from",
+        "created_by",
+    ]
     list_filter = ["entity", "kind"]
     readonly_fields = ["version", "created_by", "created_at"]
 
@@ -69,7 +85,9 @@ class RuleSetAdmin(ScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: RuleSet, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: RuleSet, form: forms.ModelForm, change: bool
+    ) -> None:
         published = services.ruleset_publish(
             actor=request.user,
             entity=obj.entity,

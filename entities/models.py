@@ -98,7 +98,9 @@ class Desk(EntityOwned):
 
     class Meta:
         ordering = ["entity_id", "code"]
-        constraints = [models.UniqueConstraint(fields=["entity", "code"], name="desk_code_per_entity")]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "code"], name="desk_code_per_entity")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}"
@@ -121,7 +123,9 @@ class CountryRoute(EntityOwned):
     class Meta:
         ordering = ["brand_id", "country"]
         constraints = [
-            models.UniqueConstraint(fields=["brand", "country"], name="countryroute_one_per_country"),
+            models.UniqueConstraint(
+                fields=["brand", "country"], name="countryroute_one_per_country"
+            ),
             models.CheckConstraint(
                 name="countryroute_country_format", condition=Q(country__regex=r"^([A-Z]{2}|\*)$")
             ),
@@ -168,7 +172,8 @@ class RuleSet(EntityOwned):
                 fields=["entity", "kind", "country", "version"], name="ruleset_version_unique"
             ),
             models.CheckConstraint(
-                name="ruleset_country_format", condition=Q(country="") | Q(country__regex=r"^[A-Z]{2}$")
+                name="ruleset_country_format",
+                condition=Q(country="") | Q(country__regex=r"^[A-Z]{2}$"),
             ),
         ]
         indexes = [models.Index(fields=["entity", "kind", "country", "effective_from"])]

@@ -28,7 +28,9 @@ class CountryCodeField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data).upper()
         if value != ANY and value not in COUNTRIES:
-            raise serializers.ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
+            raise serializers.ValidationError(
+                f"{value!r} is not an ISO 3166-1 alpha-2 country code."
+            )
         return value
 
 
@@ -41,12 +43,15 @@ class CurrencyCodeField(serializers.CharField):
 
 
 def _money() -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=24, decimal_places=8, min_value=0, coerce_to_string=True)
+    return serializers.DecimalField(
+        max_digits=24, decimal_places=8, min_value=0, coerce_to_string=True
+    )
 
 
 class OnboardingRules(StrictSerializer):
     allowed_countries = serializers.ListField(
-        child=CountryCodeField(), allow_empty=False,
+        child=CountryCodeField(),
+        allow_empty=False,
         help_text='Countries whose residents may be onboarded; ["*"] for all not restricted.',
     )
     restricted_countries = serializers.ListField(child=CountryCodeField(), default=list)
@@ -54,7 +59,9 @@ class OnboardingRules(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ANY in attrs["restricted_countries"]:
-            raise serializers.ValidationError({"restricted_countries": ['"*" is not allowed here.']})
+            raise serializers.ValidationError(
+                {"restricted_countries": ['"*" is not allowed here.']}
+            )
         if ANY in attrs["allowed_countries"] and len(attrs["allowed_countries"]) > 1:
             raise serializers.ValidationError({"allowed_countries": ['"*" stands alone.']})
         both = set(attrs["allowed_countries"]) & set(attrs["restricted_countries"])
@@ -69,7 +76,8 @@ class OnboardingRules(StrictSerializer):
 
 class KycRules(StrictSerializer):
     identity_documents = serializers.ListField(
-        child=serializers.ChoiceField(["passport", "national_id", "driving_licence"]), allow_empty=False
+        child=serializers.ChoiceField(["passport", "national_id", "driving_licence"]),
+        allow_empty=False,
     )
     proof_of_address_max_age_days = serializers.IntegerField(min_value=1, max_value=365)
     source_of_funds_threshold = _money()

@@ -46,7 +46,9 @@ class RoutingDecision:
         }
 
 
-def entities_visible_to(user: Any, perm: str = "entities.view_legalentity") -> QuerySet[LegalEntity]:
+def entities_visible_to(
+    user: Any, perm: str = "entities.view_legalentity"
+) -> QuerySet[LegalEntity]:
     return LegalEntity.objects.filter(scope_for(user, perm).q(LegalEntity))
 
 
@@ -67,15 +69,21 @@ def ruleset_effective(
             return own
     default = in_force.filter(country=RuleSet.ALL_COUNTRIES).first()
     if default is None:
-        raise RuleSetMissing(f"{entity.code} has no {kind} rules in force; publish a rule set first.")
+        raise RuleSetMissing(
+            f"{entity.code} has no {kind} rules in force; publish a rule set first."
+        )
     return default
 
 
-def onboarding_entity_for(*, brand: Brand, country: str, at: datetime | None = None) -> RoutingDecision:
+def onboarding_entity_for(
+    *, brand: Brand, country: str, at: datetime | None = None
+) -> RoutingDecision:
     """Which entity onboards a resident of `country` arriving through `brand`, or a refusal."""
     country = (country or "").strip().upper()
     if country not in COUNTRIES:
-        raise OnboardingRefused(f"{country!r} is not a country code we know.", code="country_unknown")
+        raise OnboardingRefused(
+            f"{country!r} is not a country code we know.", code="country_unknown"
+        )
     if brand.status != Brand.Status.ACTIVE:
         raise OnboardingRefused("This brand does not take new clients.", code="brand_inactive")
     routes = {
@@ -87,11 +95,14 @@ def onboarding_entity_for(*, brand: Brand, country: str, at: datetime | None = N
     route = routes.get(country) or routes.get(CountryRoute.ANY_COUNTRY)
     if route is None:
         raise OnboardingRefused(
-            f"{brand.name} does not onboard residents of {COUNTRIES[country]}.", code="country_not_served"
+            f"{brand.name} does not onboard residents of {COUNTRIES[country]}.",
+            code="country_not_served",
         )
     entity = route.entity
     if entity.status != LegalEntity.Status.ACTIVE:
-        raise OnboardingRefused(f"{entity.legal_name} does not take new clients.", code="entity_not_onboarding")
+        raise OnboardingRefused(
+            f"{entity.legal_name} does not take new clients.", code="entity_not_onboarding"
+        )
     rules = ruleset_effective(entity=entity, kind=RuleSet.Kind.ONBOARDING, at=at)
     if country in rules.document.get("restricted_countries", []):
         raise OnboardingRefused(

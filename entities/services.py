@@ -42,46 +42,74 @@ def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
 def _check_currencies(base_currency: str, wallet_currencies: list[str]) -> list[str]:
     unknown = [code for code in wallet_currencies if code not in CURRENCY_MINOR_UNITS]
     if unknown:
-        raise ValidationFailed(f"Unknown currencies: {', '.join(unknown)}.", code="currency_unknown")
+        raise ValidationFailed(
+            f"Unknown currencies: {', '.join(unknown)}.", code="currency_unknown"
+        )
     if base_currency not in wallet_currencies:
         raise ValidationFailed(
-            "The base currency must be one of the wallet currencies.", code="base_currency_not_in_wallets"
+            "The base currency must be one of the wallet currencies.",
+            code="base_currency_not_in_wallets",
         )
     return sorted(set(wallet_currencies))
 
 
 def entity_create(*, actor: Any, reason: str = "", **fields: Any) -> LegalEntity:
     if actor is not None and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser can create a legal entity.", code="permission_denied")
+        raise PermissionDenied(
+            "Only a superuser can create a legal entity.", code="permission_denied"
+        )
     entity = LegalEntity(**fields)
-    entity.wallet_currencies = _check_currencies(entity.base_currency, list(entity.wallet_currencies or []))
+    entity.wallet_currencies = _check_currencies(
+        entity.base_currency, list(entity.wallet_currencies or [])
+    )
     _full_clean(entity)
     with transaction.atomic():
         entity.save()
         entity_grants_sync()
         audit_record(
-            actor=actor, action="entities.entity_created", entity=entity, obj=entity,
-            after=snapshot(entity), reason=reason,
+            actor=actor,
+            action="entities.entity_created",
+            entity=entity,
+            obj=entity,
+            after=snapshot(entity),
+            reason=reason,
         )
     return entity
 
 
-def entity_update(*, actor: Any, entity: LegalEntity, reason: str = "", **changes: Any) -> LegalEntity:
+def entity_update(
+    *, actor: Any, entity: LegalEntity, reason: str = "", **changes: Any
+) -> LegalEntity:
     _require(actor, "entities.change_legalentity", entity.pk)
-    forbidden = set(changes) - {"legal_name", "regulator", "licence_number", "wallet_currencies", "status"}
+    forbidden = set(changes) - {
+        "legal_name",
+        "regulator",
+        "licence_number",
+        "wallet_currencies",
+        "status",
+    }
     if forbidden:
-        raise ValidationFailed(f"Cannot change: {', '.join(sorted(forbidden))}.", code="field_read_only")
+        raise ValidationFailed(
+            f"Cannot change: {', '.join(sorted(forbidden))}.", code="field_read_only"
+        )
     with transaction.atomic():
         entity = LegalEntity.objects.select_for_update().get(pk=entity.pk)
         before = snapshot(entity)
         for name, value in changes.items():
             setattr(entity, name, value)
-        entity.wallet_currencies = _check_currencies(entity.base_currency, list(entity.wallet_currencies))
+        entity.wallet_currencies = _check_currencies(
+            entity.base_currency, list(entity.wallet_currencies)
+        )
         _full_clean(entity)
         entity.save()
         audit_record(
-            actor=actor, action="entities.entity_updated", entity=entity, obj=entity,
-            before=before, after=snapshot(entity), reason=reason,
+            actor=actor,
+            action="entities.entity_updated",
+            entity=entity,
+            obj=entity,
+            before=before,
+            after=snapshot(entity),
+            reason=reason,
         )
     return entity
 
@@ -95,8 +123,13 @@ def _save_owned(
         with transaction.atomic():
             instance.save()
             audit_record(
-                actor=actor, action=action, entity=instance.entity_id, obj=instance,
-                before=before, after=snapshot(instance), reason=reason,
+                actor=actor,
+                action=action,
+                entity=instance.entity_id,
+                obj=instance,
+                before=before,
+                after=snapshot(instance),
+                reason=reason,
             )
     except IntegrityError as exc:
         raise Conflict("A row with these values already exists.", code="duplicate") from exc
@@ -107,8 +140,12 @@ def brand_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields:
     fields["domain"] = fields.get("domain", "").strip().lower()
     brand = Brand(entity=entity, **fields)
     return _save_owned(
-        actor=actor, instance=brand, perm="entities.add_brand", action="entities.brand_created",
-        before=None, reason=reason,
+        actor=actor,
+        instance=brand,
+        perm="entities.add_brand",
+        action="entities.brand_created",
+        before=None,
+        reason=reason,
     )
 
 
@@ -119,8 +156,12 @@ def brand_update(*, actor: Any, brand: Brand, reason: str = "", **changes: Any) 
     for name, value in changes.items():
         setattr(brand, name, value.strip().lower() if name == "domain" else value)
     return _save_owned(
-        actor=actor, instance=brand, perm="entities.change_brand", action="entities.brand_updated",
-        before=before, reason=reason,
+        actor=actor,
+        instance=brand,
+        perm="entities.change_brand",
+        action="entities.brand_updated",
+        before=before,
+        reason=reason,
     )
 
 
@@ -131,8 +172,12 @@ def desk_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields: 
         raise ValidationFailed(f"Unknown countries: {', '.join(unknown)}.", code="country_unknown")
     desk = Desk(entity=entity, countries=sorted(set(countries)), **fields)
     return _save_owned(
-        actor=actor, instance=desk, perm="entities.add_desk", action="entities.desk_created",
-        before=None, reason=reason,
+        actor=actor,
+        instance=desk,
+        perm="entities.add_desk",
+        action="entities.desk_created",
+        before=None,
+        reason=reason,
     )
 
 
@@ -146,7 +191,10 @@ def country_route_set(
     _require(actor, "entities.add_countryroute", entity.pk)
     with transaction.atomic():
         existing = (
-            CountryRoute.objects.unscoped().select_for_update().filter(brand=brand, country=country).first()
+            CountryRoute.objects.unscoped()
+            .select_for_update()
+            .filter(brand=brand, country=country)
+            .first()
         )
         if existing is not None:
             # Re-pointing a route away from an entity is that entity's decision too.
@@ -158,8 +206,12 @@ def country_route_set(
             before = None
             route = CountryRoute(brand=brand, country=country, entity=entity)
         return _save_owned(
-            actor=actor, instance=route, perm="entities.add_countryroute",
-            action="entities.country_route_set", before=before, reason=reason,
+            actor=actor,
+            instance=route,
+            perm="entities.add_countryroute",
+            action="entities.country_route_set",
+            before=before,
+            reason=reason,
         )
 
 
@@ -176,25 +228,31 @@ def ruleset_publish(
     """Validate and store the next version of a rule set. Versions are never edited."""
     if kind not in SCHEMAS:
         raise ValidationFailed(
-            f"Unknown rule kind {kind!r}; one of {', '.join(sorted(SCHEMAS))}.", code="ruleset_kind_unknown"
+            f"Unknown rule kind {kind!r}; one of {', '.join(sorted(SCHEMAS))}.",
+            code="ruleset_kind_unknown",
         )
     country = (country or "").strip().upper()
     if country and country not in COUNTRIES:
         raise ValidationFailed(f"{country!r} is not a country code.", code="country_unknown")
     if country and kind in ENTITY_WIDE_KINDS:
-        raise ValidationFailed(f"{kind} rules apply to the whole entity.", code="ruleset_entity_wide")
+        raise ValidationFailed(
+            f"{kind} rules apply to the whole entity.", code="ruleset_entity_wide"
+        )
     _require(actor, "entities.add_ruleset", entity.pk)
     try:
         normalised = validate_rule_document(kind, document)
     except SchemaError as exc:
         raise ValidationFailed(
-            "The rule set does not match its schema.", code="ruleset_invalid", extra={"errors": exc.detail}
+            "The rule set does not match its schema.",
+            code="ruleset_invalid",
+            extra={"errors": exc.detail},
         ) from exc
     if kind == RuleSet.Kind.WALLET:
         outside = sorted(set(normalised["currencies"]) - set(entity.wallet_currencies))
         if outside:
             raise ValidationFailed(
-                f"{entity.code} does not offer wallets in {', '.join(outside)}.", code="currency_not_offered"
+                f"{entity.code} does not offer wallets in {', '.join(outside)}.",
+                code="currency_not_offered",
             )
     now = timezone.now()
     effective_from = effective_from or now
@@ -219,8 +277,15 @@ def ruleset_publish(
             created_by=actor if actor is not None else None,
         )
         audit_record(
-            actor=actor, action="entities.ruleset_published", entity=entity, obj=ruleset,
-            after={"reference": ruleset.reference, "effective_from": effective_from, "document": normalised},
+            actor=actor,
+            action="entities.ruleset_published",
+            entity=entity,
+            obj=ruleset,
+            after={
+                "reference": ruleset.reference,
+                "effective_from": effective_from,
+                "document": normalised,
+            },
             reason=note,
         )
     return ruleset

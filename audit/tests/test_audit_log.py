@@ -55,7 +55,11 @@ def test_database_refuses_changes(chain, statement):
         cursor.execute("SET LOCAL brokercrm.allow_audit_truncate = 'off'")
         # Fire the deferred foreign-key checks now, or TRUNCATE refuses for that reason instead.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
     assert list(AuditEvent.objects.order_by("seq").values_list("reason", flat=True)) == [
         f"step {i}" for i in range(1, 6)
@@ -121,19 +125,35 @@ def test_personal_data_is_masked(db):
     event = audit_record(
         actor=None,
         action="test.masking",
-        before={"email": "jane.doe@example.com", "passport_number": "X1234567", "password": "hunter22"},
+        before={
+            "email": "jane.doe@example.com",
+            "passport_number": "X1234567",
+            "password": "hunter22",
+        },
         after={"email": "jane@example.org", "name": "Jane", "nested": {"phone": "+35799123456"}},
     )
     event.refresh_from_db()
-    assert event.before == {"email": "j•••@example.com", "passport_number": "••••••67", "password": "[redacted]"}
-    assert event.after == {"email": "j•••@example.org", "name": "Jane", "nested": {"phone": "••••••••••56"}}
+    assert event.before == {
+        "email": "j•••@example.com",
+        "passport_number": "••••••67",
+        "password": "[redacted]",
+    }
+    assert event.after == {
+        "email": "j•••@example.org",
+        "name": "Jane",
+        "nested": {"phone": "••••••••••56"},
+    }
     assert audit_chain_verify().ok
 
 
 def test_values_survive_the_jsonb_round_trip(db):
     from decimal import Decimal
 
-    audit_record(actor=None, action="test.types", after={"amount": Decimal("10.50"), "ratio": 0.1, "n": 10**15, "nul": "a\x00b"})
+    audit_record(
+        actor=None,
+        action="test.types",
+        after={"amount": Decimal("10.50"), "ratio": 0.1, "n": 10**15, "nul": "a\x00b"},
+    )
     assert audit_chain_verify().ok
 
 

@@ -17,7 +17,15 @@ from .models import Role, RoleGrant, User
 class UserAdmin(DjangoUserAdmin):
     """Staff logins. Managed by superusers; roles are given through role grants."""
 
-    list_display = ["username", "email", "kind", "is_active", "is_staff", "is_superuser", "last_login"]
+    list_display = [
+        "username",
+        "email",
+        "kind",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "last_login",
+    ]
     list_filter = ["kind", "is_active", "is_staff", "is_superuser"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets[:2],
@@ -73,15 +81,34 @@ class RoleGrantAdmin(ScopedAdmin):
     """Grants are given and revoked through the access services, so each is audited and the
     guardian object permissions follow."""
 
-    list_display = ["user", "role", "entity", "desk", "group_wide", "granted_at", "granted_by", "revoked_at"]
+    list_display = [
+        "user",
+        "role",
+        "entity",
+        "desk",
+        "group_wide",
+        "granted_at",
+        "granted_by",
+        "revoked_at",
+    ]
     list_filter = ["role", "entity", "group_wide", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "reason"]
     readonly_fields = [
-        "user", "role", "entity", "desk", "group_wide", "reason", "granted_by", "granted_at",
-        "revoked_at", "revoked_by",
+        "user",
+        "role",
+        "entity",
+        "desk",
+        "group_wide",
+        "reason",
+        "granted_by",
+        "granted_at",
+        "revoked_at",
+        "revoked_by",
     ]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         kwargs["form"] = GrantRevokeForm if obj is not None else GrantAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
@@ -103,7 +130,9 @@ class RoleGrantAdmin(ScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # grants are revoked, never deleted: they are the access history
 
-    def save_model(self, request: HttpRequest, obj: RoleGrant, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: RoleGrant, form: forms.ModelForm, change: bool
+    ) -> None:
         if change:
             if form.cleaned_data.get("revoke"):
                 services.role_revoke(actor=request.user, grant=obj, reason=obj.revoke_reason)

@@ -47,7 +47,9 @@ class RoleGrant(models.Model):
     guardian object permissions it produces on LegalEntity and Desk rows.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants"
+    )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="grants")
     entity = models.ForeignKey(
         "entities.LegalEntity", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -48,9 +48,9 @@ def permissions_sync() -> int:
     grantable = _grantable_permissions()
     for content_type in _scope_content_types():
         existing = set(
-            Permission.objects.filter(content_type=content_type, codename__contains=".").values_list(
-                "codename", flat=True
-            )
+            Permission.objects.filter(
+                content_type=content_type, codename__contains="."
+            ).values_list("codename", flat=True)
         )
         missing = [
             Permission(
@@ -93,7 +93,9 @@ def roles_sync() -> list[Role]:
 def role_permission_names(role: Role) -> set[str]:
     return {
         f"{app_label}.{codename}"
-        for app_label, codename in role.permissions.values_list("content_type__app_label", "codename")
+        for app_label, codename in role.permissions.values_list(
+            "content_type__app_label", "codename"
+        )
     }
 
 
@@ -104,11 +106,15 @@ def user_grants_sync(user: User) -> None:
     entity_ct, desk_ct = _scope_content_types()
     mirrors = {
         (perm.content_type_id, perm.codename): perm.pk
-        for perm in Permission.objects.filter(content_type__in=[entity_ct, desk_ct], codename__contains=".")
+        for perm in Permission.objects.filter(
+            content_type__in=[entity_ct, desk_ct], codename__contains="."
+        )
     }
     all_entity_ids = list(LegalEntity.objects.values_list("pk", flat=True))
     wanted: set[tuple[int, int, str]] = set()  # (permission id, content type id, object pk)
-    for grant in RoleGrant.objects.filter(user=user, revoked_at__isnull=True).select_related("role"):
+    for grant in RoleGrant.objects.filter(user=user, revoked_at__isnull=True).select_related(
+        "role"
+    ):
         names = role_permission_names(grant.role)
         if grant.group_wide:
             targets = [(entity_ct.pk, pk) for pk in all_entity_ids]
@@ -123,14 +129,18 @@ def user_grants_sync(user: User) -> None:
                     wanted.add((perm_id, content_type_id, str(object_pk)))
     existing = {
         (row.permission_id, row.content_type_id, row.object_pk): row.pk
-        for row in UserObjectPermission.objects.filter(user=user, content_type__in=[entity_ct, desk_ct])
+        for row in UserObjectPermission.objects.filter(
+            user=user, content_type__in=[entity_ct, desk_ct]
+        )
     }
     stale = [pk for key, pk in existing.items() if key not in wanted]
     if stale:
         UserObjectPermission.objects.filter(pk__in=stale).delete()
     UserObjectPermission.objects.bulk_create(
         [
-            UserObjectPermission(user=user, permission_id=perm_id, content_type_id=ct_id, object_pk=pk)
+            UserObjectPermission(
+                user=user, permission_id=perm_id, content_type_id=ct_id, object_pk=pk
+            )
             for perm_id, ct_id, pk in wanted - existing.keys()
         ],
         ignore_conflicts=True,
@@ -162,7 +172,9 @@ def _ensure_may_manage_grants(actor: User | None, *, perm: str, entity_id: int |
     if actor is None or actor.is_superuser:
         return
     if entity_id is None:
-        raise PermissionDenied("Only a superuser can grant or revoke group-wide roles.", code="grant_denied")
+        raise PermissionDenied(
+            "Only a superuser can grant or revoke group-wide roles.", code="grant_denied"
+        )
     if not scope_for(actor, perm).allows_entity(entity_id):
         raise PermissionDenied("You may not manage grants in this entity.", code="grant_denied")
 
@@ -180,27 +192,37 @@ def role_grant(
     """Give `user` the role on an entity, on a desk of it, or group-wide (oversight roles)."""
     if desk is not None:
         if entity is not None and desk.entity_id != entity.pk:
-            raise ValidationFailed("The desk belongs to another entity.", code="desk_entity_mismatch")
+            raise ValidationFailed(
+                "The desk belongs to another entity.", code="desk_entity_mismatch"
+            )
         entity = desk.entity
     if group_wide:
         if entity is not None:
-            raise ValidationFailed("A group-wide grant names no entity or desk.", code="grant_scope_invalid")
+            raise ValidationFailed(
+                "A group-wide grant names no entity or desk.", code="grant_scope_invalid"
+            )
         if not role.oversight:
             raise ValidationFailed(
-                f"Role {role.code} acts inside one entity; only oversight roles are granted group-wide.",
+                f"Role {role.code} acts inside one entity; "
+                "only oversight roles are granted group-wide.",
                 code="role_not_group_wide",
             )
     elif entity is None:
-        raise ValidationFailed("Name an entity or a desk, or grant group-wide.", code="grant_scope_invalid")
+        raise ValidationFailed(
+            "Name an entity or a desk, or grant group-wide.", code="grant_scope_invalid"
+        )
     elif role.oversight:
         raise ValidationFailed(
-            f"Role {role.code} is an oversight role; grant it group-wide.", code="role_group_wide_only"
+            f"Role {role.code} is an oversight role; grant it group-wide.",
+            code="role_group_wide_only",
         )
     if not user.is_active:
         raise ValidationFailed("The user is deactivated.", code="user_inactive")
     if user.kind != User.Kind.STAFF:
         raise ValidationFailed("Roles are for staff users only.", code="user_not_staff")
-    _ensure_may_manage_grants(actor, perm="accounts.add_rolegrant", entity_id=None if group_wide else entity.pk)
+    _ensure_may_manage_grants(
+        actor, perm="accounts.add_rolegrant", entity_id=None if group_wide else entity.pk
+    )
     try:
         with transaction.atomic():
             grant = RoleGrant.objects.create(

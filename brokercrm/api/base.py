@@ -39,7 +39,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
         overridden = [name for name in _FINAL if name in cls.__dict__]
         if overridden:
             raise TypeError(
-                f"{cls.__name__} overrides {', '.join(overridden)}; scoping lives in ScopedViewSet. "
+                f"{cls.__name__} overrides {', '.join(overridden)}; "
+                "scoping lives in ScopedViewSet. "
                 "Set base_queryset / view_permission, or narrow results in filter_rows()."
             )
 
@@ -60,7 +61,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def get_object(self) -> Model:
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        obj = self.filter_queryset(self.get_queryset()).filter(**{self.lookup_field: lookup}).first()
+        obj = (
+            self.filter_queryset(self.get_queryset()).filter(**{self.lookup_field: lookup}).first()
+        )
         if obj is None:
             raise NotFound()
         self.check_object_permissions(self.request, obj)
@@ -69,7 +72,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def require(self, perm: str, obj: Model) -> None:
         """The user sees `obj`; may they also do `perm` on it? 403 if not (visible, so no leak)."""
         if not scope_for(self.request.user, perm).contains(obj):
-            raise PermissionDenied("You can see this record but not change it.", code="permission_denied")
+            raise PermissionDenied(
+                "You can see this record but not change it.", code="permission_denied"
+            )
 
     @property
     def actor(self) -> Any:

@@ -38,10 +38,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404 | exceptions.NotFound):
-        return Response({"code": "not_found", "detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(
+            {"code": "not_found", "detail": "Not found."}, status=status.HTTP_404_NOT_FOUND
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"code": "payload_too_large", "detail": "The request body is larger than this endpoint accepts."},
+            {
+                "code": "payload_too_large",
+                "detail": "The request body is larger than this endpoint accepts.",
+            },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, TooManyFieldsSent):
@@ -59,7 +64,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {
             "code": "invalid",
             "detail": "Some fields are invalid; see errors.",
-            "errors": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail},
+            "errors": exc.detail
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": exc.detail},
         }
         if field_code and field_code != "invalid":
             response.data["reason"] = field_code
@@ -68,6 +75,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes()
         response.data = {
             "code": code if isinstance(code, str) else exc.default_code,
-            "detail": str(exc.detail) if not isinstance(exc.detail, list | dict) else exc.default_detail,
+            "detail": str(exc.detail)
+            if not isinstance(exc.detail, list | dict)
+            else exc.default_detail,
         }
     return response

@@ -18,12 +18,17 @@ def test_entity_owned_query_without_scope_is_refused(world):
         Brand.objects.update(name="x")
     with pytest.raises(ScopeRequired):
         Brand.objects.filter(code="eu-brand").delete()
-    assert sorted(Brand.objects.unscoped().values_list("code", flat=True)) == ["eu-brand", "uk-brand"]
+    assert sorted(Brand.objects.unscoped().values_list("code", flat=True)) == [
+        "eu-brand",
+        "uk-brand",
+    ]
 
 
 def test_scope_survives_chaining(world):
     scoped = Brand.objects.visible_to(world.eu_compliance, "entities.view_brand")
-    assert list(scoped.filter(status="active").order_by("code").values_list("code", flat=True)) == ["eu-brand"]
+    assert list(scoped.filter(status="active").order_by("code").values_list("code", flat=True)) == [
+        "eu-brand"
+    ]
     assert scoped.count() == 1
 
 

@@ -17,11 +17,29 @@ class LegalEntitySerializer(serializers.ModelSerializer):
     class Meta:
         model = LegalEntity
         fields = [
-            "id", "code", "legal_name", "regulator", "licence_number", "jurisdiction",
-            "base_currency", "wallet_currencies", "status", "created_at", "updated_at",
+            "id",
+            "code",
+            "legal_name",
+            "regulator",
+            "licence_number",
+            "jurisdiction",
+            "base_currency",
+            "wallet_currencies",
+            "status",
+            "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["id", "code", "jurisdiction", "base_currency", "created_at", "updated_at"]
-        extra_kwargs = {"wallet_currencies": {"child": serializers.ChoiceField(sorted(CURRENCY_MINOR_UNITS))}}
+        read_only_fields = [
+            "id",
+            "code",
+            "jurisdiction",
+            "base_currency",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "wallet_currencies": {"child": serializers.ChoiceField(sorted(CURRENCY_MINOR_UNITS))}
+        }
 
 
 class LegalEntityUpdateSerializer(serializers.Serializer):
@@ -29,7 +47,9 @@ class LegalEntityUpdateSerializer(serializers.Serializer):
     regulator = serializers.CharField(max_length=80, required=False)
     licence_number = serializers.CharField(max_length=60, required=False)
     wallet_currencies = serializers.ListField(
-        child=serializers.ChoiceField(sorted(CURRENCY_MINOR_UNITS)), allow_empty=False, required=False
+        child=serializers.ChoiceField(sorted(CURRENCY_MINOR_UNITS)),
+        allow_empty=False,
+        required=False,
     )
     status = serializers.ChoiceField(LegalEntity.Status.choices, required=False)
     reason = serializers.CharField(max_length=500, required=False, default="")
@@ -40,7 +60,17 @@ class BrandSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Brand
-        fields = ["id", "entity", "code", "name", "domain", "support_email", "theme", "status", "created_at"]
+        fields = [
+            "id",
+            "entity",
+            "code",
+            "name",
+            "domain",
+            "support_email",
+            "theme",
+            "status",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
         # Uniqueness is checked by the service against the whole group (database constraints).
         validators: list = []
@@ -97,8 +127,17 @@ class RuleSetSerializer(serializers.ModelSerializer):
     class Meta:
         model = RuleSet
         fields = [
-            "id", "entity", "kind", "country", "version", "reference", "effective_from",
-            "document", "note", "created_by", "created_at",
+            "id",
+            "entity",
+            "kind",
+            "country",
+            "version",
+            "reference",
+            "effective_from",
+            "document",
+            "note",
+            "created_by",
+            "created_at",
         ]
         read_only_fields = fields
 

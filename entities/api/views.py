@@ -95,7 +95,9 @@ class CountryRouteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         query = s.RoutingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         brand = _visible_brand(request, query.validated_data["brand"])
-        decision = selectors.onboarding_entity_for(brand=brand, country=query.validated_data["country"])
+        decision = selectors.onboarding_entity_for(
+            brand=brand, country=query.validated_data["country"]
+        )
         return Response(decision.explanation)
 
 

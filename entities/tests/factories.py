@@ -41,5 +41,7 @@ class DeskFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda d: d.code.title())
 
 
-def publish_rules(entity: LegalEntity, kind: str, document: dict[str, Any], **kwargs: Any) -> RuleSet:
+def publish_rules(
+    entity: LegalEntity, kind: str, document: dict[str, Any], **kwargs: Any
+) -> RuleSet:
     return ruleset_publish(actor=None, entity=entity, kind=kind, document=document, **kwargs)

@@ -17,8 +17,15 @@ from .factories import UserFactory
 def test_roles_are_synced_from_definitions(db):
     codes = set(Role.objects.values_list("code", flat=True))
     assert codes == {
-        "sales", "retention", "compliance", "finance", "support", "ib_manager", "entity_admin",
-        "group_compliance", "group_risk",
+        "sales",
+        "retention",
+        "compliance",
+        "finance",
+        "support",
+        "ib_manager",
+        "entity_admin",
+        "group_compliance",
+        "group_risk",
     }
     oversight_codenames = Role.objects.get(code="group_compliance").permissions.values_list(
         "codename", flat=True
@@ -29,7 +36,13 @@ def test_roles_are_synced_from_definitions(db):
 
 def test_grant_is_stored_as_guardian_permissions_on_the_entity_and_audited(world):
     user = UserFactory()
-    grant = role_grant(actor=world.eu_admin, user=user, role=role_get("finance"), entity=world.eu, reason="new hire")
+    grant = role_grant(
+        actor=world.eu_admin,
+        user=user,
+        role=role_get("finance"),
+        entity=world.eu,
+        reason="new hire",
+    )
     rows = UserObjectPermission.objects.filter(user=user)
     assert rows.count() == role_get("finance").permissions.count()
     assert {row.object_pk for row in rows} == {str(world.eu.pk)}
@@ -38,7 +51,11 @@ def test_grant_is_stored_as_guardian_permissions_on_the_entity_and_audited(world
     assert event.actor == world.eu_admin
     assert event.entity_id == world.eu.pk
     assert event.after == {
-        "user": user.username, "role": "finance", "entity_id": world.eu.pk, "desk_id": None, "group_wide": False,
+        "user": user.username,
+        "role": "finance",
+        "entity_id": world.eu.pk,
+        "desk_id": None,
+        "group_wide": False,
     }
     assert event.reason == "new hire"
     assert scope_for(user, "entities.view_brand").entity_ids == {world.eu.pk}
@@ -52,7 +69,10 @@ def test_revoke_removes_permissions_and_keeps_the_history(world):
     assert scope_for(world.eu_compliance, "entities.view_brand").is_empty
     grant.refresh_from_db()
     assert grant.revoked_by == world.eu_admin
-    assert AuditEvent.objects.filter(action="access.role_revoked", object_id=str(grant.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="access.role_revoked", object_id=str(grant.pk)).count()
+        == 1
+    )
     with pytest.raises(Conflict):
         role_revoke(actor=world.eu_admin, grant=grant, reason="again")
 
@@ -91,7 +111,9 @@ def test_scope_rules_of_grants(world):
         role_grant(actor=None, user=user, role=role_get("finance"))
     assert exc.value.code == "grant_scope_invalid"
     with pytest.raises(ValidationFailed) as exc:
-        role_grant(actor=None, user=user, role=role_get("sales"), entity=world.uk, desk=world.eu_desk)
+        role_grant(
+            actor=None, user=user, role=role_get("sales"), entity=world.uk, desk=world.eu_desk
+        )
     assert exc.value.code == "desk_entity_mismatch"
     with pytest.raises(PermissionDenied):
         role_grant(actor=world.eu_admin, user=user, role=role_get("group_risk"), group_wide=True)
@@ -100,15 +122,23 @@ def test_scope_rules_of_grants(world):
 
 def test_duplicate_active_grant_is_a_conflict(world):
     with pytest.raises(Conflict):
-        role_grant(actor=None, user=world.eu_compliance, role=role_get("compliance"), entity=world.eu)
+        role_grant(
+            actor=None, user=world.eu_compliance, role=role_get("compliance"), entity=world.eu
+        )
 
 
 def test_new_entity_extends_group_wide_grants(world):
     from entities.services import entity_create
 
     new = entity_create(
-        actor=None, code="SC", legal_name="Offshore Ltd", regulator="FSA", licence_number="SD1",
-        jurisdiction="SC", base_currency="USD", wallet_currencies=["USD"],
+        actor=None,
+        code="SC",
+        legal_name="Offshore Ltd",
+        regulator="FSA",
+        licence_number="SD1",
+        jurisdiction="SC",
+        base_currency="USD",
+        wallet_currencies=["USD"],
     )
     world.group_compliance.__dict__.pop("_brokercrm_scope_cache", None)
     assert new.pk in scope_for(world.group_compliance, "entities.view_brand").entity_ids
@@ -125,7 +155,8 @@ def test_grant_and_revoke_commands(world, capsys):
     call_command("grant_role", "newbie", "sales", desk="EU/dach", reason="desk cover")
     call_command("list_grants", "newbie")
     listing = capsys.readouterr().out
-    assert "finance" in listing and "EU/dach" in listing
+    assert "finance" in listing
+    assert "EU/dach" in listing
     call_command("grant_role", "newbie", "finance", entity="EU", reason="second")
     with pytest.raises(CommandError, match="Several grants match"):
         call_command("revoke_role", "newbie", "finance", reason="x")

@@ -15,7 +15,7 @@ from brokercrm.reference import EEA
 from entities import services as entity_services
 from entities.models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
 
-DEMO_PASSWORD_DEFAULT = "brokercrm-demo"
+DEMO_PASSWORD_DEFAULT = "brokercrm-demo"  # noqa: S105 - demo logins, printed on purpose
 SANCTIONED = ["BY", "CU", "IR", "KP", "RU", "SY"]
 
 ENTITIES: list[dict[str, Any]] = [
@@ -52,7 +52,10 @@ UK_AREA = ["GB", "GG", "IM", "JE"]
 
 RULES: dict[str, dict[str, dict[str, Any]]] = {
     "EU": {
-        "onboarding": {"allowed_countries": sorted(EEA), "restricted_countries": ["US", *SANCTIONED]},
+        "onboarding": {
+            "allowed_countries": sorted(EEA),
+            "restricted_countries": ["US", *SANCTIONED],
+        },
         "kyc": {
             "identity_documents": ["passport", "national_id", "driving_licence"],
             "proof_of_address_max_age_days": 90,
@@ -64,7 +67,9 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "cooling_off": {"first_withdrawal_hours": 24},
         "deposit": {"before_kyc": "park", "park_cap": "2000"},
         "withdrawal": {
-            "currency": "EUR", "auto_approve_limit": "1000", "finance_approval_limit": "10000",
+            "currency": "EUR",
+            "auto_approve_limit": "1000",
+            "finance_approval_limit": "10000",
             "maker_checker": True,
         },
     },
@@ -81,7 +86,9 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "cooling_off": {"first_withdrawal_hours": 48},
         "deposit": {"before_kyc": "refuse", "park_cap": "0"},
         "withdrawal": {
-            "currency": "GBP", "auto_approve_limit": "500", "finance_approval_limit": "7500",
+            "currency": "GBP",
+            "auto_approve_limit": "500",
+            "finance_approval_limit": "7500",
             "maker_checker": True,
         },
     },
@@ -101,7 +108,9 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "cooling_off": {"first_withdrawal_hours": 0},
         "deposit": {"before_kyc": "park", "park_cap": "5000"},
         "withdrawal": {
-            "currency": "USD", "auto_approve_limit": "2000", "finance_approval_limit": "25000",
+            "currency": "USD",
+            "auto_approve_limit": "2000",
+            "finance_approval_limit": "25000",
             "maker_checker": True,
         },
     },
@@ -109,31 +118,48 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
 
 # Country-specific rules where a country differs from its entity's default.
 COUNTRY_RULES: list[tuple[str, str, str, dict[str, Any]]] = [
-    ("EU", "kyc", "DE", {
-        "identity_documents": ["passport", "national_id"],
-        "proof_of_address_max_age_days": 90,
-        "source_of_funds_threshold": "10000",
-        "liveness_required": True,
-        "auto_approve_max_risk": "low",
-    }),
+    (
+        "EU",
+        "kyc",
+        "DE",
+        {
+            "identity_documents": ["passport", "national_id"],
+            "proof_of_address_max_age_days": 90,
+            "source_of_funds_threshold": "10000",
+            "liveness_required": True,
+            "auto_approve_max_risk": "low",
+        },
+    ),
     ("SC", "cooling_off", "NG", {"first_withdrawal_hours": 72}),
 ]
 
 BRANDS: list[dict[str, Any]] = [
     {
-        "entity": "EU", "code": "atlas-markets", "name": "Atlas Markets", "domain": "atlasmarkets.eu",
-        "support_email": "support@atlasmarkets.eu", "theme": {"primary_color": "#0B3D91"},
+        "entity": "EU",
+        "code": "atlas-markets",
+        "name": "Atlas Markets",
+        "domain": "atlasmarkets.eu",
+        "support_email": "support@atlasmarkets.eu",
+        "theme": {"primary_color": "#0B3D91"},
         # EEA residents to the EU entity, the UK area to the UK entity, the rest offshore.
         "routes": {**dict.fromkeys(sorted(EEA), "EU"), **dict.fromkeys(UK_AREA, "UK"), "*": "SC"},
     },
     {
-        "entity": "UK", "code": "atlas-uk", "name": "Atlas Markets UK", "domain": "atlasmarkets.co.uk",
-        "support_email": "support@atlasmarkets.co.uk", "theme": {"primary_color": "#012169"},
+        "entity": "UK",
+        "code": "atlas-uk",
+        "name": "Atlas Markets UK",
+        "domain": "atlasmarkets.co.uk",
+        "support_email": "support@atlasmarkets.co.uk",
+        "theme": {"primary_color": "#012169"},
         "routes": {"*": "UK"},
     },
     {
-        "entity": "SC", "code": "atlasfx-global", "name": "AtlasFX Global", "domain": "atlasfx.com",
-        "support_email": "help@atlasfx.com", "theme": {"primary_color": "#00875A"},
+        "entity": "SC",
+        "code": "atlasfx-global",
+        "name": "AtlasFX Global",
+        "domain": "atlasfx.com",
+        "support_email": "help@atlasfx.com",
+        "theme": {"primary_color": "#00875A"},
         "routes": {"*": "SC"},
     },
 ]
@@ -144,7 +170,10 @@ DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
         ("dach", "DACH Retention", ["DE", "AT", "LI"]),
         ("poland", "Poland Desk", ["PL"]),
     ],
-    "UK": [("london-sales", "London Sales", UK_AREA), ("london-retention", "London Retention", UK_AREA)],
+    "UK": [
+        ("london-sales", "London Sales", UK_AREA),
+        ("london-retention", "London Retention", UK_AREA),
+    ],
     "SC": [
         ("latam", "LATAM Desk", ["AR", "BR", "CL", "CO", "MX", "PE"]),
         ("mena", "MENA Desk", ["AE", "BH", "EG", "JO", "KW", "OM", "QA", "SA"]),
@@ -152,12 +181,22 @@ DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
     ],
 }
 
-ENTITY_ROLES = ["sales", "retention", "compliance", "finance", "support", "ib_manager", "entity_admin"]
+ENTITY_ROLES = [
+    "sales",
+    "retention",
+    "compliance",
+    "finance",
+    "support",
+    "ib_manager",
+    "entity_admin",
+]
 GROUP_ROLES = ["group_compliance", "group_risk"]
 
 
 class Command(BaseCommand):
-    help = "Load the demo entities, brands, routing, desks, rule sets and staff logins (idempotent)."
+    help = (
+        "Load the demo entities, brands, routing, desks, rule sets and staff logins (idempotent)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help="do not print the logins")
@@ -186,22 +225,37 @@ class Command(BaseCommand):
         entity = LegalEntity.objects.filter(code=spec["code"]).first()
         return entity or entity_services.entity_create(actor=None, reason="demo data", **spec)
 
-    def _rules(self, entity: LegalEntity, kind: str, country: str, document: dict[str, Any]) -> None:
+    def _rules(
+        self, entity: LegalEntity, kind: str, country: str, document: dict[str, Any]
+    ) -> None:
         if not RuleSet.objects.in_entity(entity).filter(kind=kind, country=country).exists():
             entity_services.ruleset_publish(
-                actor=None, entity=entity, kind=kind, country=country, document=document, note="demo data"
+                actor=None,
+                entity=entity,
+                kind=kind,
+                country=country,
+                document=document,
+                note="demo data",
             )
 
     def _brand(self, spec: dict[str, Any], entities: dict[str, LegalEntity]) -> None:
         fields = {k: v for k, v in spec.items() if k not in {"entity", "routes"}}
         brand = Brand.objects.unscoped().filter(code=spec["code"]).first()
         if brand is None:
-            brand = entity_services.brand_create(actor=None, entity=entities[spec["entity"]], **fields)
-        existing = set(CountryRoute.objects.unscoped().filter(brand=brand).values_list("country", flat=True))
+            brand = entity_services.brand_create(
+                actor=None, entity=entities[spec["entity"]], **fields
+            )
+        existing = set(
+            CountryRoute.objects.unscoped().filter(brand=brand).values_list("country", flat=True)
+        )
         for country, entity_code in spec["routes"].items():
             if country not in existing:
                 entity_services.country_route_set(
-                    actor=None, brand=brand, country=country, entity=entities[entity_code], reason="demo data"
+                    actor=None,
+                    brand=brand,
+                    country=country,
+                    entity=entities[entity_code],
+                    reason="demo data",
                 )
 
     def _desk(self, entity: LegalEntity, code: str, name: str, countries: list[str]) -> Desk:
@@ -213,7 +267,11 @@ class Command(BaseCommand):
     def _user(self, username: str, password: str, *, superuser: bool = False) -> User:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"email": f"{username}@demo.brokercrm.local", "is_staff": True, "is_superuser": superuser},
+            defaults={
+                "email": f"{username}@demo.brokercrm.local",
+                "is_staff": True,
+                "is_superuser": superuser,
+            },
         )
         if created:
             user.set_password(password)
@@ -222,9 +280,14 @@ class Command(BaseCommand):
 
     def _grant(self, user: User, role_code: str, **where: Any) -> None:
         role = role_get(role_code)
+        desk = where.get("desk")
         exists = RoleGrant.objects.filter(
-            user=user, role=role, revoked_at__isnull=True,
-            entity=where.get("entity"), desk=where.get("desk"), group_wide=where.get("group_wide", False),
+            user=user,
+            role=role,
+            revoked_at__isnull=True,
+            entity=desk.entity if desk is not None else where.get("entity"),
+            desk=desk,
+            group_wide=where.get("group_wide", False),
         ).exists()
         if not exists:
             role_grant(actor=None, user=user, role=role, reason="demo data", **where)

@@ -23,8 +23,12 @@ class Command(BaseCommand):
         if not options["all"]:
             grants = grants.filter(revoked_at__isnull=True)
         for grant in grants:
-            where = "group-wide" if grant.group_wide else (
-                f"{grant.entity.code}/{grant.desk.code}" if grant.desk_id else grant.entity.code
+            where = (
+                "group-wide"
+                if grant.group_wide
+                else (
+                    f"{grant.entity.code}/{grant.desk.code}" if grant.desk_id else grant.entity.code
+                )
             )
             state = "" if grant.revoked_at is None else f"  (revoked {grant.revoked_at:%Y-%m-%d})"
             self.stdout.write(f"{grant.user.username:<28} {grant.role.code:<18} {where}{state}")

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             listing = "\n".join(f"  {grant}" for grant in grants)
             raise CommandError(f"Several grants match; name the entity with --entity:\n{listing}")
         try:
-            role_revoke(actor=None, grant=grants[0], reason=f"{options['reason']} (manage.py revoke_role)")
+            role_revoke(
+                actor=None, grant=grants[0], reason=f"{options['reason']} (manage.py revoke_role)"
+            )
         except ApplicationError as exc:
             raise CommandError(f"{exc.detail} [{exc.code}]") from exc
         self.stdout.write(self.style.SUCCESS(f"revoked: {grants[0]}"))

@@ -18,5 +18,6 @@ class Command(BaseCommand):
         for user in User.objects.filter(pk__in=user_ids):
             user_grants_sync(user)
         self.stdout.write(
-            f"{len(roles)} roles, {created} new entity/desk permissions, {len(user_ids)} users resynced"
+            f"{len(roles)} roles, {created} new entity/desk permissions, "
+            f"{len(user_ids)} users resynced"
         )
