@@ -68,7 +68,6 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         yield f"postgresql://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
     finally:
         server.cleanup()
-        _say("PostgreSQL stopped")
 
 
 @contextmanager
@@ -125,7 +124,6 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         socket_path.unlink(missing_ok=True)
-        _say("Redis stopped")
 
 
 def _dev_secret_key(var: Path) -> str:
