@@ -91,3 +91,14 @@ def test_seed_demo_is_idempotent(demo, capsys):
     call_command("seed_demo")
     assert counts() == first
     assert "compliance.eu" in capsys.readouterr().out
+
+
+def test_demo_logins_work(demo, client):
+    assert client.login(username="compliance.eu", password="brokercrm-demo")
+    page = client.get("/admin/entities/brand/")
+    assert page.status_code == 200
+    assert b"atlasmarkets.eu" in page.content
+    assert b"atlasmarkets.co.uk" not in page.content
+    uk_brand = Brand.objects.unscoped().get(code="atlas-uk")
+    assert client.get(f"/admin/entities/brand/{uk_brand.pk}/change/").status_code == 404
+    assert client.get(f"/api/v1/brands/{uk_brand.pk}").status_code == 404
