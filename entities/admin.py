@@ -34,12 +34,38 @@ class LegalEntityAdmin(ScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # entities are closed, never deleted: everything they own points at them
 
+    def save_model(self, request: HttpRequest, obj: LegalEntity, form: Any, change: bool) -> None:
+        if not change:
+            created = services.entity_create(actor=request.user, **_form_values(form))
+            obj.pk = created.pk
+            return
+        services.entity_update(
+            actor=request.user,
+            entity=obj,
+            **{name: form.cleaned_data[name] for name in form.changed_data},
+        )
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    return {name: value for name, value in form.cleaned_data.items() if name in form.fields}
+
 
 @admin.register(Brand)
 class BrandAdmin(ScopedAdmin):
     list_display = ["code", "name", "domain", "entity", "status"]
     list_filter = ["entity", "status"]
     search_fields = ["code", "name", "domain"]
+
+    def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
+        values = _form_values(form)
+        if change:
+            changes = {name: values[name] for name in form.changed_data if name in values}
+            services.brand_update(
+                actor=request.user, brand=Brand.objects.unscoped().get(pk=obj.pk), **changes
+            )
+            return
+        entity = values.pop("entity")
+        obj.pk = services.brand_create(actor=request.user, entity=entity, **values).pk
 
 
 @admin.register(Desk)
@@ -48,12 +74,27 @@ class DeskAdmin(ScopedAdmin):
     list_filter = ["entity", "active"]
     search_fields = ["code", "name"]
 
+    def save_model(self, request: HttpRequest, obj: Desk, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        values = _form_values(form)
+        entity = values.pop("entity")
+        obj.pk = services.desk_create(actor=request.user, entity=entity, **values).pk
+
 
 @admin.register(CountryRoute)
 class CountryRouteAdmin(ScopedAdmin):
     list_display = ["brand", "country", "entity"]
     list_filter = ["entity", "brand"]
     search_fields = ["country", "brand__code"]
+    immutable_fields = ("brand", "country")
+
+    def save_model(self, request: HttpRequest, obj: CountryRoute, form: Any, change: bool) -> None:
+        route = services.country_route_set(
+            actor=request.user, brand=obj.brand, country=obj.country, entity=obj.entity
+        )
+        obj.pk = route.pk
 
 
 class RuleSetForm(forms.ModelForm):

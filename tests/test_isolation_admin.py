@@ -75,7 +75,7 @@ def test_entity_admin_edits_own_brand_audited(world):
     )
     assert response.status_code == 302, response.content[:2000]
     assert Brand.objects.unscoped().get(pk=world.eu_brand.pk).name == "Atlas Edited"
-    event = AuditEvent.objects.get(action="admin.entities.brand.changed")
+    event = AuditEvent.objects.get(action="entities.brand_updated")
     assert (event.actor, event.entity_id, event.after["name"]) == (
         world.eu_admin,
         world.eu.pk,
@@ -175,3 +175,52 @@ def test_anonymous_is_sent_to_login(world):
     response = Client().get("/admin/entities/brand/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_entity_admin_edit_goes_through_the_service_and_refusals_are_shown(world):
+    from entities.models import LegalEntity
+
+    client = login(world.eu_admin)
+    url = f"/admin/entities/legalentity/{world.eu.pk}/change/"
+    form = {
+        "legal_name": "EU Markets Ltd (renamed)",
+        "regulator": "CySEC",
+        "licence_number": "CIF 1/1",
+        "wallet_currencies": "EUR,USD,GBP",
+        "status": "active",
+    }
+    assert client.post(url, form).status_code == 302
+    entity = LegalEntity.objects.get(pk=world.eu.pk)
+    assert (entity.legal_name, entity.wallet_currencies) == (
+        "EU Markets Ltd (renamed)",
+        ["EUR", "GBP", "USD"],
+    )
+    assert AuditEvent.objects.filter(action="entities.entity_updated", entity=world.eu).count() == 1
+    # Dropping the base currency from the wallets is refused with a message, not a crash.
+    refused = client.post(url, {**form, "wallet_currencies": "USD"}, follow=True)
+    assert refused.status_code == 200
+    assert b"base_currency_not_in_wallets" in refused.content
+    assert LegalEntity.objects.get(pk=world.eu.pk).wallet_currencies == ["EUR", "GBP", "USD"]
+    # Another entity's settings are not there at all.
+    assert (
+        client.post(f"/admin/entities/legalentity/{world.uk.pk}/change/", form).status_code == 404
+    )
+
+
+def test_brand_created_in_admin_is_audited_by_the_service(world):
+    client = login(world.eu_admin)
+    response = client.post(
+        "/admin/entities/brand/add/",
+        {
+            "entity": world.eu.pk,
+            "name": "Fresh",
+            "code": "fresh",
+            "domain": "Fresh.Example.com",
+            "status": "active",
+            "theme": "{}",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    brand = Brand.objects.unscoped().get(code="fresh")
+    assert brand.domain == "fresh.example.com"
+    assert AuditEvent.objects.get(action="entities.brand_created").object_id == str(brand.pk)

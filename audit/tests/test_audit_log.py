@@ -192,4 +192,6 @@ def test_concurrent_writers_keep_one_unbroken_chain():
     report = audit_chain_verify()
     assert report.ok
     assert report.rows_checked == 60
-    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 61))
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, 61)
+    )

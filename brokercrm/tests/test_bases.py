@@ -13,7 +13,7 @@ from entities.models import Brand
 def test_a_viewset_cannot_override_get_queryset():
     with pytest.raises(TypeError, match="overrides get_queryset"):
 
-        class Leaky(ScopedViewSet):  # noqa: F841 - defining it is the test
+        class Leaky(ScopedViewSet):
             base_queryset = Brand.objects.all()
             view_permission = "entities.view_brand"
 
@@ -24,7 +24,7 @@ def test_a_viewset_cannot_override_get_queryset():
 def test_a_viewset_cannot_override_get_object():
     with pytest.raises(TypeError, match="overrides get_object"):
 
-        class Leaky(ScopedViewSet):  # noqa: F841
+        class Leaky(ScopedViewSet):
             def get_object(self):
                 return None
 
