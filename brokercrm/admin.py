@@ -73,6 +73,18 @@ class ScopedAdmin(admin.ModelAdmin):
         scope = self.scope(request, "delete")
         return not scope.is_empty if obj is None else scope.contains(obj)
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        # A plain related filter lists every row of the related table (every entity, every
+        # brand); offer only the values present in the rows this user may see.
+        filters = []
+        for entry in super().get_list_filter(request):
+            if isinstance(entry, str) and "__" not in entry:
+                field = self.model._meta.get_field(entry)
+                if field.is_relation and field.many_to_one:
+                    entry = (entry, admin.RelatedOnlyFieldListFilter)
+            filters.append(entry)
+        return filters
+
     def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None:

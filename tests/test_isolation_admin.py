@@ -21,6 +21,8 @@ def test_changelist_shows_only_own_entity(world):
     assert page.status_code == 200
     assert b"eu-brand" in page.content
     assert b"uk-brand" not in page.content
+    # Not even the other entity's name in the filter sidebar.
+    assert world.uk.legal_name.encode() not in page.content
 
 
 def test_foreign_object_url_is_404(world):
