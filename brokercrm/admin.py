@@ -23,6 +23,7 @@ from brokercrm.scoping import Scope, scope_for
 admin.site.site_header = "brokercrm back office"
 admin.site.site_title = "brokercrm"
 admin.site.index_title = "Back office"
+admin.site.site_url = None  # there is no public site behind the back office
 
 
 def _perm(model: type[models.Model], action: str) -> str:
