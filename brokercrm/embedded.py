@@ -18,13 +18,14 @@ This module imports nothing from Django so it can run before settings are import
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
@@ -126,13 +127,17 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
         socket_path.unlink(missing_ok=True)
 
 
-def _dev_secret_key(var: Path) -> str:
-    """A random key kept in var/ so sessions survive restarts of the demo."""
-    path = var / "secret_key"
+def _dev_secret(var: Path, name: str, make: Callable[[], str]) -> str:
+    """A random key kept in var/ so sessions and encrypted data survive restarts of the demo."""
+    path = var / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def _run_child(command: list[str], env: dict[str, str]) -> int:
@@ -165,7 +170,16 @@ def run(command: list[str]) -> int:
             env["REDIS_URL"] = stack.enter_context(embedded_redis(var / "redis"))
         else:
             _say("using REDIS_URL from the environment")
-        env.setdefault("SECRET_KEY", _dev_secret_key(var))
+        env.setdefault(
+            "SECRET_KEY", _dev_secret(var, "secret_key", lambda: secrets.token_urlsafe(50))
+        )
+        env.setdefault(
+            "FIELD_ENCRYPTION_KEY", _dev_secret(var, "field_encryption_key", _fernet_key)
+        )
+        env.setdefault(
+            "BLIND_INDEX_KEY",
+            _dev_secret(var, "blind_index_key", lambda: secrets.token_urlsafe(48)),
+        )
         env.setdefault("BROKERCRM_VAR_DIR", str(var))
         return _run_child(command, env)
 

@@ -46,8 +46,12 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 VAR_DIR = Path(os.environ.get("BROKERCRM_VAR_DIR", BASE_DIR / "var"))
 
-# Key for encrypting document and tax numbers at rest; used by the identity app.
+# Document and tax numbers are encrypted at rest with FIELD_ENCRYPTION_KEY: comma-separated
+# Fernet keys, newest first (older ones still decrypt until `manage.py rotate_field_keys` has
+# re-encrypted every row). Matching uses keyed HMAC blind indexes under BLIND_INDEX_KEY, which is
+# separate so that rotating the encryption key does not invalidate the match index.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
