@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -123,6 +124,9 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None, perm: str) -> Scope
     entities, edit nothing" follows from the grants themselves.
     """
     if user is None or not user.is_authenticated or not user.is_active:
+        return Scope(perm=perm)
+    if not isinstance(user, apps.get_model(settings.AUTH_USER_MODEL)):
+        # API principals that are not users (a brand's registration key) hold no grants.
         return Scope(perm=perm)
     cache: dict[str, Scope] = user.__dict__.setdefault(EMPTY_SCOPE_CACHE_ATTR, {})
     if perm in cache:

@@ -10,6 +10,7 @@ from . import views
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("", include("entities.api.urls")),
+    path("", include("identity.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

@@ -26,7 +26,10 @@ SCOPED_APPS: tuple[str, ...] = (
 )
 
 # Actions an oversight role may take across entities without editing an entity's rows.
-OVERSIGHT_ACTIONS: frozenset[str] = frozenset()
+# Group compliance decides duplicate cases of every entity: a duplicate spans entities by nature.
+OVERSIGHT_ACTIONS: frozenset[str] = frozenset(
+    {"identity.review_duplicatecase", "identity.merge_person"}
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from brokercrm.admin import ScopedAdmin
+from brokercrm.errors import ApplicationError
+from brokercrm.scoping import scope_for
+
+from . import services
+from .fields import masked
+from .models import (
+    BrandApiKey,
+    ClientProfile,
+    DuplicateCase,
+    IdentityDocument,
+    MatchDecision,
+    Person,
+)
+
+
+class ReadOnlyScopedAdmin(ScopedAdmin):
+    """Rows created only by the identity services: viewable, never edited in a form."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ClientProfile)
+class ClientProfileAdmin(ReadOnlyScopedAdmin):
+    list_display = ["given_name", "family_name", "email", "entity", "brand", "status", "created_at"]
+    list_filter = ["entity", "status", "brand"]
+    search_fields = ["email_canonical", "family_name_latin", "given_name_latin", "phone"]
+    exclude = ["device_fingerprint"]
+
+
+@admin.register(IdentityDocument)
+class IdentityDocumentAdmin(ReadOnlyScopedAdmin):
+    list_display = ["profile", "doc_type", "masked_number", "issuing_country", "expires_on"]
+    list_filter = ["entity", "doc_type"]
+    exclude = ["number", "number_index"]
+    readonly_fields = ["masked_number"]
+
+    @admin.display(description="Number")
+    def masked_number(self, document: IdentityDocument) -> str:
+        return masked(document.number)
+
+
+@admin.register(MatchDecision)
+class MatchDecisionAdmin(ReadOnlyScopedAdmin):
+    list_display = ["created_at", "entity", "brand", "outcome", "confidence", "ruleset"]
+    list_filter = ["entity", "outcome"]
+
+
+def _decide(decision: str):  # type: ignore[no-untyped-def]
+    def run(modeladmin: DuplicateCaseAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for case in queryset:
+            try:
+                services.duplicate_case_decide(
+                    actor=request.user,
+                    case=case,
+                    decision=decision,
+                    reason=f"{decision} in the back office",
+                )
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"Case {case.pk}: {error.detail} ({error.code})")
+        if done:
+            messages.success(request, f"{done} case(s) decided: {decision}.")
+
+    run.__name__ = f"decide_{decision}"
+    run.short_description = {  # type: ignore[attr-defined]
+        "link": "Link: same person (merge)",
+        "distinct": "Distinct people",
+        "block": "Block the registration",
+    }[decision]
+    return run
+
+
+@admin.register(DuplicateCase)
+class DuplicateCaseAdmin(ReadOnlyScopedAdmin):
+    list_display = ["created_at", "entity", "profile", "candidate", "confidence", "status"]
+    list_filter = ["entity", "status"]
+    actions = [_decide("link"), _decide("distinct"), _decide("block")]
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if scope_for(request.user, "identity.review_duplicatecase").is_empty:
+            return {}
+        return actions
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    """Group-level persons, visible to staff of an entity where the person is a client."""
+
+    list_display = [
+        "__str__",
+        "birth_date",
+        "status",
+        "aml_blocked",
+        "sanctions_hit",
+        "pep",
+        "risk_level",
+    ]
+    list_filter = ["status", "aml_blocked", "risk_level"]
+    search_fields = ["family_name", "given_name", "public_id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        scope = scope_for(request.user, "identity.view_person")
+        if scope.everything:
+            return super().get_queryset(request)
+        visible_profiles = ClientProfile.objects.within(scope).values("person_id")
+        return super().get_queryset(request).filter(pk__in=visible_profiles)
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        from django.http import Http404
+
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("Not found.")
+        return obj
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return not scope_for(request.user, "identity.view_person").is_empty
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BrandApiKey)
+class BrandApiKeyAdmin(ScopedAdmin):
+    list_display = ["name", "brand", "prefix", "active", "created_at", "last_used_at"]
+    list_filter = ["entity", "active"]
+    fields = ["name", "active"]
+    readonly_fields = ["prefix"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # keys are issued with `manage.py brand_api_key`, which shows the secret once
