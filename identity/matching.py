@@ -139,6 +139,7 @@ class CandidateScore:
     strong_shared: bool
     auto_link_gates: bool
     aml_blocked: bool
+    raw_total: float = 0.0
 
     def explanation(self) -> dict[str, Any]:
         return {
@@ -323,13 +324,15 @@ def score_candidates(
             CandidateScore(
                 person_id=person_id,
                 confidence=max(0.0, min(1.0, evidence.total)),
+                raw_total=evidence.total,
                 evidence=evidence.fields,
                 strong_shared=strong_shared,
                 auto_link_gates=gates,
                 aml_blocked=person["aml_blocked"],
             )
         )
-    scores.sort(key=lambda s: (-s.confidence, s.person_id))
+    # Rank on the unclamped total: two candidates at the 1.0 ceiling are not equally good.
+    scores.sort(key=lambda s: (-s.raw_total, s.person_id))
     return scores
 
 

@@ -141,10 +141,13 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         "group_compliance",
         "Group compliance",
-        "Oversight: views every entity's clients, KYC files and audit trail; edits nothing.",
+        "Oversight: views every entity's clients, KYC files and audit trail, and decides "
+        "duplicate cases across entities; edits no entity's rows.",
         (
             "entities.view_*",
             "identity.view_*",
+            "identity.review_duplicatecase",
+            "identity.merge_person",
             "kyc.view_*",
             "payments.view_*",
             "wallets.view_*",

@@ -105,6 +105,9 @@ class DuplicateCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     serializer_class = s.DuplicateCaseSerializer
 
     def filter_rows(self, queryset):  # type: ignore[no-untyped-def]
+        if self.action != "list":
+            return queryset
+        # The queue shows open cases unless asked for another status (or "all").
         wanted = self.request.query_params.get("status", "open")
         return queryset if wanted == "all" else queryset.filter(status=wanted[:10])
 
