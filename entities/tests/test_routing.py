@@ -86,6 +86,13 @@ def test_seed_demo_is_idempotent(demo, capsys):
             AuditEvent.objects.count(),
         )
 
+    from identity.models import ClientProfile, DuplicateCase, MatchDecision, Person
+
+    outcomes = sorted(MatchDecision.objects.unscoped().values_list("outcome", flat=True))
+    assert outcomes == ["auto_link"] + ["new"] * 9 + ["review"]
+    assert (Person.objects.count(), ClientProfile.objects.unscoped().count()) == (10, 11)
+    case = DuplicateCase.objects.unscoped().select_related("entity").get()
+    assert case.entity.code == "EU"
     first = counts()
     assert first[:7] == (3, 3, 37, 8, 20, 25, 24)
     call_command("seed_demo")

@@ -3,6 +3,7 @@ a staff login for every role in every entity. Safe to run again: it only adds wh
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -14,6 +15,9 @@ from brokercrm.accounts.services import role_get, role_grant
 from brokercrm.reference import EEA
 from entities import services as entity_services
 from entities.models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+from identity.api.auth import secret_hash
+from identity.models import BrandApiKey, ClientProfile
+from identity.services import DocumentInput, RegistrationInput, registration_submit
 
 DEMO_PASSWORD_DEFAULT = "brokercrm-demo"  # noqa: S105 - demo logins, printed on purpose
 SANCTIONED = ["BY", "CU", "IR", "KP", "RU", "SY"]
@@ -181,6 +185,123 @@ DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
     ],
 }
 
+# Demo clients, registered through the real registration service. The last two re-register
+# on purpose: one is linked to the person the group already knows, one is held for review.
+DEMO_CLIENTS: list[dict[str, str]] = [
+    {
+        "brand": "atlas-markets",
+        "country": "DE",
+        "given": "Lukas",
+        "family": "Becker",
+        "born": "1984-03-12",
+        "email": "lukas.becker@example.de",
+        "phone": "+49 151 20000001",
+        "passport": "DE:C01X00T47",
+    },
+    {
+        "brand": "atlas-markets",
+        "country": "FR",
+        "given": "Camille",
+        "family": "Laurent",
+        "born": "1990-11-02",
+        "email": "camille.laurent@example.fr",
+        "phone": "+33 6 12 34 56 78",
+        "passport": "FR:18AB12345",
+    },
+    {
+        "brand": "atlas-markets",
+        "country": "PL",
+        "given": "Katarzyna",
+        "family": "Nowak",
+        "born": "1979-06-30",
+        "email": "k.nowak@example.pl",
+        "phone": "+48 512 345 678",
+        "passport": "PL:ZS1234567",
+    },
+    {
+        "brand": "atlas-markets",
+        "country": "CY",
+        "given": "Andreas",
+        "family": "Georgiou",
+        "born": "1988-01-21",
+        "email": "andreas.g@example.com.cy",
+        "phone": "+357 99 123456",
+        "passport": "CY:K00123456",
+    },
+    {
+        "brand": "atlas-uk",
+        "country": "GB",
+        "given": "Oliver",
+        "family": "Smith",
+        "born": "1975-09-03",
+        "email": "oliver.smith@example.co.uk",
+        "phone": "+44 7911 123456",
+        "passport": "GB:502135326",
+    },
+    {
+        "brand": "atlas-uk",
+        "country": "GB",
+        "given": "Amelia",
+        "family": "Jones",
+        "born": "1993-04-17",
+        "email": "amelia.jones@example.co.uk",
+        "phone": "+44 7912 654321",
+        "passport": "GB:533380006",
+    },
+    {
+        "brand": "atlasfx-global",
+        "country": "AE",
+        "given": "Omar",
+        "family": "Haddad",
+        "born": "1986-12-05",
+        "email": "omar.haddad@example.ae",
+        "phone": "+971 50 123 4567",
+        "passport": "AE:P1234567",
+    },
+    {
+        "brand": "atlasfx-global",
+        "country": "ZA",
+        "given": "Thabo",
+        "family": "Nkosi",
+        "born": "1991-08-08",
+        "email": "thabo.nkosi@example.co.za",
+        "phone": "+27 82 123 4567",
+        "passport": "ZA:A01234567",
+    },
+    {
+        "brand": "atlasfx-global",
+        "country": "BR",
+        "given": "Mariana",
+        "family": "Souza",
+        "born": "1987-02-14",
+        "email": "mariana.souza@example.com.br",
+        "phone": "+55 11 91234 5678",
+        "passport": "BR:FZ123456",
+    },
+    # Lukas again, from Brazil with a new email: routed offshore, linked to the same person.
+    {
+        "brand": "atlas-markets",
+        "country": "BR",
+        "given": "Lukas",
+        "family": "Becker",
+        "born": "1984-03-12",
+        "email": "lukas.b.trading@example.com",
+        "phone": "+49 151 20000001",
+        "passport": "DE:C01X00T47",
+    },
+    # Oliver from Ireland, birth day and month swapped, new phone: held for EU review.
+    {
+        "brand": "atlas-markets",
+        "country": "IE",
+        "given": "Oliver",
+        "family": "Smith",
+        "born": "1975-03-09",
+        "email": "oliver.smith@example.co.uk",
+        "phone": "+353 85 123 4567",
+        "passport": "",
+    },
+]
+
 ENTITY_ROLES = [
     "sales",
     "retention",
@@ -218,8 +339,51 @@ class Command(BaseCommand):
                 for desk_code, name, countries in specs
             }
             logins = self._staff(entities, desks, password)
+            keys = self._api_keys(password)
+        # Registrations own their transactions (durable), so they run after the setup commits.
+        self._clients()
         if not options["quiet_logins"]:
             self._print_logins(logins, password)
+            self.stdout.write(self.style.MIGRATE_HEADING("Brand API keys (registration API)"))
+            for brand_code, key in keys:
+                self.stdout.write(f"  {brand_code:<16} Authorization: Api-Key {key}")
+
+    def _api_keys(self, password: str) -> list[tuple[str, str]]:
+        """One key per brand, derived from the demo password so it can be printed every run."""
+        keys = []
+        for brand in Brand.objects.unscoped().order_by("code"):
+            prefix = f"demo{brand.pk:04d}"
+            secret = hashlib.sha256(f"{password}:{brand.code}".encode()).hexdigest()[:32]
+            if not BrandApiKey.objects.unscoped().filter(prefix=prefix).exists():
+                BrandApiKey.objects.create(
+                    entity_id=brand.entity_id,
+                    brand=brand,
+                    name="demo front end",
+                    prefix=prefix,
+                    secret_hash=secret_hash(secret),
+                )
+            keys.append((brand.code, f"{prefix}.{secret}"))
+        return keys
+
+    def _clients(self) -> None:
+        if ClientProfile.objects.unscoped().exists():
+            return
+        brands = {brand.code: brand for brand in Brand.objects.unscoped()}
+        for client in DEMO_CLIENTS:
+            issuing, _, number = client["passport"].partition(":")
+            registration_submit(
+                brand=brands[client["brand"]],
+                data=RegistrationInput(
+                    given_name=client["given"],
+                    family_name=client["family"],
+                    birth_date=client["born"],
+                    residence_country=client["country"],
+                    nationality=issuing or client["country"],
+                    email=client["email"],
+                    phone=client["phone"],
+                    document=DocumentInput("passport", number, issuing) if number else None,
+                ),
+            )
 
     def _entity(self, spec: dict[str, Any]) -> LegalEntity:
         entity = LegalEntity.objects.filter(code=spec["code"]).first()
