@@ -18,7 +18,7 @@ from audit.masking import snapshot
 from audit.services import audit_record
 from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import EntityOwnedQuerySet, Scope, scope_for
 
 admin.site.site_header = "brokercrm back office"
 admin.site.site_title = "brokercrm"
@@ -33,6 +33,21 @@ def _perm(model: type[models.Model], action: str) -> str:
 def _entity_id_of(obj: models.Model) -> int | None:
     field = getattr(type(obj), "scope_entity_field", "entity")
     return obj.pk if field == "id" else getattr(obj, f"{field}_id", None)
+
+
+class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
+    """Filter choices: the related rows that the rows this user sees point at, nothing else."""
+
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: Any
+    ) -> list[tuple[Any, str]]:
+        visible_rows = model_admin.get_queryset(request).order_by()
+        referenced = visible_rows.values_list(f"{self.field_path}__pk", flat=True)
+        related = field.remote_field.model._default_manager.all()
+        if isinstance(related, EntityOwnedQuerySet):
+            # Safe unscoped: limited to ids that visible rows already reference.
+            related = related.unscoped()
+        return [(obj.pk, str(obj)) for obj in related.filter(pk__in=referenced)]
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -82,7 +97,7 @@ class ScopedAdmin(admin.ModelAdmin):
             if isinstance(entry, str) and "__" not in entry:
                 field = self.model._meta.get_field(entry)
                 if field.is_relation and field.many_to_one:
-                    entry = (entry, admin.RelatedOnlyFieldListFilter)
+                    entry = (entry, VisibleRelatedFilter)
             filters.append(entry)
         return filters
 
