@@ -7,8 +7,8 @@ per-field evidence is stored with the decision so a reviewer sees why.
 Outcomes:
 - auto_link: very high confidence *and* the gates hold (a strong identifier in common, names
   that agree, the same birth date): the registration joins the existing person;
-- review: enough evidence, or any strong identifier in common (a shared phone in a household
-  is worth a human look, never a link);
+- review: enough evidence, or a strong identifier or device in common (a shared phone in a
+  household is worth a human look, never a link; IP addresses alone never raise anything);
 - block: a candidate with review-level evidence carries an AML block;
 - new: nothing close.
 """
@@ -140,6 +140,8 @@ class CandidateScore:
     auto_link_gates: bool
     aml_blocked: bool
     raw_total: float = 0.0
+    # A shared strong identifier or device is worth a reviewer's look whatever the score says.
+    review_trigger: bool = False
 
     def explanation(self) -> dict[str, Any]:
         return {
@@ -325,6 +327,7 @@ def score_candidates(
                 person_id=person_id,
                 confidence=max(0.0, min(1.0, evidence.total)),
                 raw_total=evidence.total,
+                review_trigger=strong_shared or Kind.DEVICE in shared,
                 evidence=evidence.fields,
                 strong_shared=strong_shared,
                 auto_link_gates=gates,
@@ -355,7 +358,7 @@ def _drop_declared_distinct(scores: list[CandidateScore]) -> list[CandidateScore
 def match_probe(probe: Probe) -> MatchResult:
     config = match_config()
     scores = _drop_declared_distinct(score_candidates(probe, candidate_hits(probe), config))
-    relevant = [s for s in scores if s.confidence >= config["review"] or s.strong_shared]
+    relevant = [s for s in scores if s.confidence >= config["review"] or s.review_trigger]
     if not relevant:
         return MatchResult("new", None, scores, config)
     blocked = next((s for s in relevant if s.aml_blocked), None)

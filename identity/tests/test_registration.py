@@ -272,3 +272,38 @@ def test_restricted_country_is_refused_by_routing(world):
 def test_every_registration_keeps_the_audit_chain_intact(world, uk_person):
     register(world.eu_brand)
     assert audit_chain_verify().ok
+
+
+def test_shared_device_raises_review_and_shared_ip_alone_does_not(world):
+    register(
+        world.eu_brand,
+        email="first@example.com",
+        phone="",
+        document=None,
+        device_fingerprint="shared-laptop-01",
+        ip="203.0.113.50",
+    )
+    other_device = register(
+        world.eu_brand,
+        given_name="Hans",
+        family_name="Zimmer",
+        birth_date="1960-01-01",
+        email="hans@example.com",
+        phone="",
+        document=None,
+        device_fingerprint="another-laptop",
+        ip="203.0.113.50",
+    )
+    assert other_device.outcome == "new"
+    same_device = register(
+        world.eu_brand,
+        given_name="Eva",
+        family_name="Braun",
+        birth_date="1966-06-06",
+        email="eva@example.com",
+        phone="",
+        document=None,
+        device_fingerprint="shared-laptop-01",
+        ip="198.51.100.1",
+    )
+    assert same_device.outcome == "review"
