@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from brokercrm.admin import ScopedAdmin
+from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ScopedAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_display = [
         "seq",
         "created_at",
@@ -24,12 +21,3 @@ class AuditEventAdmin(ScopedAdmin):
     list_filter = ["action", "entity"]
     search_fields = ["action", "object_type", "object_id", "actor_label", "request_id"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

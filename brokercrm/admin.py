@@ -35,6 +35,32 @@ def _entity_id_of(obj: models.Model) -> int | None:
     return obj.pk if field == "id" else getattr(obj, f"{field}_id", None)
 
 
+class ReadOnlyAdminMixin:
+    """For rows only services write (audit events, decisions, roles): shown, never edited."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HiddenIsNotFoundMixin:
+    """A row outside the user's queryset answers 404: another entity's row and a row that
+    does not exist look the same."""
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is None:
+            raise Http404("Not found.")
+        return obj
+
+
 class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
     """Filter choices: the related rows that the rows this user sees point at, nothing else."""
 
@@ -50,7 +76,7 @@ class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
         return [(obj.pk, str(obj)) for obj in related.filter(pk__in=referenced)]
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
     # Fields that may never change once the row exists.
     immutable_fields: tuple[str, ...] = ("entity",)
 
@@ -60,15 +86,6 @@ class ScopedAdmin(admin.ModelAdmin):
     # --- what the user sees ---------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scoped(super().get_queryset(request), self.scope(request, "view"))
-
-    def get_object(
-        self, request: HttpRequest, object_id: str, from_field: str | None = None
-    ) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            # Another entity's row and a row that does not exist look the same.
-            raise Http404("Not found.")
-        return obj
 
     # --- what the user may do -------------------------------------------------------------
     def has_module_permission(self, request: HttpRequest) -> bool:

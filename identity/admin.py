@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from brokercrm.admin import ScopedAdmin
+from brokercrm.admin import HiddenIsNotFoundMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 from brokercrm.scoping import scope_for
 
@@ -22,17 +22,8 @@ from .models import (
 )
 
 
-class ReadOnlyScopedAdmin(ScopedAdmin):
+class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Rows created only by the identity services: viewable, never edited in a form."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ClientProfile)
@@ -101,7 +92,7 @@ class DuplicateCaseAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(HiddenIsNotFoundMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Group-level persons, visible to staff of an entity where the person is a client."""
 
     list_display = [
@@ -123,30 +114,11 @@ class PersonAdmin(admin.ModelAdmin):
         visible_profiles = ClientProfile.objects.within(scope).values("person_id")
         return super().get_queryset(request).filter(pk__in=visible_profiles)
 
-    def get_object(
-        self, request: HttpRequest, object_id: str, from_field: str | None = None
-    ) -> Any:
-        from django.http import Http404
-
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("Not found.")
-        return obj
-
     def has_module_permission(self, request: HttpRequest) -> bool:
         return not scope_for(request.user, "identity.view_person").is_empty
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(BrandApiKey)

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from brokercrm.admin import ScopedAdmin
+from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 
 from . import services
 from .models import Role, RoleGrant, User
@@ -35,7 +35,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Roles are defined in code (brokercrm/accounts/roles.py) and shown here for reference."""
 
     list_display = ["code", "name", "oversight"]
@@ -51,15 +51,6 @@ class RoleAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class GrantAddForm(forms.ModelForm):
