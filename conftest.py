@@ -15,6 +15,7 @@ def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
     # refuses that unless the session says so (see audit/migrations/0002_append_only.py).
     with connection.cursor() as cursor:
         cursor.execute("SET brokercrm.allow_audit_truncate = 'on'")
+        cursor.execute("SET brokercrm.allow_ledger_truncate = 'on'")
 
 
 connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_allow_audit_truncate")

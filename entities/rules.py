@@ -88,6 +88,8 @@ class KycRules(StrictSerializer):
 class WalletRules(StrictSerializer):
     currencies = serializers.ListField(child=CurrencyCodeField(), allow_empty=False)
     base_wallet_on_activation = serializers.BooleanField(default=True)
+    # Taken off the mid rate on client currency conversions, in basis points.
+    fx_markup_bps = serializers.IntegerField(min_value=0, max_value=1000, default=0)
 
 
 class CoolingOffRules(StrictSerializer):

@@ -1,0 +1,123 @@
+"""Reads of the ledger: statements, trial balance, reconciliation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, QuerySet, Sum, Window
+
+from .models import Hold, LedgerAccount, Posting
+
+
+def wallets_visible_to(user: Any) -> QuerySet[LedgerAccount]:
+    return LedgerAccount.objects.visible_to(user, "wallets.view_ledgeraccount").filter(
+        kind=LedgerAccount.Kind.CLIENT_WALLET
+    )
+
+
+def account_statement(
+    *, account: LedgerAccount, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every posting of the account with the running balance after it (oldest first)."""
+    rows = (
+        Posting.objects.in_entity(account.entity_id)
+        .filter(account=account)
+        .annotate(running_balance=Window(Sum("amount"), order_by=F("id").asc()))
+        .values(
+            "id",
+            "journal_id",
+            "journal__type",
+            "journal__reference",
+            "journal__created_at",
+            "amount",
+            "currency",
+            "running_balance",
+        )
+        .order_by("id")
+    )
+    statement = [
+        {
+            "posting_id": row["id"],
+            "journal_id": row["journal_id"],
+            "type": row["journal__type"],
+            "reference": row["journal__reference"],
+            "at": row["journal__created_at"],
+            "amount": row["amount"],
+            "currency": row["currency"],
+            "balance_after": row["running_balance"],
+        }
+        for row in rows
+    ]
+    return [
+        line
+        for line in statement
+        if (since is None or line["at"] >= since) and (until is None or line["at"] < until)
+    ]
+
+
+def trial_balance(*, entity: Any) -> dict[str, dict[str, Decimal]]:
+    """Per currency: the sum of each account kind's balances. Every currency nets to zero."""
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    result: dict[str, dict[str, Decimal]] = {}
+    for row in (
+        LedgerAccount.objects.in_entity(entity_id)
+        .values("currency", "kind")
+        .annotate(total=Sum("balance"))
+        .order_by("currency", "kind")
+    ):
+        result.setdefault(row["currency"], {})[row["kind"]] = row["total"]
+    for kinds in result.values():
+        kinds["net"] = sum(kinds.values(), Decimal(0))
+    return result
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    account_id: int
+    field: str
+    stored: Decimal
+    recomputed: Decimal
+
+
+def ledger_reconcile(*, entity: Any = None) -> list[Discrepancy]:
+    """Recompute every account's balance from its postings and its held amount from its
+    pending holds; report each difference (there should be none)."""
+    params: list[Any] = []
+    where = ""
+    if entity is not None:
+        where = "WHERE a.entity_id = %s"
+        params.append(entity if isinstance(entity, int) else entity.pk)
+    sql = f"""
+        SELECT a.id, a.balance, COALESCE(p.total, 0), a.held, COALESCE(h.total, 0)
+          FROM wallets_ledgeraccount a
+          LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM wallets_posting GROUP BY account_id) p
+                 ON p.account_id = a.id
+          LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM wallets_hold
+                      WHERE status = %s GROUP BY account_id) h
+                 ON h.account_id = a.id
+          {where}
+    """
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Hold.Status.PENDING, *params])
+        for account_id, balance, posted, held, pending in cursor.fetchall():
+            if balance != posted:
+                found.append(Discrepancy(account_id, "balance", balance, posted))
+            if held != pending:
+                found.append(Discrepancy(account_id, "held", held, pending))
+    return found
+
+
+def ledger_imbalance() -> dict[tuple[int, str], Decimal]:
+    """Journals whose postings do not sum to zero per currency (there should be none)."""
+    rows = (
+        Posting.objects.unscoped()
+        .values("journal_id", "currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+    )
+    return {(row["journal_id"], row["currency"]): row["total"] for row in rows}

@@ -1,0 +1,635 @@
+"""Every movement of money. Nothing else writes postings, journals, holds or balances.
+
+Guarantees, and who keeps them:
+- a journal balances per currency, its accounts are its entity's, postings are append-only:
+  the database (wallets/migrations/0002_ledger_rules.py), re-checked here for clear errors;
+- a client wallet never goes below zero available: the CHECK on the account row, which the
+  posting trigger and the hold updates hit in the same statement (no read-decide-write);
+- a repeated request does nothing twice: idempotency keys unique per entity, with a hash of
+  the request so a reused key with other parameters is refused;
+- deadlocks and serialization failures are retried; row locks are taken in account-id order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
+from brokercrm.reference import CURRENCY_MINOR_UNITS
+
+from .models import MONEY, FxRate, Hold, JournalEntry, LedgerAccount, Posting
+
+QUANTUM = Decimal(1).scaleb(-MONEY["decimal_places"])
+MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - QUANTUM
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class InsufficientFunds(ApplicationError):
+    code = "insufficient_funds"
+    status = 409
+    default_detail = "The wallet does not have enough available funds."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = 409
+    default_detail = "This idempotency key was already used for a different request."
+
+
+class HoldNotPending(ApplicationError):
+    code = "hold_not_pending"
+    status = 409
+    default_detail = "The hold was already posted or voided."
+
+
+class CrossEntityTransfer(ApplicationError):
+    code = "cross_entity_transfer"
+    default_detail = "Money does not move between entities through a transfer."
+
+
+def with_retries(attempts: int = 5) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run a durable transaction again on deadlock or serialization failure."""
+
+    def decorator(func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            for attempt in range(attempts):
+                try:
+                    return func(*args, **kwargs)
+                except OperationalError as exc:
+                    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+                    if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
+                        raise
+                    time.sleep(0.005 * 2**attempt)
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    return decorator
+
+
+def money(value: Any, *, field_name: str = "amount") -> Decimal:
+    """A positive Decimal with at most 8 decimal places; never a float."""
+    if isinstance(value, float):
+        raise ValidationFailed(
+            f"{field_name} must be a decimal string, not a float.", code="amount_invalid"
+        )
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed(f"{field_name} is not a number.", code="amount_invalid") from exc
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        raise ValidationFailed(f"{field_name} must be positive and finite.", code="amount_invalid")
+    if amount != amount.quantize(QUANTUM):
+        raise ValidationFailed(
+            f"{field_name} has more than 8 decimal places.", code="amount_invalid"
+        )
+    return amount
+
+
+def _request_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_key(idempotency_key: str) -> str:
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise ValidationFailed(
+            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
+        )
+    return key
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
+
+
+def _is_overdraft(exc: IntegrityError) -> bool:
+    return _constraint_name(exc) == "ledgeraccount_wallet_available_not_negative"
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+NORMAL_SIDE = {
+    LedgerAccount.Kind.CLIENT_WALLET: LedgerAccount.Side.CREDIT,
+    LedgerAccount.Kind.IB_PAYABLE: LedgerAccount.Side.CREDIT,
+    LedgerAccount.Kind.FEE_REVENUE: LedgerAccount.Side.CREDIT,
+    LedgerAccount.Kind.EQUITY: LedgerAccount.Side.CREDIT,
+    LedgerAccount.Kind.PSP_CLEARING: LedgerAccount.Side.DEBIT,
+    LedgerAccount.Kind.PLATFORM_TRANSFER: LedgerAccount.Side.DEBIT,
+    LedgerAccount.Kind.FX_POSITION: LedgerAccount.Side.DEBIT,
+    LedgerAccount.Kind.SUSPENSE: LedgerAccount.Side.DEBIT,
+}
+
+
+def system_account(*, entity: Any, kind: str, currency: str, name: str = "main") -> LedgerAccount:
+    """The entity's account of a kind and currency (created on first use)."""
+    if kind == LedgerAccount.Kind.CLIENT_WALLET:
+        raise ValidationFailed(
+            "Client wallets are opened with wallet_open.", code="account_kind_invalid"
+        )
+    if currency not in CURRENCY_MINOR_UNITS:
+        raise ValidationFailed(f"Unknown currency {currency!r}.", code="currency_unknown")
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    account, _ = LedgerAccount.objects.unscoped().get_or_create(
+        entity_id=entity_id,
+        kind=kind,
+        currency=currency,
+        name=name,
+        profile=None,
+        defaults={"normal_side": NORMAL_SIDE[kind]},
+    )
+    return account
+
+
+def wallet_open(*, profile: Any, currency: str) -> LedgerAccount:
+    """The profile's wallet in `currency`, opened if the entity's wallet rules allow it."""
+    from entities.selectors import RuleSetMissing, ruleset_effective
+
+    currency = (currency or "").upper()
+    try:
+        rules = ruleset_effective(entity=profile.entity, kind="wallet").document
+        allowed = rules["currencies"]
+    except RuleSetMissing:
+        allowed = list(profile.entity.wallet_currencies)
+    if currency not in allowed:
+        raise ValidationFailed(
+            f"{profile.entity.code} does not offer wallets in {currency or 'that currency'}.",
+            code="currency_not_offered",
+        )
+    try:
+        with transaction.atomic():
+            account, _ = LedgerAccount.objects.unscoped().get_or_create(
+                entity_id=profile.entity_id,
+                kind=LedgerAccount.Kind.CLIENT_WALLET,
+                profile=profile,
+                currency=currency,
+                defaults={"normal_side": LedgerAccount.Side.CREDIT, "name": "wallet"},
+            )
+    except IntegrityError:  # opened concurrently: the other one wins
+        account = LedgerAccount.objects.unscoped().get(
+            kind=LedgerAccount.Kind.CLIENT_WALLET, profile=profile, currency=currency
+        )
+    return account
+
+
+def wallet_open_base(*, profile: Any) -> LedgerAccount:
+    """The base-currency wallet a profile gets when it is activated."""
+    return wallet_open(profile=profile, currency=profile.entity.base_currency)
+
+
+# --- journals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    account: LedgerAccount
+    amount: Decimal  # credit positive, debit negative
+
+
+@dataclass
+class JournalSpec:
+    type: str
+    idempotency_key: str
+    lines: list[Line]
+    reference: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    reverses: JournalEntry | None = None
+
+
+def _validate_spec(entity_id: int, spec: JournalSpec) -> str:
+    if spec.type not in JournalEntry.Type.values:
+        raise ValidationFailed(f"Unknown journal type {spec.type!r}.", code="journal_type_invalid")
+    if len(spec.lines) < 2:
+        raise ValidationFailed("A journal needs at least two lines.", code="journal_unbalanced")
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in spec.lines:
+        if line.account.entity_id != entity_id:
+            raise CrossEntityTransfer("Every account of a journal belongs to the journal's entity.")
+        if line.amount == 0 or line.amount != line.amount.quantize(QUANTUM):
+            raise ValidationFailed(
+                "Line amounts are non-zero with at most 8 decimals.", code="amount_invalid"
+            )
+        totals[line.account.currency] += line.amount
+    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        raise ValidationFailed(
+            f"The journal does not balance: {unbalanced}.", code="journal_unbalanced"
+        )
+    return _request_hash(
+        {
+            "type": spec.type,
+            "reference": spec.reference,
+            "lines": sorted((line.account.pk, str(line.amount)) for line in spec.lines),
+            "reverses": spec.reverses.pk if spec.reverses else None,
+            "metadata": spec.metadata,
+        }
+    )
+
+
+def _existing_journal(entity_id: int, key: str, request_hash: str) -> JournalEntry:
+    journal = JournalEntry.objects.in_entity(entity_id).get(idempotency_key=key)
+    if journal.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    return journal
+
+
+def _journal_row(*, actor: Any, entity_id: int, spec: JournalSpec) -> tuple[JournalEntry, bool]:
+    """Insert the journal row. A repeat of the same request returns the first journal and
+    created=False; the same key with another request is refused."""
+    key = _check_key(spec.idempotency_key)
+    request_hash = _validate_spec(entity_id, spec)
+    authenticated = getattr(actor, "is_authenticated", False)
+    try:
+        with transaction.atomic():
+            journal = JournalEntry.objects.create(
+                entity_id=entity_id,
+                type=spec.type,
+                idempotency_key=key,
+                request_hash=request_hash,
+                reference=spec.reference[:100],
+                reverses=spec.reverses,
+                actor=actor if authenticated else None,
+                actor_label=actor.get_username() if authenticated else "system",
+                metadata=spec.metadata,
+            )
+    except IntegrityError as exc:
+        if _constraint_name(exc) != "journal_idempotency_key_unique":
+            raise
+        return _existing_journal(entity_id, key, request_hash), False
+    return journal, True
+
+
+def _journal_postings(journal: JournalEntry, spec: JournalSpec) -> None:
+    """All postings of a journal in one INSERT, in account-id order (the lock order)."""
+    postings = sorted(
+        (
+            Posting(
+                entity_id=journal.entity_id,
+                journal=journal,
+                account=line.account,
+                amount=line.amount,
+                currency=line.account.currency,
+            )
+            for line in spec.lines
+        ),
+        key=lambda posting: posting.account.pk,
+    )
+    try:
+        with transaction.atomic():
+            Posting.objects.bulk_create(postings)
+    except IntegrityError as exc:
+        if _is_overdraft(exc):
+            raise InsufficientFunds() from exc
+        raise
+
+
+def _insert_journal(*, actor: Any, entity_id: int, spec: JournalSpec) -> tuple[JournalEntry, bool]:
+    journal, created = _journal_row(actor=actor, entity_id=entity_id, spec=spec)
+    if created:
+        _journal_postings(journal, spec)
+    return journal, created
+
+
+@with_retries()
+def journal_post(*, actor: Any, entity: Any, spec: JournalSpec) -> JournalEntry:
+    """Post one balanced journal in its own transaction; idempotent on spec.idempotency_key."""
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    with transaction.atomic(durable=True):
+        journal, _ = _insert_journal(actor=actor, entity_id=entity_id, spec=spec)
+    return journal
+
+
+@with_retries()
+def journal_post_batch(
+    *, actor: Any, entity: Any, specs: Iterable[JournalSpec]
+) -> list[JournalEntry]:
+    """Many journals in one transaction: one INSERT for the journals, one for all postings,
+    in account-id order. For commission payouts and platform sync. All or nothing."""
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    specs = list(specs)
+    hashes = [_validate_spec(entity_id, spec) for spec in specs]
+    keys = [_check_key(spec.idempotency_key) for spec in specs]
+    if len(set(keys)) != len(keys):
+        raise ValidationFailed(
+            "Idempotency keys repeat inside the batch.", code="idempotency_key_invalid"
+        )
+    with transaction.atomic(durable=True):
+        existing = {
+            journal.idempotency_key: journal
+            for journal in JournalEntry.objects.in_entity(entity_id).filter(
+                idempotency_key__in=keys
+            )
+        }
+        for key, request_hash in zip(keys, hashes, strict=True):
+            if key in existing and existing[key].request_hash != request_hash:
+                raise IdempotencyKeyReused(f"Key {key!r} was already used for a different request.")
+        fresh = [
+            (spec, key, h)
+            for spec, key, h in zip(specs, keys, hashes, strict=True)
+            if key not in existing
+        ]
+        label = actor.get_username() if getattr(actor, "is_authenticated", False) else "system"
+        created = JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(
+                    entity_id=entity_id,
+                    type=spec.type,
+                    idempotency_key=key,
+                    request_hash=h,
+                    reference=spec.reference[:100],
+                    reverses=spec.reverses,
+                    metadata=spec.metadata,
+                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                    actor_label=label,
+                )
+                for spec, key, h in fresh
+            ]
+        )
+        postings = [
+            Posting(
+                entity_id=entity_id,
+                journal=journal,
+                account=line.account,
+                amount=line.amount,
+                currency=line.account.currency,
+            )
+            for journal, (spec, _, _) in zip(created, fresh, strict=True)
+            for line in spec.lines
+        ]
+        postings.sort(key=lambda posting: posting.account.pk)
+        try:
+            with transaction.atomic():
+                Posting.objects.bulk_create(postings, batch_size=5000)
+        except IntegrityError as exc:
+            if _is_overdraft(exc):
+                raise InsufficientFunds() from exc
+            raise
+        by_key = {journal.idempotency_key: journal for journal in created}
+        return [existing.get(key) or by_key[key] for key in keys]
+
+
+def journal_reverse(*, actor: Any, journal: JournalEntry, reason: str) -> JournalEntry:
+    """Correct a mistake: a new journal with every posting negated. Once per journal."""
+    lines = [
+        Line(posting.account, -posting.amount)
+        for posting in Posting.objects.in_entity(journal.entity_id)
+        .filter(journal=journal)
+        .select_related("account")
+    ]
+    return journal_post(
+        actor=actor,
+        entity=journal.entity_id,
+        spec=JournalSpec(
+            type=JournalEntry.Type.REVERSAL,
+            idempotency_key=f"reversal:{journal.pk}",
+            lines=lines,
+            reverses=journal,
+            metadata={"reason": reason},
+        ),
+    )
+
+
+# --- holds ----------------------------------------------------------------------------------
+
+
+@with_retries()
+def hold_create(
+    *,
+    actor: Any,
+    account: LedgerAccount,
+    counter_account: LedgerAccount,
+    amount: Any,
+    purpose: str,
+    idempotency_key: str,
+    metadata: dict[str, Any] | None = None,
+) -> Hold:
+    """Reserve `amount` of a client wallet now; post or void it later, exactly once."""
+    amount = money(amount)
+    key = _check_key(idempotency_key)
+    if account.kind != LedgerAccount.Kind.CLIENT_WALLET:
+        raise ValidationFailed("Holds are taken on client wallets.", code="account_kind_invalid")
+    if counter_account.entity_id != account.entity_id:
+        raise CrossEntityTransfer()
+    if counter_account.currency != account.currency:
+        raise ValidationFailed(
+            "The counter account must be in the wallet's currency.", code="currency_mismatch"
+        )
+    request_hash = _request_hash(
+        {
+            "account": account.pk,
+            "counter": counter_account.pk,
+            "amount": str(amount),
+            "purpose": purpose,
+        }
+    )
+    with transaction.atomic(durable=True):
+        try:
+            with transaction.atomic():
+                hold = Hold.objects.create(
+                    entity_id=account.entity_id,
+                    account=account,
+                    counter_account=counter_account,
+                    amount=amount,
+                    currency=account.currency,
+                    purpose=purpose[:40],
+                    idempotency_key=key,
+                    request_hash=request_hash,
+                    metadata=metadata or {},
+                )
+        except IntegrityError as exc:
+            if _constraint_name(exc) != "hold_idempotency_key_unique":
+                raise
+            hold = Hold.objects.in_entity(account.entity_id).get(idempotency_key=key)
+            if hold.request_hash != request_hash:
+                raise IdempotencyKeyReused() from exc
+            return hold
+        try:
+            with transaction.atomic():
+                LedgerAccount.objects.unscoped().filter(pk=account.pk).update(
+                    held=F("held") + amount
+                )
+        except IntegrityError as exc:
+            if _is_overdraft(exc):
+                raise InsufficientFunds() from exc
+            raise
+    return hold
+
+
+@with_retries()
+def hold_post(*, actor: Any, hold: Hold) -> JournalEntry:
+    """Move the held amount to the counter account. A second post (or a post after a void)
+    is refused and changes nothing."""
+    spec = JournalSpec(
+        type=JournalEntry.Type.HOLD_POSTED,
+        idempotency_key=f"hold:{hold.pk}:post",
+        lines=[Line(hold.account, -hold.amount), Line(hold.counter_account, hold.amount)],
+        reference=f"hold:{hold.pk}",
+        metadata={"purpose": hold.purpose},
+    )
+    with transaction.atomic(durable=True):
+        journal, created = _journal_row(actor=actor, entity_id=hold.entity_id, spec=spec)
+        # The conditional update is the "exactly once": only one transaction moves it on.
+        moved = (
+            Hold.objects.in_entity(hold.entity_id)
+            .filter(pk=hold.pk, status=Hold.Status.PENDING)
+            .update(status=Hold.Status.POSTED, journal=journal, resolved_at=timezone.now())
+        )
+        if not moved or not created:
+            raise HoldNotPending()
+        # Release the reservation, then debit: available never dips below zero in between.
+        LedgerAccount.objects.unscoped().filter(pk=hold.account_id).update(
+            held=F("held") - hold.amount
+        )
+        _journal_postings(journal, spec)
+    return journal
+
+
+@with_retries()
+def hold_void(*, actor: Any, hold: Hold) -> Hold:
+    with transaction.atomic(durable=True):
+        moved = (
+            Hold.objects.in_entity(hold.entity_id)
+            .filter(pk=hold.pk, status=Hold.Status.PENDING)
+            .update(status=Hold.Status.VOIDED, resolved_at=timezone.now())
+        )
+        if not moved:
+            raise HoldNotPending()
+        LedgerAccount.objects.unscoped().filter(pk=hold.account_id).update(
+            held=F("held") - hold.amount
+        )
+    return Hold.objects.in_entity(hold.entity_id).get(pk=hold.pk)
+
+
+# --- transfers and FX -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FxQuote:
+    base: str
+    quote: str
+    mid: Decimal
+    markup_bps: int
+    rate: Decimal  # what the client gets: mid less the entity's markup
+    source: str
+    as_of: str
+
+
+def fx_quote(*, entity: Any, base: str, quote: str) -> FxQuote:
+    """The latest published rate for base→quote (or the inverse of quote→base), less the
+    entity's markup from its wallet rules."""
+    from entities.selectors import RuleSetMissing, ruleset_effective
+
+    direct = FxRate.objects.filter(base=base, quote=quote).order_by("-as_of").first()
+    inverse = FxRate.objects.filter(base=quote, quote=base).order_by("-as_of").first()
+    if direct is None and inverse is None:
+        raise ValidationFailed(f"No exchange rate for {base}/{quote}.", code="fx_rate_missing")
+    if direct is not None and (inverse is None or direct.as_of >= inverse.as_of):
+        mid, source, as_of = direct.rate, direct.source, direct.as_of
+    else:
+        mid, source, as_of = (Decimal(1) / inverse.rate), inverse.source, inverse.as_of
+    try:
+        markup = int(
+            ruleset_effective(entity=entity, kind="wallet").document.get("fx_markup_bps", 0)
+        )
+    except RuleSetMissing:
+        markup = 0
+    rate = (mid * (Decimal(10000 - markup) / Decimal(10000))).quantize(
+        Decimal("1e-10"), ROUND_HALF_EVEN
+    )
+    return FxQuote(base, quote, mid, markup, rate, source, as_of.isoformat())
+
+
+def wallet_transfer(
+    *, actor: Any, source: LedgerAccount, target: LedgerAccount, amount: Any, idempotency_key: str
+) -> JournalEntry:
+    """Wallet to wallet of the same client inside one entity; converts through FX when the
+    currencies differ, recording both legs and the rate applied."""
+    amount = money(amount)
+    if source.entity_id != target.entity_id:
+        raise CrossEntityTransfer()
+    if (
+        source.kind != LedgerAccount.Kind.CLIENT_WALLET
+        or target.kind != LedgerAccount.Kind.CLIENT_WALLET
+    ):
+        raise ValidationFailed("Transfers are between client wallets.", code="account_kind_invalid")
+    if source.profile_id != target.profile_id:
+        raise ValidationFailed(
+            "Both wallets must belong to the same client.", code="wallet_owner_mismatch"
+        )
+    if source.pk == target.pk:
+        raise ValidationFailed("Source and target are the same wallet.", code="same_wallet")
+    if source.currency == target.currency:
+        spec = JournalSpec(
+            type=JournalEntry.Type.TRANSFER,
+            idempotency_key=idempotency_key,
+            lines=[Line(source, -amount), Line(target, amount)],
+        )
+    else:
+        from entities.models import LegalEntity
+
+        quote = fx_quote(
+            entity=LegalEntity.objects.get(pk=source.entity_id),
+            base=source.currency,
+            quote=target.currency,
+        )
+        converted = (amount * quote.rate).quantize(QUANTUM, ROUND_HALF_EVEN)
+        if converted <= 0:
+            raise ValidationFailed("The amount is too small to convert.", code="amount_invalid")
+        fx_source = system_account(
+            entity=source.entity_id, kind=LedgerAccount.Kind.FX_POSITION, currency=source.currency
+        )
+        fx_target = system_account(
+            entity=source.entity_id, kind=LedgerAccount.Kind.FX_POSITION, currency=target.currency
+        )
+        spec = JournalSpec(
+            type=JournalEntry.Type.FX_TRANSFER,
+            idempotency_key=idempotency_key,
+            lines=[
+                Line(source, -amount),
+                Line(fx_source, amount),
+                Line(fx_target, -converted),
+                Line(target, converted),
+            ],
+            metadata={
+                "fx": {
+                    "base": quote.base,
+                    "quote": quote.quote,
+                    "mid": str(quote.mid),
+                    "markup_bps": quote.markup_bps,
+                    "rate": str(quote.rate),
+                    "source": quote.source,
+                    "as_of": quote.as_of,
+                },
+                "sold": {"currency": source.currency, "amount": str(amount)},
+                "bought": {"currency": target.currency, "amount": str(converted)},
+            },
+        )
+    return journal_post(actor=actor, entity=source.entity_id, spec=spec)
+
+
+def fx_rate_record(*, base: str, quote: str, rate: Any, source: str, as_of: Any = None) -> FxRate:
+    if base not in CURRENCY_MINOR_UNITS or quote not in CURRENCY_MINOR_UNITS or base == quote:
+        raise ValidationFailed("Give two different known currencies.", code="currency_unknown")
+    return FxRate.objects.create(
+        base=base,
+        quote=quote,
+        rate=money(rate, field_name="rate"),
+        source=source[:40],
+        as_of=as_of or timezone.now(),
+    )
