@@ -94,7 +94,8 @@ def ledger_reconcile(*, entity: Any = None) -> list[Discrepancy]:
     sql = f"""
         SELECT a.id, a.balance, COALESCE(p.total, 0), a.held, COALESCE(h.total, 0)
           FROM wallets_ledgeraccount a
-          LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM wallets_posting GROUP BY account_id) p
+          LEFT JOIN (SELECT account_id, SUM(amount) AS total
+                       FROM wallets_posting GROUP BY account_id) p
                  ON p.account_id = a.id
           LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM wallets_hold
                       WHERE status = %s GROUP BY account_id) h

@@ -26,7 +26,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
+from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 
 from .models import MONEY, FxRate, Hold, JournalEntry, LedgerAccount, Posting

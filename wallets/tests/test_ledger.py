@@ -219,13 +219,17 @@ def test_unbalanced_journal_is_refused_in_python_and_in_the_database(world, eur)
             ),
         )
     assert refused.value.code == "journal_unbalanced"
-    # Straight SQL, bypassing the service: the database refuses it too.
-    with (
-        pytest.raises(IntegrityError, match="does not balance|would not balance"),
-        transaction.atomic(),
-    ):
+    # Straight to the tables, bypassing the service: the database refuses it too.
+    with pytest.raises(IntegrityError, match="would not balance"):
+        _write_unbalanced_journal(world.eu, clearing, eur)
+    assert JournalEntry.objects.unscoped().count() == 0
+    assert_ledger_sound(world.eu)
+
+
+def _write_unbalanced_journal(entity, debit_account, credit_account) -> None:
+    with transaction.atomic():
         journal = JournalEntry.objects.create(
-            entity=world.eu,
+            entity=entity,
             type="deposit",
             idempotency_key="raw",
             request_hash="x",
@@ -234,24 +238,40 @@ def test_unbalanced_journal_is_refused_in_python_and_in_the_database(world, eur)
         Posting.objects.bulk_create(
             [
                 Posting(
-                    entity=world.eu,
+                    entity=entity,
                     journal=journal,
-                    account=clearing,
+                    account=debit_account,
                     amount=Decimal("-5"),
                     currency="EUR",
                 ),
                 Posting(
-                    entity=world.eu,
+                    entity=entity,
                     journal=journal,
-                    account=eur,
+                    account=credit_account,
                     amount=Decimal("4"),
                     currency="EUR",
                 ),
             ]
         )
+
+
+def _write_empty_journal_and_commit_checks(entity) -> None:
+    with transaction.atomic():
+        JournalEntry.objects.create(
+            entity=entity,
+            type="deposit",
+            idempotency_key="empty",
+            request_hash="x",
+            actor_label="t",
+        )
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    assert_ledger_sound(world.eu)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would do
+
+
+def test_journal_without_postings_is_refused_at_commit(world):
+    with pytest.raises(IntegrityError, match="needs at least two"):
+        _write_empty_journal_and_commit_checks(world.eu)
+    assert JournalEntry.objects.unscoped().count() == 0
 
 
 def test_database_refuses_to_change_postings_and_journals(world, eur):
