@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -249,51 +249,67 @@ def _existing_journal(entity_id: int, key: str, request_hash: str) -> JournalEnt
     return journal
 
 
+_INSERT_JOURNAL = """
+    INSERT INTO wallets_journalentry
+        (entity_id, type, idempotency_key, request_hash, reference, reverses_id, actor_id,
+         actor_label, metadata, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+    ON CONFLICT (entity_id, idempotency_key) DO NOTHING
+    RETURNING id, created_at
+"""
+
+
 def _journal_row(*, actor: Any, entity_id: int, spec: JournalSpec) -> tuple[JournalEntry, bool]:
-    """Insert the journal row. A repeat of the same request returns the first journal and
-    created=False; the same key with another request is refused."""
+    """Insert the journal row (one statement, no savepoint). A repeat of the same request
+    returns the first journal and created=False; the same key with another request is refused.
+    A concurrent twin waits on the unique index until the first commits, then sees it."""
     key = _check_key(spec.idempotency_key)
     request_hash = _validate_spec(entity_id, spec)
     authenticated = getattr(actor, "is_authenticated", False)
-    try:
-        with transaction.atomic():
-            journal = JournalEntry.objects.create(
-                entity_id=entity_id,
-                type=spec.type,
-                idempotency_key=key,
-                request_hash=request_hash,
-                reference=spec.reference[:100],
-                reverses=spec.reverses,
-                actor=actor if authenticated else None,
-                actor_label=actor.get_username() if authenticated else "system",
-                metadata=spec.metadata,
-            )
-    except IntegrityError as exc:
-        if _constraint_name(exc) != "journal_idempotency_key_unique":
-            raise
+    fields = {
+        "entity_id": entity_id,
+        "type": spec.type,
+        "idempotency_key": key,
+        "request_hash": request_hash,
+        "reference": spec.reference[:100],
+        "reverses_id": spec.reverses.pk if spec.reverses else None,
+        "actor_id": actor.pk if authenticated else None,
+        "actor_label": actor.get_username() if authenticated else "system",
+        "metadata": spec.metadata,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_JOURNAL, [*list(fields.values())[:-1], json.dumps(spec.metadata)])
+        row = cursor.fetchone()
+    if row is None:
         return _existing_journal(entity_id, key, request_hash), False
+    journal = JournalEntry(id=row[0], created_at=row[1], **fields)
+    journal._state.adding = False
     return journal, True
 
 
 def _journal_postings(journal: JournalEntry, spec: JournalSpec) -> None:
-    """All postings of a journal in one INSERT, in account-id order (the lock order)."""
-    postings = sorted(
-        (
-            Posting(
-                entity_id=journal.entity_id,
-                journal=journal,
-                account=line.account,
-                amount=line.amount,
-                currency=line.account.currency,
-            )
-            for line in spec.lines
-        ),
-        key=lambda posting: posting.account.pk,
-    )
+    """All postings of a journal in one INSERT, in account-id order (the lock order). The
+    posting trigger moves each balance in the same statement; an overdraft fails it."""
+    lines = sorted(spec.lines, key=lambda line: line.account.pk)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(lines))
+    params: list[Any] = []
+    for line in lines:
+        params += [
+            journal.entity_id,
+            journal.pk,
+            line.account.pk,
+            line.amount,
+            line.account.currency,
+        ]
     try:
-        with transaction.atomic():
-            Posting.objects.bulk_create(postings)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO wallets_posting (entity_id, journal_id, account_id, amount, currency) "
+                f"VALUES {values}",
+                params,
+            )
     except IntegrityError as exc:
+        # The surrounding durable transaction rolls back; nothing of this journal remains.
         if _is_overdraft(exc):
             raise InsufficientFunds() from exc
         raise
