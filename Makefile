@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo test lint format migrate shell clean-var
+.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger
 
 install: $(INSTALLED)
 
@@ -37,6 +37,12 @@ migrate: install
 
 shell: install
 	$(EMBEDDED) $(BIN)/python manage.py shell
+
+bench-dedup: install
+	$(EMBEDDED) $(BIN)/python bench/dedup.py $(ARGS)
+
+bench-ledger: install
+	$(EMBEDDED) $(BIN)/python bench/ledger.py $(ARGS)
 
 clean-var:
 	rm -rf var

@@ -14,4 +14,8 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.audit_verify_chain",
         "schedule": crontab(hour=2, minute=15),
     },
+    "ledger-reconcile": {
+        "task": "wallets.tasks.ledger_reconcile_all",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }

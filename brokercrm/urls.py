@@ -11,6 +11,7 @@ api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("", include("entities.api.urls")),
     path("", include("identity.api.urls")),
+    path("", include("wallets.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

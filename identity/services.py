@@ -634,9 +634,17 @@ def profile_update(
         with transaction.atomic():
             profile = ClientProfile.objects.unscoped().select_for_update().get(pk=profile.pk)
             before = snapshot(profile, list(changes))
+            activated = (
+                changes.get("status") == ClientProfile.Status.ACTIVE
+                and profile.status != ClientProfile.Status.ACTIVE
+            )
             for name, value in changes.items():
                 setattr(profile, name, value)
             profile.save()
+            if activated:
+                from wallets.services import wallets_on_activation
+
+                wallets_on_activation(profile=profile)
             audit_record(
                 actor=actor,
                 action="identity.profile_updated",

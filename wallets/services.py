@@ -193,6 +193,19 @@ def wallet_open_base(*, profile: Any) -> LedgerAccount:
     return wallet_open(profile=profile, currency=profile.entity.base_currency)
 
 
+def wallets_on_activation(*, profile: Any) -> list[LedgerAccount]:
+    """What the entity's wallet rules open when a profile becomes active."""
+    from entities.selectors import RuleSetMissing, ruleset_effective
+
+    try:
+        opens_base = ruleset_effective(entity=profile.entity, kind="wallet").document.get(
+            "base_wallet_on_activation", True
+        )
+    except RuleSetMissing:
+        opens_base = True
+    return [wallet_open_base(profile=profile)] if opens_base else []
+
+
 # --- journals -----------------------------------------------------------------------------
 
 
