@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 
 from .models import FxRate, Hold, JournalEntry, LedgerAccount, Posting
+from .selectors import account_statement
 
 
 @admin.register(LedgerAccount)
@@ -12,6 +14,31 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_display = ["__str__", "entity", "kind", "currency", "balance", "held", "available"]
     list_filter = ["entity", "kind", "currency"]
     search_fields = ["name", "profile__email_canonical"]
+    readonly_fields = ["statement"]
+
+    @admin.display(description="Statement (latest 50 postings, running balance)")
+    def statement(self, account: LedgerAccount) -> str:
+        lines = account_statement(account=account)[-50:]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td style='text-align:right'>{}</td>"
+            "<td style='text-align:right'>{}</td></tr>",
+            (
+                (
+                    line["at"].strftime("%Y-%m-%d %H:%M"),
+                    line["type"],
+                    line["reference"],
+                    line["amount"],
+                    line["balance_after"],
+                )
+                for line in reversed(lines)
+            ),
+        )
+        return format_html(
+            "<table><tr><th>When</th><th>Type</th><th>Reference</th><th>Amount</th><th>Balance</th></tr>"
+            "{}</table>",
+            rows,
+        )
 
 
 class PostingInline(admin.TabularInline):

@@ -142,3 +142,17 @@ def test_reconcile_command_and_task(world, wallets, capsys):
     call_command("ledger_reconcile")
     assert "ledger reconciled" in capsys.readouterr().out
     assert ledger_reconcile_all.apply().get() == {"differences": 0, "unbalanced_journals": 0}
+
+
+def test_admin_shows_the_statement_to_the_right_entity_only(world, finance, wallets):
+    from django.test import Client
+
+    eur, _ = wallets
+    client = Client()
+    client.force_login(finance["eu"])
+    page = client.get(f"/admin/wallets/ledgeraccount/{eur.pk}/change/")
+    assert page.status_code == 200
+    assert b"500.00000000" in page.content
+    other = Client()
+    other.force_login(finance["uk"])
+    assert other.get(f"/admin/wallets/ledgeraccount/{eur.pk}/change/").status_code == 404
