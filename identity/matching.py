@@ -205,18 +205,47 @@ def candidate_hits(probe: Probe) -> dict[int, set[str]]:
     return hits
 
 
+# Particles are shared by unrelated families ("de la", "van der", "al-"), so agreeing on them
+# says nothing; they are left out of the similarity when a name has other words.
+NAME_PARTICLES = frozenset(
+    {
+        "al", "el", "ben", "bin", "ibn", "abu", "da", "das", "de", "del", "della", "der", "den",
+        "di", "do", "dos", "du", "la", "las", "le", "los", "van", "von", "y", "zu",
+    }
+)  # fmt: skip
+
+
+def _significant(tokens: list[str]) -> list[str]:
+    kept = [token for token in tokens if token not in NAME_PARTICLES]
+    return kept or tokens
+
+
 def _token_similarity(left: list[str], right: list[str]) -> float:
     """Share of tokens that find a close partner: typos and transliteration still agree,
-    a different first name (twins) does not."""
+    a different first name (twins) does not. Each token partners at most one token on the
+    other side, so "Hamid Hamidi" does not agree with "Talal Hamidi"."""
+    left, right = _significant(left), _significant(right)
     if not left or not right:
         return 0.0
-    right_sounds = {phonetic(token) for token in right}
+    right_sounds = [phonetic(token) for token in right]
+    pairs = []
+    for i, token in enumerate(left):
+        sound = phonetic(token)
+        for j, other in enumerate(right):
+            score = fuzz.ratio(token, other)
+            if sound == right_sounds[j]:
+                score = max(score, 90.0)
+            if score >= 80:
+                pairs.append((score, i, j))
+    used_left: set[int] = set()
+    used_right: set[int] = set()
     total = 0.0
-    for token in left:
-        best = max(fuzz.ratio(token, other) for other in right)
-        if phonetic(token) in right_sounds:
-            best = max(best, 90.0)
-        total += best if best >= 80 else 0.0
+    # Best pairs first; a greedy assignment is exact enough for names of a few words.
+    for score, i, j in sorted(pairs, reverse=True):
+        if i not in used_left and j not in used_right:
+            used_left.add(i)
+            used_right.add(j)
+            total += score
     return total / (100.0 * max(len(left), len(right)))
 
 

@@ -568,6 +568,62 @@ def duplicate_case_decide(
 # --- flags and profile edits --------------------------------------------------------------
 
 
+def person_flags_set(
+    *, person: Person, reason: str, actor: Any = None, entity: Any = None, **flags: Any
+) -> Person:
+    """Raise group-wide flags on a person for a decision already authorised by the caller
+    (a KYC rejection, a screening hit). Flags are only ever raised here, never cleared."""
+    allowed = {"aml_blocked", "sanctions_hit", "pep", "risk_hold", "risk_level"}
+    if set(flags) - allowed:
+        raise ValidationFailed(
+            f"Unknown flags: {sorted(set(flags) - allowed)}.", code="flag_unknown"
+        )
+    entity_id = entity if isinstance(entity, int) or entity is None else entity.pk
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        before = _flags(person)
+        for name, value in flags.items():
+            setattr(person, name, value)
+        if flags.get("aml_blocked") and person.aml_blocked_at is None:
+            person.aml_block_reason = reason
+            person.aml_blocked_at = timezone.now()
+        person.save()
+        audit_record(
+            actor=actor,
+            action="identity.person_flags_raised",
+            entity=entity_id,
+            obj=person,
+            before=before,
+            after=_flags(person),
+            reason=reason,
+        )
+    return person
+
+
+def profile_activate(*, profile: ClientProfile, reason: str, actor: Any = None) -> ClientProfile:
+    """A system decision (KYC approval) makes the profile an active client."""
+    with transaction.atomic():
+        profile = ClientProfile.objects.unscoped().select_for_update().get(pk=profile.pk)
+        if profile.status == ClientProfile.Status.ACTIVE:
+            return profile
+        before = snapshot(profile, ["status"])
+        profile.status = ClientProfile.Status.ACTIVE
+        profile.save(update_fields=["status", "updated_at"])
+        from wallets.services import wallets_on_activation
+
+        wallets_on_activation(profile=profile)
+        audit_record(
+            actor=actor,
+            action="identity.profile_activated",
+            entity=profile.entity_id,
+            obj=profile,
+            before=before,
+            after={"status": profile.status},
+            reason=reason,
+        )
+    return profile
+
+
 def person_aml_block(*, actor: Any, person: Person, reason: str, entity: Any) -> Person:
     """Set the group-wide AML block, decided in `entity` (where the actor must have the right)."""
     entity_id = entity if isinstance(entity, int) else entity.pk

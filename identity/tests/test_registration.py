@@ -307,3 +307,11 @@ def test_shared_device_raises_review_and_shared_ip_alone_does_not(world):
         ip="198.51.100.1",
     )
     assert same_device.outcome == "review"
+
+
+def test_one_shared_word_does_not_make_two_names_agree(world):
+    from identity.matching import _token_similarity
+
+    assert _token_similarity(["hamid", "hamidi"], ["talal", "hamidi"]) < 0.6
+    assert _token_similarity(["anna", "anna"], ["anna", "smith"]) == 0.5
+    assert _token_similarity(["maria", "de", "la", "cruz"], ["maria", "cruz"]) == 1.0
