@@ -14,6 +14,10 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.audit_verify_chain",
         "schedule": crontab(hour=2, minute=15),
     },
+    "kyc-documents-expiry": {
+        "task": "kyc.tasks.documents_expiry_sweep_task",
+        "schedule": crontab(hour=3, minute=5),
+    },
     "ledger-reconcile": {
         "task": "wallets.tasks.ledger_reconcile_all",
         "schedule": crontab(hour=2, minute=45),

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("entities.api.urls")),
     path("", include("identity.api.urls")),
     path("", include("wallets.api.urls")),
+    path("", include("kyc.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

@@ -149,6 +149,7 @@ class RuleSet(EntityOwned):
         COOLING_OFF = "cooling_off", "Cooling-off"
         DEPOSIT = "deposit", "Deposits"
         WITHDRAWAL = "withdrawal", "Withdrawal approvals"
+        RISK = "risk", "Risk scoring"
 
     ALL_COUNTRIES = ""
 

@@ -85,6 +85,25 @@ class KycRules(StrictSerializer):
     auto_approve_max_risk = serializers.ChoiceField(["none", "low", "medium"])
 
 
+class RiskRules(StrictSerializer):
+    """Risk scoring factors of one entity: points per factor, and the score bands."""
+
+    high_risk_countries = serializers.ListField(child=CountryCodeField(), default=list)
+    medium_risk_countries = serializers.ListField(child=CountryCodeField(), default=list)
+    high_risk_occupations = serializers.ListField(
+        child=serializers.CharField(max_length=40), default=list
+    )
+    large_deposit_threshold = _money()
+    points = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=100))
+    medium_from = serializers.IntegerField(min_value=1, max_value=1000)
+    high_from = serializers.IntegerField(min_value=1, max_value=1000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["medium_from"] >= attrs["high_from"]:
+            raise serializers.ValidationError({"medium_from": ["Must be below high_from."]})
+        return attrs
+
+
 class WalletRules(StrictSerializer):
     currencies = serializers.ListField(child=CurrencyCodeField(), allow_empty=False)
     base_wallet_on_activation = serializers.BooleanField(default=True)
@@ -122,9 +141,10 @@ SCHEMAS: dict[str, type[StrictSerializer]] = {
     "cooling_off": CoolingOffRules,
     "deposit": DepositRules,
     "withdrawal": WithdrawalRules,
+    "risk": RiskRules,
 }
 # Kinds that apply to the whole entity and cannot differ per country.
-ENTITY_WIDE_KINDS = frozenset({"onboarding", "wallet"})
+ENTITY_WIDE_KINDS = frozenset({"onboarding", "wallet", "risk"})
 
 
 def validate_rule_document(kind: str, document: Any) -> dict[str, Any]:

@@ -29,11 +29,15 @@ class KycFile(EntityOwned):
         MEDIUM = "medium", "Medium"
         HIGH = "high", "High"
 
-    profile = models.OneToOneField("identity.ClientProfile", on_delete=models.PROTECT, related_name="+")
+    profile = models.OneToOneField(
+        "identity.ClientProfile", on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     questionnaire = models.JSONField(default=dict, blank=True)
     risk_score = models.IntegerField(null=True, blank=True)
-    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, default=RiskLevel.UNSCORED)
+    risk_level = models.CharField(
+        max_length=10, choices=RiskLevel.choices, default=RiskLevel.UNSCORED
+    )
     risk_breakdown = models.JSONField(default=dict, blank=True)
     kyc_ruleset = models.CharField(max_length=60, blank=True)
     cooling_off_ruleset = models.CharField(max_length=60, blank=True)
@@ -65,7 +69,8 @@ class KycFile(EntityOwned):
         constraints = [
             models.CheckConstraint(
                 name="kycfile_two_different_approvers",
-                condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("first_approver")),
+                condition=Q(second_approver__isnull=True)
+                | ~Q(second_approver=models.F("first_approver")),
             ),
         ]
 
@@ -98,7 +103,9 @@ class KycDocument(EntityOwned):
     class Meta:
         ordering = ["kind", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["kyc_file", "kind", "version"], name="kycdocument_version_unique")
+            models.UniqueConstraint(
+                fields=["kyc_file", "kind", "version"], name="kycdocument_version_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -121,7 +128,9 @@ class KycCheck(EntityOwned):
         FAIL = "fail", "Fail"
 
     kyc_file = models.ForeignKey(KycFile, on_delete=models.PROTECT, related_name="checks")
-    document = models.ForeignKey(KycDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(
+        KycDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     provider = models.CharField(max_length=40)
     input_fingerprint = models.CharField(max_length=64)
@@ -166,8 +175,10 @@ class ScreeningEntry(models.Model):
     version = models.ForeignKey(ScreeningListVersion, on_delete=models.CASCADE, related_name="+")
     entity_key = models.CharField(max_length=200, help_text="The list's own id")
     names = models.JSONField()
+    weak_aliases = models.JSONField(default=list)
     birth_dates = models.JSONField(default=list)
     nationalities = models.JSONField(default=list)
+    countries = models.JSONField(default=list)
     topics = models.JSONField(default=list)
     datasets = models.JSONField(default=list)
     is_sanction = models.BooleanField(default=False)
@@ -175,7 +186,9 @@ class ScreeningEntry(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["version", "entity_key"], name="screeningentry_unique_per_version")
+            models.UniqueConstraint(
+                fields=["version", "entity_key"], name="screeningentry_unique_per_version"
+            )
         ]
 
     def __str__(self) -> str:

@@ -27,8 +27,14 @@ SCOPED_APPS: tuple[str, ...] = (
 
 # Actions an oversight role may take across entities without editing an entity's rows.
 # Group compliance decides duplicate cases of every entity: a duplicate spans entities by nature.
+# Escalated KYC files (enhanced due diligence) are decided by group compliance.
 OVERSIGHT_ACTIONS: frozenset[str] = frozenset(
-    {"identity.review_duplicatecase", "identity.merge_person"}
+    {
+        "identity.review_duplicatecase",
+        "identity.merge_person",
+        "kyc.approve_kycfile",
+        "kyc.escalate_kycfile",
+    }
 )
 
 
@@ -148,6 +154,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "identity.view_*",
             "identity.review_duplicatecase",
             "identity.merge_person",
+            "kyc.approve_kycfile",
             "kyc.view_*",
             "payments.view_*",
             "wallets.view_*",

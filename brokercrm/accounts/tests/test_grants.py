@@ -33,7 +33,7 @@ def test_roles_are_synced_from_definitions(db):
     assert oversight_codenames
     # View permissions, plus only the listed oversight actions.
     actions = {c for c in oversight_codenames if not c.startswith("view_")}
-    assert actions == {"review_duplicatecase", "merge_person"}
+    assert actions == {"review_duplicatecase", "merge_person", "approve_kycfile"}
 
 
 def test_grant_is_stored_as_guardian_permissions_on_the_entity_and_audited(world):

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from brokercrm.api.base import ScopedViewSet
+from brokercrm.errors import ValidationFailed
+
+from .. import services
+from ..models import KycDocument, KycFile
+from . import serializers as s
+
+
+class KycFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The KYC queues of the entities the user may see, and the case view."""
+
+    base_queryset = KycFile.objects.select_related("entity")
+    view_permission = "kyc.view_kycfile"
+    serializer_class = s.KycFileSerializer
+
+    def filter_rows(self, queryset):  # type: ignore[no-untyped-def]
+        wanted = self.request.query_params.get("status", "")
+        return queryset.filter(status=wanted[:10]) if wanted and self.action == "list" else queryset
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return Response(s.KycCaseSerializer(self.get_object()).data)
+
+    @extend_schema(request=s.DecisionSerializer, responses=s.KycFileSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str | None = None) -> Response:
+        kyc_file = self.get_object()
+        self.require("kyc.approve_kycfile", kyc_file)
+        data = s.DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["decision"] == "approve":
+            kyc_file = services.kyc_approve(
+                actor=request.user, kyc_file=kyc_file, reason=data.validated_data["reason"]
+            )
+        else:
+            kyc_file = services.kyc_reject(
+                actor=request.user,
+                kyc_file=kyc_file,
+                reason=data.validated_data["reason"],
+                aml=data.validated_data["aml"],
+            )
+        return Response(s.KycFileSerializer(kyc_file).data)
+
+    @extend_schema(
+        request={"multipart/form-data": s.UploadSerializer},
+        responses={201: s.KycDocumentSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[parsers.MultiPartParser])
+    def documents(self, request: Request, pk: str | None = None) -> Response:
+        """Upload a document (staff on the client's behalf); accepted by content, not by name."""
+        kyc_file = self.get_object()
+        data = s.UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        limit = getattr(settings, "KYC_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+        if upload.size > limit:
+            # Refused before reading it into memory; Django has spooled it to a temporary file.
+            raise ValidationFailed(
+                f"Documents are limited to {limit // (1024 * 1024)} MiB.", code="upload_too_large"
+            )
+        document = services.document_upload(
+            actor=request.user,
+            kyc_file=kyc_file,
+            kind=data.validated_data["kind"],
+            doc_type=data.validated_data["doc_type"],
+            data=upload.read(),
+            filename=upload.name or "",
+            issued_on=data.validated_data.get("issued_on"),
+            expires_on=data.validated_data.get("expires_on"),
+        )
+        return Response(s.KycDocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.QuestionnaireSerializer, responses=s.KycFileSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        kyc_file = self.get_object()
+        self.require("kyc.change_kycfile", kyc_file)
+        data = s.QuestionnaireSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kyc_file = services.kyc_submit(
+            actor=request.user, kyc_file=kyc_file, questionnaire=data.validated_data
+        )
+        return Response(s.KycFileSerializer(kyc_file).data)
+
+
+class KycDocumentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    base_queryset = KycDocument.objects.all()
+    view_permission = "kyc.view_kycdocument"
+    serializer_class = s.KycDocumentSerializer
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def content(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The file itself; the read is audited."""
+        document = self.get_object()
+        data = services.document_read(actor=request.user, document=document)
+        response = HttpResponse(data, content_type=document.content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="kyc-{document.pk}-v{document.version}"'
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -1,0 +1,63 @@
+"""Reads other apps use: may this profile withdraw now, and if not, why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from identity.models import ClientProfile, Person
+
+from .models import KycDocument, KycFile
+
+
+@dataclass(frozen=True)
+class WithdrawalBlock:
+    code: str
+    detail: str
+
+
+def withdrawal_blocks(
+    *, profile: ClientProfile, now: datetime | None = None
+) -> list[WithdrawalBlock]:
+    """Every reason the profile may not withdraw now. Flags raised on the person in any
+    entity count here, whichever entity the withdrawal is in."""
+    now = now or timezone.now()
+    blocks: list[WithdrawalBlock] = []
+    kyc_file = KycFile.objects.in_entity(profile.entity_id).filter(profile=profile).first()
+    if kyc_file is None or kyc_file.status != KycFile.Status.APPROVED:
+        blocks.append(WithdrawalBlock("kyc_not_approved", "KYC is not approved."))
+    elif kyc_file.earliest_withdrawal_at and kyc_file.earliest_withdrawal_at > now:
+        when = f"{kyc_file.earliest_withdrawal_at:%Y-%m-%d %H:%M} UTC"
+        blocks.append(WithdrawalBlock("cooling_off", f"First withdrawal possible from {when}."))
+    person = Person.objects.get(pk=profile.person_id)
+    if person.aml_blocked:
+        blocks.append(WithdrawalBlock("aml_block", "The client is blocked for AML reasons."))
+    if person.risk_hold:
+        blocks.append(WithdrawalBlock("risk_hold", "A risk hold is in place."))
+    if person.sanctions_hit:
+        blocks.append(WithdrawalBlock("sanctions_hit", "A sanctions match is under review."))
+    if kyc_file is not None:
+        identity = (
+            KycDocument.objects.in_entity(profile.entity_id)
+            .filter(kyc_file=kyc_file, kind=KycDocument.Kind.IDENTITY)
+            .order_by("-version")
+            .first()
+        )
+        if kyc_file.reverification_required or (
+            identity is not None
+            and identity.expires_on is not None
+            and identity.expires_on < now.date()
+        ):
+            blocks.append(WithdrawalBlock("document_expired", "The identity document has expired."))
+    return blocks
+
+
+def kyc_queue(*, user: Any, status: str = KycFile.Status.IN_REVIEW) -> Any:
+    return (
+        KycFile.objects.visible_to(user, "kyc.view_kycfile")
+        .filter(status=status)
+        .order_by("updated_at")
+    )

@@ -1,0 +1,740 @@
+"""KYC/AML workflow: documents, checks, risk, decisions, screening list, expiry.
+
+draft → submitted → checking → approved | in_review | escalated | rejected. Low risk with every
+check passed is approved by the system; everything else lands in the entity's queue, with
+escalations (sanctions, PEP) for group compliance. High-risk approval takes two different
+approvers. An AML rejection blocks the person group-wide, which the identity layer enforces at
+every later registration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from brokercrm.scoping import scope_for
+from entities.selectors import RuleSetMissing, ruleset_effective
+from identity.models import ClientProfile, DuplicateCase, IdentityDocument, Person
+from identity.services import person_flags_set, profile_activate
+
+from .models import KycCheck, KycDocument, KycFile, ScreeningEntry, ScreeningListVersion
+from .risk import DEFAULT_RISK_RULES, risk_score
+
+logger = logging.getLogger(__name__)
+RISK_ORDER = ["low", "medium", "high"]
+OPEN_FOR_DECISION = {KycFile.Status.IN_REVIEW, KycFile.Status.ESCALATED}
+
+
+def storage_dir() -> Path:
+    """Documents live outside any public path, under names that say nothing."""
+    path = Path(getattr(settings, "KYC_STORAGE_DIR", settings.VAR_DIR / "kyc-documents"))
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _rules(entity: Any, kind: str, country: str = "") -> tuple[dict[str, Any], str]:
+    try:
+        ruleset = ruleset_effective(entity=entity, kind=kind, country=country)
+    except RuleSetMissing:
+        return {}, ""
+    return ruleset.document, ruleset.reference
+
+
+def kyc_file_for(*, profile: ClientProfile) -> KycFile:
+    kyc_file, _ = KycFile.objects.unscoped().get_or_create(
+        profile=profile, defaults={"entity_id": profile.entity_id}
+    )
+    return kyc_file
+
+
+def _require(actor: Any, perm: str, kyc_file: KycFile) -> None:
+    if actor is not None and not scope_for(actor, perm).contains(kyc_file):
+        raise PermissionDenied(code="permission_denied")
+
+
+# --- documents --------------------------------------------------------------------------
+
+
+def document_upload(
+    *,
+    actor: Any,
+    kyc_file: KycFile,
+    kind: str,
+    data: bytes,
+    filename: str = "",
+    doc_type: str = "",
+    issued_on: date | None = None,
+    expires_on: date | None = None,
+    uploaded_by: str = "",
+) -> KycDocument:
+    """Accept a document by its content (JPEG, PNG or PDF), store it under a random name and
+    record a new version. `actor` None means the client uploaded through a brand or portal."""
+    from .uploads import KycInputError, inspect_upload, random_storage_name
+
+    if kind not in KycDocument.Kind.values:
+        raise ValidationFailed(f"Unknown document kind {kind!r}.", code="document_kind_invalid")
+    _require(actor, "kyc.add_kycdocument", kyc_file)
+    if kyc_file.status not in (KycFile.Status.DRAFT, KycFile.Status.IN_REVIEW):
+        raise Conflict(
+            "Documents can be added while the file is a draft or in review.", code="kyc_file_locked"
+        )
+    try:
+        info = inspect_upload(data, filename=filename)
+    except KycInputError as exc:
+        raise ValidationFailed(str(exc), code=exc.code) from exc
+    name = random_storage_name(info)
+    path = storage_dir() / name
+    path.write_bytes(data)
+    path.chmod(0o600)
+    try:
+        with transaction.atomic():
+            latest = (
+                KycDocument.objects.in_entity(kyc_file.entity_id)
+                .select_for_update()
+                .filter(kyc_file=kyc_file, kind=kind)
+                .order_by("-version")
+                .first()
+            )
+            document = KycDocument.objects.create(
+                entity_id=kyc_file.entity_id,
+                kyc_file=kyc_file,
+                kind=kind,
+                doc_type=doc_type[:30],
+                version=(latest.version + 1) if latest else 1,
+                storage_name=name,
+                content_type=info.content_type,
+                size=info.size,
+                sha256=info.sha256,
+                issued_on=issued_on,
+                expires_on=expires_on,
+                uploaded_by=(
+                    actor.get_username() if actor is not None else uploaded_by or "client"
+                )[:150],
+            )
+            audit_record(
+                actor=actor,
+                actor_label=None if actor else f"client:{kyc_file.profile_id}",
+                action="kyc.document_uploaded",
+                entity=kyc_file.entity_id,
+                obj=document,
+                after={
+                    "kind": kind,
+                    "version": document.version,
+                    "content_type": info.content_type,
+                    "size": info.size,
+                    "sha256": info.sha256,
+                },
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)  # nothing half-written: no file without its row
+        raise
+    return document
+
+
+def document_read(*, actor: Any, document: KycDocument) -> bytes:
+    """The file's bytes, for staff whose role and entity allow it; every read is audited."""
+    if not scope_for(actor, "kyc.view_kycdocument").contains(document):
+        raise PermissionDenied("You may not see this client's documents.", code="permission_denied")
+    data = (storage_dir() / document.storage_name).read_bytes()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="kyc.document_read",
+            entity=document.entity_id,
+            obj=document,
+            after={"kind": document.kind, "version": document.version},
+        )
+    return data
+
+
+# --- submission and checks ----------------------------------------------------------------
+
+
+def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: dict[str, Any]) -> KycFile:
+    from .tasks import kyc_run_checks_task
+
+    with transaction.atomic():
+        kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
+        if kyc_file.status != KycFile.Status.DRAFT:
+            raise Conflict("Only a draft file can be submitted.", code="kyc_not_draft")
+        kyc_file.questionnaire = questionnaire
+        kyc_file.status = KycFile.Status.SUBMITTED
+        kyc_file.submitted_at = timezone.now()
+        kyc_file.save(update_fields=["questionnaire", "status", "submitted_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            actor_label=None if actor else f"client:{kyc_file.profile_id}",
+            action="kyc.submitted",
+            entity=kyc_file.entity_id,
+            obj=kyc_file,
+            after={"status": kyc_file.status},
+        )
+        file_id = kyc_file.pk
+        transaction.on_commit(lambda: kyc_run_checks_task.delay(file_id))
+    return kyc_file
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+
+
+def _record_check(
+    kyc_file: KycFile,
+    kind: str,
+    provider: str,
+    fingerprint: str,
+    result: str,
+    evidence: dict[str, Any],
+    document: KycDocument | None = None,
+) -> KycCheck:
+    check, _ = KycCheck.objects.unscoped().get_or_create(
+        kyc_file=kyc_file,
+        kind=kind,
+        input_fingerprint=fingerprint,
+        defaults={
+            "entity_id": kyc_file.entity_id,
+            "provider": provider,
+            "result": result,
+            "evidence": evidence,
+            "document": document,
+        },
+    )
+    return check
+
+
+def _latest(kyc_file: KycFile, kind: str) -> KycDocument | None:
+    return (
+        KycDocument.objects.in_entity(kyc_file.entity_id)
+        .filter(kyc_file=kyc_file, kind=kind)
+        .order_by("-version")
+        .first()
+    )
+
+
+def _identity_checks(
+    kyc_file: KycFile, profile: ClientProfile, rules: dict[str, Any], today: date
+) -> list[KycCheck]:
+    document = _latest(kyc_file, KycDocument.Kind.IDENTITY)
+    if document is None:
+        return [
+            _record_check(
+                kyc_file,
+                KycCheck.Kind.MRZ,
+                "local",
+                _fingerprint("missing"),
+                KycCheck.Result.FAIL,
+                {"reason": "no identity document uploaded"},
+            )
+        ]
+    allowed = rules.get("identity_documents", ["passport", "national_id", "driving_licence"])
+    checks = []
+    expires_on = document.expires_on
+    if document.content_type.startswith("image/"):
+        from .mrz import KycInputError, compare_with_profile
+        from .ocr import read_mrz
+
+        data = (storage_dir() / document.storage_name).read_bytes()
+        try:
+            mrz = read_mrz(data)
+            registered = (
+                IdentityDocument.objects.in_entity(profile.entity_id)
+                .filter(profile=profile)
+                .first()
+            )
+            comparison = compare_with_profile(
+                mrz,
+                given_name=profile.given_name_latin,
+                family_name=profile.family_name_latin,
+                birth_date=profile.birth_date,
+                document_number=registered.number if registered else None,
+            )
+            ok = mrz.valid and comparison.ok
+            evidence = {
+                "format": mrz.format,
+                "checks": mrz.checks,
+                "document_number_matches": comparison.ok,
+                "reasons": comparison.reasons,
+                "expiry": mrz.expiry_date.isoformat(),
+            }
+            expires_on = expires_on or mrz.expiry_date
+            result = KycCheck.Result.PASS if ok else KycCheck.Result.FAIL
+        except KycInputError as exc:
+            result, evidence = KycCheck.Result.REVIEW, {"reason": str(exc), "code": exc.code}
+        checks.append(
+            _record_check(
+                kyc_file, KycCheck.Kind.MRZ, "rapidocr", document.sha256, result, evidence, document
+            )
+        )
+    elif document.doc_type not in allowed:
+        checks.append(
+            _record_check(
+                kyc_file,
+                KycCheck.Kind.MRZ,
+                "local",
+                document.sha256,
+                KycCheck.Result.REVIEW,
+                {"reason": f"{document.doc_type or 'document'} needs a manual look"},
+                document,
+            )
+        )
+    if expires_on is None:
+        result, evidence = KycCheck.Result.REVIEW, {"reason": "expiry date unknown"}
+    elif expires_on < today:
+        result, evidence = (
+            KycCheck.Result.FAIL,
+            {"reason": "document expired", "expires_on": expires_on.isoformat()},
+        )
+    elif expires_on <= today + timedelta(days=30):
+        result, evidence = (
+            KycCheck.Result.REVIEW,
+            {"reason": "expires within 30 days", "expires_on": expires_on.isoformat()},
+        )
+    else:
+        result, evidence = KycCheck.Result.PASS, {"expires_on": expires_on.isoformat()}
+    checks.append(
+        _record_check(
+            kyc_file,
+            KycCheck.Kind.EXPIRY,
+            "local",
+            _fingerprint(document.sha256, today),
+            result,
+            evidence,
+            document,
+        )
+    )
+    if expires_on and document.expires_on is None:
+        KycDocument.objects.in_entity(kyc_file.entity_id).filter(pk=document.pk).update(
+            expires_on=expires_on
+        )
+    return checks
+
+
+def _address_check(kyc_file: KycFile, rules: dict[str, Any], today: date) -> KycCheck:
+    document = _latest(kyc_file, KycDocument.Kind.PROOF_OF_ADDRESS)
+    max_age = int(rules.get("proof_of_address_max_age_days", 90))
+    if document is None:
+        return _record_check(
+            kyc_file,
+            KycCheck.Kind.PROOF_OF_ADDRESS,
+            "local",
+            _fingerprint("missing", today),
+            KycCheck.Result.FAIL,
+            {"reason": "no proof of address uploaded"},
+        )
+    fresh = document.issued_on is not None and (today - document.issued_on).days <= max_age
+    return _record_check(
+        kyc_file,
+        KycCheck.Kind.PROOF_OF_ADDRESS,
+        "local",
+        _fingerprint(document.sha256, today),
+        KycCheck.Result.PASS if fresh else KycCheck.Result.REVIEW,
+        {
+            "issued_on": document.issued_on.isoformat() if document.issued_on else None,
+            "max_age_days": max_age,
+        },
+        document,
+    )
+
+
+def _screening_checks(
+    kyc_file: KycFile, profile: ClientProfile, person: Person
+) -> tuple[list[KycCheck], bool, bool]:
+    """Sanctions and PEP screening. Returns (checks, sanctions_near_match, pep)."""
+    from .screening_index import current_index
+
+    index, version_id = current_index()
+    if index is None:
+        check = _record_check(
+            kyc_file,
+            KycCheck.Kind.SANCTIONS,
+            "local-list",
+            _fingerprint("no-list"),
+            KycCheck.Result.REVIEW,
+            {"reason": "no screening list loaded"},
+        )
+        return [check], False, person.pep
+    hits = index.screen(
+        given_name=profile.given_name_latin,
+        family_name=profile.family_name_latin,
+        birth_date=profile.birth_date,
+        nationality=profile.nationality or None,
+    )
+    fingerprint = _fingerprint(
+        version_id, profile.given_name_latin, profile.family_name_latin, profile.birth_date
+    )
+    sanction_hits = [hit for hit in hits if hit.is_sanction]
+    pep_hits = [hit for hit in hits if hit.is_pep]
+    sanctions_result = (
+        KycCheck.Result.FAIL
+        if any(h.decision == "hit" for h in sanction_hits)
+        else KycCheck.Result.REVIEW
+        if sanction_hits
+        else KycCheck.Result.PASS
+    )
+    pep_found = any(h.decision == "hit" for h in pep_hits)
+    evidence = lambda found: {  # noqa: E731 - two near-identical evidence documents
+        "list_version": version_id,
+        "hits": [
+            {
+                "entry": h.entry_id,
+                "name": h.matched_name,
+                "score": h.score,
+                "decision": h.decision,
+                "reasons": h.reasons,
+            }
+            for h in found
+        ],
+    }
+    checks = [
+        _record_check(
+            kyc_file,
+            KycCheck.Kind.SANCTIONS,
+            "local-list",
+            fingerprint,
+            sanctions_result,
+            evidence(sanction_hits),
+        ),
+        _record_check(
+            kyc_file,
+            KycCheck.Kind.PEP,
+            "local-list",
+            fingerprint,
+            KycCheck.Result.REVIEW if pep_hits else KycCheck.Result.PASS,
+            evidence(pep_hits),
+        ),
+    ]
+    if sanctions_result == KycCheck.Result.FAIL and not person.sanctions_hit:
+        person_flags_set(
+            person=person,
+            reason="sanctions screening hit",
+            entity=kyc_file.entity_id,
+            sanctions_hit=True,
+        )
+    if pep_found and not person.pep:
+        person_flags_set(
+            person=person, reason="PEP screening hit", entity=kyc_file.entity_id, pep=True
+        )
+    return (
+        checks,
+        bool(sanction_hits) and sanctions_result != KycCheck.Result.FAIL,
+        pep_found or person.pep,
+    )
+
+
+def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
+    """Run every check of a submitted file and decide what the system may decide. Safe to run
+    again: checks are unique per input, and a decided file is left alone."""
+    with transaction.atomic(durable=True):
+        kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file_id)
+        if kyc_file.status not in (KycFile.Status.SUBMITTED, KycFile.Status.CHECKING):
+            return kyc_file
+        kyc_file.status = KycFile.Status.CHECKING
+        profile = (
+            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
+        )
+        person = Person.objects.get(pk=profile.person_id)
+        today = timezone.localdate()
+        rules, kyc_reference = _rules(profile.entity, "kyc", profile.residence_country)
+        risk_rules, _ = _rules(profile.entity, "risk")
+        checks = _identity_checks(kyc_file, profile, rules, today)
+        checks.append(_address_check(kyc_file, rules, today))
+        screening, near_match, pep = _screening_checks(kyc_file, profile, person)
+        checks += screening
+        if rules.get("liveness_required"):
+            # No liveness provider answers in-process; the reviewer sees the selfie instead.
+            checks.append(
+                _record_check(
+                    kyc_file,
+                    KycCheck.Kind.LIVENESS,
+                    "none",
+                    _fingerprint("liveness", today),
+                    KycCheck.Result.REVIEW,
+                    {"reason": "liveness needs a reviewer"},
+                )
+            )
+        risk = risk_score(
+            rules=risk_rules or DEFAULT_RISK_RULES,
+            residence_country=profile.residence_country,
+            nationality=profile.nationality,
+            birth_date=profile.birth_date,
+            today=today,
+            questionnaire=kyc_file.questionnaire,
+            pep=pep,
+            sanctions_near_match=near_match,
+            duplicate_history=DuplicateCase.objects.unscoped().filter(new_person=person).exists()
+            or DuplicateCase.objects.unscoped().filter(candidate=person).exists(),
+        )
+        kyc_file.risk_score, kyc_file.risk_level, kyc_file.risk_breakdown = (
+            risk.score,
+            risk.level,
+            risk.breakdown,
+        )
+        kyc_file.kyc_ruleset = kyc_reference
+        results = {check.kind: check.result for check in checks}
+        auto_max = rules.get("auto_approve_max_risk", "low")
+        sanctioned = results.get(KycCheck.Kind.SANCTIONS) == KycCheck.Result.FAIL
+        if sanctioned or pep or person.aml_blocked:
+            kyc_file.status = KycFile.Status.ESCALATED
+        elif (
+            all(result == KycCheck.Result.PASS for result in results.values())
+            and auto_max != "none"
+            and RISK_ORDER.index(risk.level) <= RISK_ORDER.index(auto_max)
+        ):
+            _approve(kyc_file, profile, reason="every check passed; low risk", actor=None)
+            kyc_file.auto_approved = True
+        else:
+            kyc_file.status = KycFile.Status.IN_REVIEW
+        kyc_file.save()
+        audit_record(
+            actor=None,
+            actor_label="system:kyc_checks",
+            action=f"kyc.checks_{kyc_file.status}",
+            entity=kyc_file.entity_id,
+            obj=kyc_file,
+            after={
+                "status": kyc_file.status,
+                "checks": {k: str(v) for k, v in results.items()},
+                "risk": {"score": risk.score, "level": risk.level, "factors": list(risk.breakdown)},
+                "ruleset": kyc_reference,
+            },
+        )
+    return kyc_file
+
+
+def _approve(kyc_file: KycFile, profile: ClientProfile, *, reason: str, actor: Any) -> None:
+    cooling, cooling_reference = _rules(profile.entity, "cooling_off", profile.residence_country)
+    now = timezone.now()
+    kyc_file.status = KycFile.Status.APPROVED
+    kyc_file.decided_at = now
+    kyc_file.decision_reason = reason
+    kyc_file.cooling_off_ruleset = cooling_reference
+    kyc_file.earliest_withdrawal_at = now + timedelta(
+        hours=int(cooling.get("first_withdrawal_hours", 0))
+    )
+    profile_activate(profile=profile, reason=f"KYC approved: {reason}", actor=actor)
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
+    """Approve a file in review. High risk needs two different approvers (maker-checker)."""
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
+    _require(actor, "kyc.approve_kycfile", kyc_file)
+    with transaction.atomic():
+        kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
+        if kyc_file.status not in OPEN_FOR_DECISION:
+            raise Conflict("This file is not waiting for a decision.", code="kyc_not_in_review")
+        profile = (
+            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
+        )
+        if Person.objects.filter(pk=profile.person_id, aml_blocked=True).exists():
+            raise Conflict("The person carries an AML block.", code="aml_blocked")
+        two_needed = kyc_file.risk_level == KycFile.RiskLevel.HIGH
+        if two_needed and kyc_file.first_approver_id is None:
+            kyc_file.first_approver = actor
+            kyc_file.save(update_fields=["first_approver", "updated_at"])
+            action = "kyc.first_approval"
+        else:
+            if two_needed and kyc_file.first_approver_id == actor.pk:
+                raise ApplicationError(
+                    "A high-risk file needs a second approver who is not the first.",
+                    code="maker_checker_same_person",
+                )
+            if two_needed:
+                kyc_file.second_approver = actor
+            else:
+                kyc_file.first_approver = actor
+            _approve(kyc_file, profile, reason=reason, actor=actor)
+            kyc_file.save()
+            action = "kyc.approved"
+        audit_record(
+            actor=actor,
+            action=action,
+            entity=kyc_file.entity_id,
+            obj=kyc_file,
+            after={"status": kyc_file.status, "risk_level": kyc_file.risk_level},
+            reason=reason,
+        )
+    return kyc_file
+
+
+def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False) -> KycFile:
+    """Reject; an AML rejection blocks the person in every entity."""
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
+    _require(actor, "kyc.approve_kycfile", kyc_file)
+    with transaction.atomic():
+        kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
+        if kyc_file.status not in OPEN_FOR_DECISION:
+            raise Conflict("This file is not waiting for a decision.", code="kyc_not_in_review")
+        kyc_file.status = KycFile.Status.REJECTED
+        kyc_file.aml_rejection = aml
+        kyc_file.decided_at = timezone.now()
+        kyc_file.decision_reason = reason
+        kyc_file.save()
+        profile = ClientProfile.objects.unscoped().get(pk=kyc_file.profile_id)
+        if aml:
+            person_flags_set(
+                person=Person.objects.get(pk=profile.person_id),
+                reason=f"AML rejection: {reason}",
+                actor=actor,
+                entity=kyc_file.entity_id,
+                aml_blocked=True,
+            )
+        audit_record(
+            actor=actor,
+            action="kyc.rejected",
+            entity=kyc_file.entity_id,
+            obj=kyc_file,
+            after={"status": kyc_file.status, "aml": aml},
+            reason=reason,
+        )
+    return kyc_file
+
+
+# --- screening list -----------------------------------------------------------------------
+
+
+def screening_load(*, path: Path) -> ScreeningListVersion:
+    """Load a FollowTheMoney JSON-lines list as a new version; every person is re-screened
+    against it after commit."""
+    from .screening import load_ftm_file
+    from .tasks import screening_rescreen_task
+
+    data = path.read_bytes()
+    entries, report = load_ftm_file(path)
+    with transaction.atomic():
+        version = ScreeningListVersion.objects.create(
+            source=path.name[:200],
+            sha256=hashlib.sha256(data).hexdigest(),
+            entries=len(entries),
+            skipped_lines=report.skipped,
+        )
+        ScreeningEntry.objects.bulk_create(
+            [
+                ScreeningEntry(
+                    version=version,
+                    entity_key=entry.entity_id[:200],
+                    names=list(entry.names),
+                    weak_aliases=list(entry.weak_aliases),
+                    countries=list(entry.countries),
+                    birth_dates=list(entry.birth_dates),
+                    nationalities=list(entry.nationalities),
+                    topics=list(entry.topics),
+                    datasets=list(entry.datasets),
+                    is_sanction=entry.is_sanction,
+                    is_pep=entry.is_pep,
+                )
+                for entry in entries
+            ],
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
+        audit_record(
+            actor=None,
+            actor_label="system:screening_load",
+            action="kyc.screening_list_loaded",
+            after={"version": version.pk, "source": version.source, "entries": len(entries)},
+        )
+        version_id = version.pk
+        transaction.on_commit(lambda: screening_rescreen_task.delay(version_id))
+    return version
+
+
+def screening_rescreen(*, version_id: int) -> int:
+    """Screen every client with a KYC file against a new list; raise cases for new hits."""
+    raised = 0
+    for kyc_file in KycFile.objects.unscoped().exclude(status=KycFile.Status.DRAFT).iterator():
+        with transaction.atomic():
+            profile = ClientProfile.objects.unscoped().get(pk=kyc_file.profile_id)
+            person = Person.objects.get(pk=profile.person_id)
+            checks, _, _ = _screening_checks(kyc_file, profile, person)
+            if (
+                any(check.result != KycCheck.Result.PASS for check in checks)
+                and kyc_file.status == KycFile.Status.APPROVED
+            ):
+                KycFile.objects.unscoped().filter(pk=kyc_file.pk).update(
+                    status=KycFile.Status.ESCALATED
+                )
+                audit_record(
+                    actor=None,
+                    actor_label="system:rescreen",
+                    action="kyc.rescreen_hit",
+                    entity=kyc_file.entity_id,
+                    obj=kyc_file,
+                    after={"list_version": version_id},
+                )
+                raised += 1
+    return raised
+
+
+# --- expiry monitoring ---------------------------------------------------------------------
+
+
+def documents_expiry_sweep(*, today: date | None = None) -> dict[str, int]:
+    """Daily: flag identity documents expiring within 30 days; send files whose identity
+    document has expired to re-verification (withdrawals are blocked meanwhile)."""
+    today = today or timezone.localdate()
+    flagged = expired = 0
+    soon = KycDocument.objects.unscoped().filter(
+        kind=KycDocument.Kind.IDENTITY,
+        expires_on__gte=today,
+        expires_on__lte=today + timedelta(days=30),
+    )
+    for document in soon.select_related("kyc_file"):
+        try:
+            with transaction.atomic():
+                KycCheck.objects.unscoped().create(
+                    entity_id=document.entity_id,
+                    kyc_file=document.kyc_file,
+                    document=document,
+                    kind=KycCheck.Kind.EXPIRY,
+                    provider="expiry-monitor",
+                    input_fingerprint=_fingerprint(
+                        document.sha256, "expiring", document.expires_on
+                    ),
+                    result=KycCheck.Result.REVIEW,
+                    evidence={
+                        "reason": "expires within 30 days",
+                        "expires_on": document.expires_on.isoformat(),
+                    },
+                )
+                flagged += 1
+        except IntegrityError:
+            pass  # already flagged for this expiry date
+    for kyc_file in (
+        KycFile.objects.unscoped()
+        .filter(
+            status=KycFile.Status.APPROVED,
+            reverification_required=False,
+            documents__kind=KycDocument.Kind.IDENTITY,
+            documents__expires_on__lt=today,
+        )
+        .distinct()
+    ):
+        latest = _latest(kyc_file, KycDocument.Kind.IDENTITY)
+        if latest is None or latest.expires_on is None or latest.expires_on >= today:
+            continue  # a newer, valid document was uploaded
+        with transaction.atomic():
+            KycFile.objects.unscoped().filter(pk=kyc_file.pk).update(reverification_required=True)
+            audit_record(
+                actor=None,
+                actor_label="system:expiry_monitor",
+                action="kyc.reverification_required",
+                entity=kyc_file.entity_id,
+                obj=kyc_file,
+                after={"expired_on": latest.expires_on},
+            )
+            expired += 1
+    return {"flagged": flagged, "reverification": expired}

@@ -1,0 +1,210 @@
+"""Test helpers: build MRZ lines with correct check digits, and render passport-like images.
+
+The images use only what ships with Pillow: `ImageFont.load_default(size=...)` is the scalable
+Aileron Regular font embedded in Pillow (>= 10.1), so nothing depends on system fonts. Aileron is
+proportional; the MRZ is still laid out monospaced by centring every character in a fixed-width
+cell, as OCR-B does on a real document. RapidOCR reads that layout without a single error on
+every MRZ we tried (see kyc/tests/test_ocr.py and the figures in the module's report).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+from PIL import Image, ImageDraw, ImageFont
+
+from kyc.mrz import KycInputError, check_digit, parse_mrz
+
+SPECIMEN_TD3 = [
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+]
+SPECIMEN_TD1 = [
+    "I<UTOD231458907<<<<<<<<<<<<<<<",
+    "7408122F1204159UTO<<<<<<<<<<<6",
+    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+]
+
+
+def _field(value: str, length: int) -> str:
+    text = value.upper().replace(" ", "<").replace("-", "<")
+    if len(text) > length:
+        raise ValueError(f"{value!r} does not fit in {length} characters")
+    return text.ljust(length, "<")
+
+
+def _yymmdd(value: datetime.date) -> str:
+    return value.strftime("%y%m%d")
+
+
+def _name_field(surname: str, given_names: str, length: int) -> str:
+    return _field(f"{surname}<<{given_names}", length)
+
+
+def td3_lines(
+    *,
+    surname: str,
+    given_names: str,
+    document_number: str,
+    birth_date: datetime.date,
+    expiry_date: datetime.date,
+    sex: str = "F",
+    nationality: str = "UTO",
+    issuing_country: str = "UTO",
+    personal_number: str = "",
+    document_type: str = "P",
+) -> list[str]:
+    """The two lines of a passport MRZ with every check digit computed."""
+    line1 = _field(document_type, 2) + _field(issuing_country, 3)
+    line1 += _name_field(surname, given_names, 39)
+    number = _field(document_number, 9)
+    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
+    personal = _field(personal_number, 14)
+    personal_digit = check_digit(personal) if personal_number else "<"
+    line2 = (
+        number
+        + check_digit(number)
+        + _field(nationality, 3)
+        + birth
+        + check_digit(birth)
+        + sex
+        + expiry
+        + check_digit(expiry)
+        + personal
+        + personal_digit
+    )
+    composite = line2[0:10] + line2[13:20] + line2[21:43]
+    return [line1, line2 + check_digit(composite)]
+
+
+def td1_lines(
+    *,
+    surname: str,
+    given_names: str,
+    document_number: str,
+    birth_date: datetime.date,
+    expiry_date: datetime.date,
+    sex: str = "F",
+    nationality: str = "UTO",
+    issuing_country: str = "UTO",
+    optional_data: str = "",
+    document_type: str = "I",
+) -> list[str]:
+    """The three lines of an ID-card MRZ (document number of at most nine characters)."""
+    number = _field(document_number, 9)
+    line1 = (
+        _field(document_type, 2)
+        + _field(issuing_country, 3)
+        + number
+        + check_digit(number)
+        + _field(optional_data, 15)
+    )
+    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
+    line2 = birth + check_digit(birth) + sex + expiry + check_digit(expiry)
+    line2 += _field(nationality, 3) + "<" * 11
+    composite = line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29]
+    line2 += check_digit(composite)
+    return [line1, line2, _name_field(surname, given_names, 30)]
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+_INK = (28, 30, 36)
+_LABEL_INK = (70, 90, 120)
+_PAPER = (236, 240, 230)
+_PATTERN = (222, 230, 220)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _printed_fields(mrz_lines: list[str]) -> list[tuple[str, str]]:
+    # The visual zone repeats the MRZ's data, as on a real passport; unparseable MRZ lines (used
+    # by tests of bad input) get placeholder values.
+    try:
+        mrz = parse_mrz("\n".join(mrz_lines))
+    except KycInputError:
+        return [("Surname", "DOE"), ("Given names", "JANE"), ("Date of birth", "01 JAN 1990")]
+    return [
+        ("Surname / Nom", mrz.surname),
+        ("Given names / Prénoms", mrz.given_names),
+        ("Nationality", mrz.nationality),
+        ("Date of birth", mrz.birth_date.strftime("%d %b %Y").upper()),
+        ("Sex", mrz.sex),
+        ("Date of expiry", mrz.expiry_date.strftime("%d %b %Y").upper()),
+        ("Document no.", mrz.document_number),
+    ]
+
+
+def _draw_mrz_line(
+    draw: ImageDraw.ImageDraw,
+    line: str,
+    origin: tuple[float, float],
+    pitch: float,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+) -> None:
+    left, top = origin
+    for column, char in enumerate(line):
+        offset = (pitch - font.getlength(char)) / 2
+        draw.text((left + column * pitch + offset, top), char, font=font, fill=_INK)
+
+
+def render_passport(mrz_lines: list[str], *, width: int = 1000) -> bytes:
+    """A PNG of a passport data page (or, for three MRZ lines, an ID card): a light guilloche-
+    like background, a photo box, printed fields, and the MRZ at the bottom in fixed pitch."""
+    columns = max((len(line) for line in mrz_lines), default=44)
+    # Real proportions: the TD3 page is 125 × 88 mm, the TD1 card 85.6 × 54 mm; the MRZ spans
+    # about 89 % of the width.
+    height = round(width * (88 / 125 if columns > 36 else 54 / 85.6))
+    image = Image.new("RGB", (width, height), _PAPER)
+    draw = ImageDraw.Draw(image)
+    for x in range(-height, width, max(6, width // 80)):
+        draw.line([(x, 0), (x + height, height)], fill=_PATTERN, width=1)
+
+    unit = width / 100
+    margin = round(4 * unit)
+    draw.text((margin, round(2.5 * unit)), "PASSPORT", font=_font(round(4 * unit)), fill=_INK)
+    photo_top = round(9 * unit)
+    photo = (margin, photo_top, margin + round(24 * unit), photo_top + round(30 * unit))
+    draw.rectangle(photo, fill=(205, 210, 215), outline=_LABEL_INK)
+    centre_x = (photo[0] + photo[2]) // 2
+    head = round(6 * unit)
+    draw.ellipse(
+        (centre_x - head, photo_top + round(5 * unit), centre_x + head, photo_top + 2 * head + 50),
+        fill=(170, 175, 185),
+    )
+
+    label_font, value_font = _font(round(1.8 * unit)), _font(round(2.6 * unit))
+    x, y = photo[2] + round(4 * unit), photo_top
+    for label, value in _printed_fields(mrz_lines):
+        draw.text((x, y), label, font=label_font, fill=_LABEL_INK)
+        draw.text((x, y + round(2.1 * unit)), value, font=value_font, fill=_INK)
+        y += round(5.6 * unit)
+
+    # Monospaced MRZ: every character centred in a cell of the same width (OCR-B pitch).
+    pitch = width * 0.89 / columns
+    mrz_font = _font(round(pitch * 1.35))
+    line_height = round(pitch * 2.0)
+    left = (width - pitch * columns) / 2
+    top = height - round(unit * 3) - line_height * len(mrz_lines)
+    for row, line in enumerate(mrz_lines):
+        _draw_mrz_line(draw, line, (left, top + row * line_height), pitch, mrz_font)
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def render_photo_without_mrz(*, width: int = 800) -> bytes:
+    """A JPEG of a scene with some printed words and shapes but no MRZ (a selfie stand-in)."""
+    height = round(width * 0.75)
+    image = Image.new("RGB", (width, height), (120, 160, 200))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width // 3, height // 6, 2 * width // 3, 5 * height // 6), fill=(225, 190, 160))
+    draw.rectangle((0, 4 * height // 5, width, height), fill=(70, 110, 60))
+    draw.text((20, 20), "HOLIDAY 2024", font=_font(width // 20), fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()

@@ -1,0 +1,130 @@
+"""A low-risk applicant approved automatically, end to end through a real Celery worker:
+submission commits, the task goes through Redis, the worker runs OCR, screening and risk
+against the same database, and the file comes back approved."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from entities.services import ruleset_publish
+from identity.tests.factories import register
+from kyc.models import KycFile
+from kyc.services import document_upload, kyc_file_for, kyc_submit, screening_load
+from kyc.tests.conftest import DEMO_LIST, KYC_RULES, MINIMAL_PDF
+from kyc.tests.passports import render_passport, td3_lines
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _worker_env() -> dict[str, str]:
+    """The worker must use the test database, not the development one."""
+    db = connection.settings_dict
+    host = db["HOST"] or "localhost"
+    netloc = f"{db['USER']}@{quote(host, safe='') if host.startswith('/') else host}"
+    if db.get("PORT"):
+        netloc += f":{db['PORT']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://{netloc}/{db['NAME']}",
+        "DATABASE_CONN_MAX_AGE": "0",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_low_risk_applicant_approved_through_the_worker(world, capsys):
+    ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=KYC_RULES)
+    ruleset_publish(
+        actor=None, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
+    )
+    screening_load(path=DEMO_LIST)
+    profile = register(world.eu_brand).profile
+    kyc_file = kyc_file_for(profile=profile)
+    passport = render_passport(
+        td3_lines(
+            surname="PETROV",
+            given_names="IVAN",
+            document_number="C01X00T47",
+            birth_date=profile.birth_date,
+            expiry_date=timezone.localdate() + timedelta(days=2000),
+            sex="M",
+            nationality="D",
+            issuing_country="D",
+        )
+    )
+    document_upload(
+        actor=None, kyc_file=kyc_file, kind="identity", doc_type="passport", data=passport
+    )
+    document_upload(
+        actor=None,
+        kyc_file=kyc_file,
+        kind="proof_of_address",
+        data=MINIMAL_PDF,
+        issued_on=timezone.localdate() - timedelta(days=5),
+    )
+    log = (settings.VAR_DIR / "kyc-e2e-worker.log").open("w")
+    worker = subprocess.Popen(  # noqa: S603 - our own worker
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "brokercrm",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"e2e-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=BASE_DIR,
+        env=_worker_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        started = time.monotonic()
+        kyc_submit(
+            actor=None,
+            kyc_file=kyc_file,
+            questionnaire={"occupation": "teacher", "expected_deposit": "500"},
+        )
+        deadline = started + 120
+        status = None
+        while time.monotonic() < deadline:
+            status = KycFile.objects.unscoped().values_list("status", flat=True).get(pk=kyc_file.pk)
+            if status not in ("submitted", "checking"):
+                break
+            time.sleep(0.25)
+        elapsed = time.monotonic() - started
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()  # a warm shutdown waits for a running task; this one is not needed
+            worker.wait()
+        for document in kyc_file.documents.model.objects.unscoped().filter(kyc_file=kyc_file):
+            (
+                Path(settings.KYC_STORAGE_DIR)
+                if hasattr(settings, "KYC_STORAGE_DIR")
+                else settings.VAR_DIR / "kyc-documents"
+            ).joinpath(document.storage_name).unlink(missing_ok=True)
+    log.close()
+    assert status == "approved", (settings.VAR_DIR / "kyc-e2e-worker.log").read_text()[-3000:]
+    assert KycFile.objects.unscoped().get(pk=kyc_file.pk).auto_approved is True
+    with capsys.disabled():
+        print(f"\nKYC submission to automatic approval through the worker: {elapsed:.1f} s")
