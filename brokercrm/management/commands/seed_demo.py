@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -342,6 +343,7 @@ class Command(BaseCommand):
             keys = self._api_keys(password)
         # Registrations own their transactions (durable), so they run after the setup commits.
         self._clients()
+        self._screening_list()
         if not options["quiet_logins"]:
             self._print_logins(logins, password)
             self.stdout.write(self.style.MIGRATE_HEADING("Brand API keys (registration API)"))
@@ -364,6 +366,14 @@ class Command(BaseCommand):
                 )
             keys.append((brand.code, f"{prefix}.{secret}"))
         return keys
+
+    def _screening_list(self) -> None:
+        from kyc.models import ScreeningListVersion
+        from kyc.services import screening_load
+
+        if not ScreeningListVersion.objects.exists():
+            kyc_data = Path(__file__).resolve().parents[3] / "kyc" / "data"
+            screening_load(path=kyc_data / "sanctions_demo.jsonl")
 
     def _clients(self) -> None:
         if ClientProfile.objects.unscoped().exists():
