@@ -8,26 +8,33 @@ no Django models, no settings, no clock; the caller stores entries and decides w
 
 How a query is answered:
 
-1. Candidates. The query's name is folded to Latin tokens (`identity.normalize.name_tokens`, so
-   "Иван Петров" and "Ivan Petrov" fold alike). Each token reaches list entries through its
-   phonetic key (`identity.normalize.phonetic`), the key of the token without a leading Y/I/J
-   before a vowel (transliteration writes Е, Ю, Я as "Ye"/"E", "Yu"/"Iu", "Ya"/"Ia"), and list
-   tokens one edit away (typos). A candidate must share two query tokens, or one when the query
-   or the listed name has a single token: one common given name alone never pulls in thousands
-   of entries.
-2. Name score. rapidfuzz's token_sort_ratio (reordered names) and token_set_ratio (a listed
-   patronymic or middle name the client left out) on the folded names, best over the entry's
-   variants. The set ratio only counts half, because "Ali Hassan" being a subset of a four-word
-   listed name is much weaker evidence than the same two words.
-3. Birth date and nationality. They separate the many people who share a common name: a listed
-   birth year that differs is strong evidence of a different person; a matching date or
-   nationality adds a little. Weights are in `SCREENING_ADJUSTMENTS` so compliance can review
-   them.
-4. Decision by `SCREENING_THRESHOLDS`: "hit", "possible" or "clear" (clear is never returned).
+1. Spellings. The name is folded to lower-case Latin words the way identity matching folds it
+   (`identity.normalize.name_tokens`: "Иван Петров" -> ivan petrov); a Cyrillic name is also
+   spelled the BGN/PCGN way (press, many lists: "Yuriy") and the Ukrainian passport way
+   ("Hnatiuk"). Listed names are indexed in the same spellings.
+2. Candidates. Each query word reaches the entries that have it: through its phonetic key
+   (`identity.normalize.phonetic`, NYSIIS), the key without a leading Y/I before a vowel
+   (Yekaterina/Ekaterina), its consonant skeleton (Tariq/Tarek, Hussein/Husain), listed words
+   one edit away (typos), and the same word written joined or apart (Xiuying/Xiu Ying). A
+   candidate must share two query words with distinct words of its own, or one when either
+   side is a single word: a common given name alone never pulls in thousands of entries.
+3. Name score. rapidfuzz's token_sort_ratio and token_set_ratio (C) pick the closest names
+   among the candidates; each is then scored word by word: words paired one to one by
+   similarity (rapidfuzz OSA, a phonetic or skeleton match counting as a spelling variant),
+   weighted by length, best over the entry's names. Word order does not matter, a typo costs a
+   little, a word only one side has (a patronymic) costs a few points, and a word both sides
+   have but that pairs with nothing (another family name) costs most of the score. The token
+   ratios alone rate "Dong Tinghongmei" 87 against "Di Tinghongmei": a long shared given name
+   hides a different family name, so they only choose what to score.
+4. Birth date and nationality then tell apart the many people who share a name: a listed
+   birth year that differs is strong evidence of another person, a matching date or
+   nationality adds a little (weights in `SCREENING_ADJUSTMENTS`, for compliance to review).
+5. Decision by `SCREENING_THRESHOLDS`: "hit", "possible" or "clear" (clear is not returned).
+   A weak alias (FtM weakAlias: "Abu Faris") alone never makes more than "possible".
 """
 
 # Cyrillic letters in strings, comments and docstrings are data and examples, not look-alikes.
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF001, RUF003
 
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations, pairwise
@@ -90,7 +97,7 @@ ALIGN_ALL_BELOW: Final = 100
 MAX_QUERY_TOKENS: Final = 8
 # Longer name parts are cut before folding, so a hostile 10 MB "name" costs nothing.
 MAX_NAME_LENGTH: Final = 300
-# Typos are looked for only in words this long: in shorter ones one edit makes another name.
+# Typos are looked for only in words this long (shorter ones are one edit from everything).
 TYPO_MIN_LENGTH: Final = 3
 # First letters that transliteration writes either way: Г is G in Russian and H in Ukrainian
 # spellings, Arabic ق is Q, K or G, ج is J or G (Egypt), Cyrillic Е/Ю/Я are E/Ye/Ie, Yu/Iu...
@@ -114,6 +121,7 @@ MAX_REPORTED_ERRORS: Final = 20
 
 # Arabic, Dutch, German, Spanish, Portuguese and French particles: they join many unrelated
 # names, so sharing one says nothing and would make every "Al-..." a candidate of every other.
+# They are left out of a name that has two other words.
 NAME_PARTICLES: frozenset[str] = frozenset(
     {
         "al",
@@ -649,7 +657,7 @@ def _word_similarity(query: str, listed: str) -> float:
     return similarity
 
 
-def _merge_joined(tokens: Sequence[str], other: Sequence[str]) -> list[str]:
+def _merge_joined(tokens: Sequence[str], other: Container[str]) -> list[str]:
     # Pinyin and Arabic names are written apart or joined ("Xiu Ying"/"Xiuying",
     # "Abdel Aziz"/"Abdelaziz"): join two or three neighbours when the other side has them as
     # one word.
@@ -852,10 +860,11 @@ def _query_country(nationality: object) -> int | None:
 class ScreeningIndex:
     """Every listed person in flat arrays, with inverted indexes from name tokens to entries.
 
-    Entries and name variants are numbered; per-entry and per-variant data live in `array`s and
-    UTF-8 blobs, and each inverted index maps a key to an `array` of entry numbers, so 250,000
-    entries with their aliases take tens of megabytes, not the gigabyte dicts per entry would.
-    Immutable once built, so one index can serve every thread of a process.
+    Entries and name variants (one spelling of one listed name) are numbered; per-entry and
+    per-variant data live in `array`s and UTF-8 blobs (folded names in one list of shared str
+    objects), and each inverted index maps a key to an `array` of entry numbers, so 250,000
+    entries with their aliases take tens of megabytes, not the gigabyte objects per entry
+    would. Immutable once built, so one index can serve every thread of a process.
     """
 
     __slots__ = (
@@ -1128,17 +1137,27 @@ class ScreeningIndex:
         Never raises on any name: characters that cannot be read are ignored, and a name with
         no letters finds nothing (the registration's own validation refuses such names).
         """
-        forms = [tokens[:MAX_QUERY_TOKENS] for tokens in name_spellings(given_name, family_name)]
-        if not forms or limit <= 0 or not self._flags:
+        spellings = [
+            tokens[:MAX_QUERY_TOKENS] for tokens in name_spellings(given_name, family_name)
+        ]
+        if not spellings or limit <= 0 or not self._flags:
             return []
         if not isinstance(birth_date, date):
             birth_date = None
         country = _query_country(nationality)
         found: set[int] = set()
-        for tokens in forms:
+        for tokens in spellings:
             found.update(self._candidates(tokens))
         if not found:
             return []
+        # Scored also as the list writes it when that joins words: "Jing Jian Hua" (from 晶建华)
+        # as "Jingjianhua", so the token ratios that choose what to score see it. (Candidates
+        # already come both ways; this form is for scoring only.)
+        forms = list(spellings)
+        for tokens in spellings:
+            joined = _merge_joined(tokens, self._token_postings)
+            if joined != tokens and joined not in forms:
+                forms.append(joined)
 
         variant_start = self._variant_start
         scored = [
