@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -66,7 +67,7 @@ def _char_value(ch: str) -> int:
 def check_digit(field: str) -> str:
     """The ICAO 9303 check digit of `field`: weights 7, 3, 1 repeated, sum modulo 10.
 
-    Only the MRZ alphabet (digits, upper-case A–Z, "<") is accepted; lower case is refused rather
+    Only the MRZ alphabet (digits, upper-case A-Z, "<") is accepted; lower case is refused rather
     than upper-cased, because a lower-case letter cannot have come from an MRZ.
     """
     if not isinstance(field, str) or not _MRZ_CHARS.fullmatch(field):
@@ -81,8 +82,8 @@ def check_digit(field: str) -> str:
 _MAX_TEXT_LENGTH = 10_000
 
 # Expiry dates carry no century. Passports are issued for at most ten years, so every expiry we
-# can be shown lies between the late 1980s (long-expired documents) and the 2070s; years 80–99
-# therefore mean 1980–1999 and 00–79 mean 2000–2079. Revisit before 2070, when documents
+# can be shown lies between the late 1980s (long-expired documents) and the 2070s; years 80-99
+# therefore mean 1980-1999 and 00-79 mean 2000-2079. Revisit before 2070, when documents
 # expiring in the 2080s appear.
 _EXPIRY_CENTURY_PIVOT = 80
 
@@ -109,7 +110,7 @@ class MrzResult:
     expiry_date: datetime.date
     optional_data: str  # TD3: personal number; TD1: optional data of line 1
     optional_data_2: str  # TD1: optional data of line 2; always "" for TD3
-    checks: dict[str, bool] = field(default_factory=dict)
+    checks: dict[str, bool] = dataclass_field(default_factory=dict)
     lines: tuple[str, ...] = ()  # the normalised MRZ lines, for the audit trail
 
     @property
@@ -181,7 +182,7 @@ def _normalise_lines(text: object) -> list[str]:
 
 
 def parse_mrz(text: str) -> MrzResult:
-    """Parse a TD3 (2 × 44) or TD1 (3 × 30) MRZ and verify its check digits.
+    """Parse a TD3 (2 x 44) or TD1 (3 x 30) MRZ and verify its check digits.
 
     Surrounding whitespace, blank lines and lower case are tolerated (OCR and people produce
     them); anything else raises `MrzError` with code "mrz_format", and impossible dates raise
@@ -267,9 +268,9 @@ def _parse_td1(lines: list[str]) -> MrzResult:
 # alpha-3 in the MRZ, with the exceptions in _ICAO_SPECIAL_CODES.
 _ALPHA3_TO_ALPHA2: dict[str, str] = {
     alpha3: alpha2
-    for alpha2, alpha3 in (
-        pair.split(":")
-        for pair in """
+    for alpha2, alpha3 in re.findall(
+        r"([A-Z]{2}):([A-Z]{3})",
+        """
 AD:AND AE:ARE AF:AFG AG:ATG AI:AIA AL:ALB AM:ARM AO:AGO AQ:ATA AR:ARG AS:ASM AT:AUT AU:AUS
 AW:ABW AX:ALA AZ:AZE BA:BIH BB:BRB BD:BGD BE:BEL BF:BFA BG:BGR BH:BHR BI:BDI BJ:BEN BL:BLM
 BM:BMU BN:BRN BO:BOL BQ:BES BR:BRA BS:BHS BT:BTN BV:BVT BW:BWA BY:BLR BZ:BLZ CA:CAN CC:CCK
@@ -290,7 +291,7 @@ ST:STP SV:SLV SX:SXM SY:SYR SZ:SWZ TC:TCA TD:TCD TF:ATF TG:TGO TH:THA TJ:TJK TK:
 TM:TKM TN:TUN TO:TON TR:TUR TT:TTO TV:TUV TW:TWN TZ:TZA UA:UKR UG:UGA UM:UMI US:USA UY:URY
 UZ:UZB VA:VAT VC:VCT VE:VEN VG:VGB VI:VIR VN:VNM VU:VUT WF:WLF WS:WSM YE:YEM YT:MYT ZA:ZAF
 ZM:ZMB ZW:ZWE
-""".split()
+""",
     )
 }
 
@@ -347,20 +348,17 @@ NAME_MATCH_THRESHOLD = 85.0
 class MrzComparison:
     """How an MRZ agrees with the profile the client filled in; `reasons` says why not."""
 
-    name_similarity: float  # 0–100
+    name_similarity: float  # 0-100
     name_match: bool
     birth_date_match: bool
     document_number_match: bool | None  # None: the profile holds no document number
     checks_valid: bool  # the MRZ's own check digits agree
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.reasons
+    ok: bool  # every compared field matches and the check digits agree
+    reasons: list[str] = dataclass_field(default_factory=list)  # one sentence per problem
 
 
 def _name_key(value: str) -> str:
-    # MRZ names are upper-case A–Z with every other character (hyphen, apostrophe, space)
+    # MRZ names are upper-case A-Z with every other character (hyphen, apostrophe, space)
     # printed as "<"; bring the typed name to the same alphabet before measuring distance.
     ascii_upper = unidecode(value).upper()
     return " ".join(re.sub(r"[^A-Z]+", " ", ascii_upper).split())
@@ -440,5 +438,6 @@ def compare_with_profile(
         birth_date_match=birth_date_match,
         document_number_match=document_number_match,
         checks_valid=mrz.valid,
+        ok=not reasons,
         reasons=reasons,
     )

@@ -21,6 +21,7 @@ import base64
 import http.client
 import io
 import json
+import os
 import re
 import threading
 import urllib.error
@@ -33,7 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 from PIL import Image, ImageOps
 
 from kyc.mrz import KycInputError, MrzError, MrzResult, parse_mrz
-from kyc.uploads import UploadRejected, inspect_upload
+from kyc.uploads import UploadInfo, UploadRejected, inspect_upload
 
 
 class OcrUnavailable(KycInputError):
@@ -58,8 +59,8 @@ def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
 
 
-def _require_image(image: object) -> bytes:
-    """Validate an image for OCR with the upload rules; returns it as bytes."""
+def _require_image(image: object) -> tuple[bytes, UploadInfo]:
+    """Validate an image for OCR with the upload rules (type, size, pixels, integrity)."""
     if isinstance(image, bytearray | memoryview):
         image = bytes(image)
     if not isinstance(image, bytes):
@@ -69,31 +70,37 @@ def _require_image(image: object) -> bytes:
         raise UploadRejected(
             "upload_type_not_allowed", "Text is read from JPEG or PNG photos, not from PDFs."
         )
-    return image
+    return image, info
 
 
 # --- local engine: RapidOCR ----------------------------------------------------------------------
 
-# One RapidOCR per process: it loads three ONNX models (tens of MB) on construction.
-_rapidocr_instance: Any = None
+# One RapidOCR per process: it loads three ONNX models (tens of MB) on construction. The owning
+# pid is kept with it because a forked worker (Celery prefork) must not share its parent's
+# onnxruntime sessions.
+_rapidocr_instance: tuple[int, Any] | None = None
 _rapidocr_construct_lock = threading.Lock()
 # Calls are serialised too: onnxruntime already spreads one call over every core, and RapidOCR
-# writes its detector thresholds onto the shared instance when called with options.
+# stores per-call detector options on the shared instance, so calls must not interleave.
 _rapidocr_call_lock = threading.Lock()
 
 
 def _shared_rapidocr() -> Any:
-    global _rapidocr_instance  # noqa: PLW0603 - the per-process cache is the point
-    if _rapidocr_instance is None:
-        with _rapidocr_construct_lock:
-            if _rapidocr_instance is None:
-                try:
-                    from rapidocr_onnxruntime import RapidOCR
+    global _rapidocr_instance
+    cached = _rapidocr_instance
+    if cached is not None and cached[0] == os.getpid():
+        return cached[1]
+    with _rapidocr_construct_lock:
+        if _rapidocr_instance is None or _rapidocr_instance[0] != os.getpid():
+            try:
+                # Imported here: loading onnxruntime costs time and memory that processes which
+                # never read a document (web workers with the vendor engine) should not pay.
+                from rapidocr_onnxruntime import RapidOCR
 
-                    _rapidocr_instance = RapidOCR()
-                except Exception as exc:  # a missing model or a broken onnxruntime install
-                    raise OcrUnavailable("The local OCR engine could not start.") from exc
-    return _rapidocr_instance
+                _rapidocr_instance = (os.getpid(), RapidOCR())
+            except Exception as exc:  # a missing model or a broken onnxruntime install
+                raise OcrUnavailable("The local OCR engine could not start.") from exc
+        return _rapidocr_instance[1]
 
 
 def _to_bgr_array(image: bytes) -> np.ndarray:
@@ -145,7 +152,8 @@ class RapidOcrEngine:
         self.use_angle_classifier = use_angle_classifier
 
     def read_text(self, image: bytes) -> list[str]:
-        pixels = _to_bgr_array(_require_image(image))
+        data, _info = _require_image(image)
+        pixels = _to_bgr_array(data)
         engine = _shared_rapidocr()
         with _rapidocr_call_lock:
             try:
@@ -178,14 +186,14 @@ class VendorOcrEngine:
         self._opener = urllib.request.build_opener(_RefuseRedirects)
 
     def read_text(self, image: bytes) -> list[str]:
-        data = _require_image(image)
+        data, info = _require_image(image)
         if not isinstance(self.url, str) or not re.match(r"https?://", self.url):
             # Also keeps urllib away from file:// and ftp:// URLs in a mistyped setting.
             raise OcrUnavailable("The OCR vendor is not configured (KYC_OCR_VENDOR_URL).")
         body = json.dumps(
             {
                 "image": base64.b64encode(data).decode("ascii"),
-                "content_type": inspect_upload(data).content_type,
+                "content_type": info.content_type,
             }
         ).encode("utf-8")
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
@@ -200,14 +208,15 @@ class VendorOcrEngine:
         )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                if response.status != 200:
-                    raise OcrUnavailable(f"The OCR vendor answered HTTP {response.status}.")
+                status = response.status
                 raw = response.read(_MAX_VENDOR_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
+        except urllib.error.HTTPError as exc:  # 4xx, 5xx and the refused redirects
             raise OcrUnavailable(f"The OCR vendor answered HTTP {exc.code}.") from exc
         except (OSError, http.client.HTTPException, ValueError) as exc:
             # OSError covers URLError, timeouts and resets; ValueError a malformed URL.
             raise OcrUnavailable("The OCR vendor could not be reached.") from exc
+        if status != 200:
+            raise OcrUnavailable(f"The OCR vendor answered HTTP {status}.")
         return _parse_vendor_answer(raw)
 
 
@@ -246,13 +255,13 @@ def get_ocr_engine() -> OcrEngine:
 # tell whether a guess was right, and a wrong "repair" would hide the misread.
 _FILLER_LOOKALIKES = str.maketrans(
     {
-        "«": "<<",
-        "‹": "<",
-        "〈": "<",
-        "⟨": "<",
-        "＜": "<",
-        "≤": "<",
-        "く": "<",
+        "\u00ab": "<<",  # guillemet, two fillers read as one glyph
+        "\u2039": "<",  # single guillemet
+        "\u3008": "<",  # CJK angle bracket (the model's dictionary is Chinese)
+        "\u27e8": "<",  # mathematical angle bracket
+        "\uff1c": "<",  # full-width less-than
+        "\u2264": "<",  # less-than or equal
+        "\u304f": "<",  # hiragana ku
     }
 )
 _MRZ_LINE = re.compile(r"[0-9A-Z<]+", re.ASCII)
@@ -302,7 +311,7 @@ def _fit_line(text: str, length: int) -> str | None:
 
 
 def extract_mrz(lines: list[str]) -> str | None:
-    """Find a TD3 (2 × 44) or TD1 (3 × 30) MRZ among OCR lines; the lines joined by "\\n".
+    """Find a TD3 (2 x 44) or TD1 (3 x 30) MRZ among OCR lines; the lines joined by "\\n".
 
     A block is `count` consecutive lines in the MRZ alphabet that can be fitted to the line
     length (see `_fit_line`), at least one of them read at the right length ±1 so the format is
@@ -329,8 +338,57 @@ def extract_mrz(lines: list[str]) -> str | None:
     return "\n".join(lowest[1]) if lowest else None
 
 
+# Positions where ICAO 9303 allows only letters ("A", fillers allowed too) or only digits ("9",
+# fillers allowed too); "*" is free (document numbers, optional data) and "S" is the sex.
+_FIELD_ALPHABETS: dict[int, tuple[str, ...]] = {
+    44: (
+        "AAAAA" + "A" * 39,
+        "*" * 9 + "9" + "AAA" + "999999" + "9" + "S" + "999999" + "9" + "*" * 14 + "99",
+    ),
+    30: (
+        "AAAAA" + "*" * 9 + "9" + "*" * 15,
+        "999999" + "9" + "S" + "999999" + "9" + "AAA" + "*" * 11 + "9",
+        "A" * 30,
+    ),
+}
+# Confusions of OCR models between letters and digits of similar shape.
+_AS_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})
+_AS_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "S": "5", "B": "8", "Z": "2"})
+
+
+def repair_mrz_alphabets(mrz_text: str) -> str:
+    """Replace characters that cannot stand where they stand: a digit in a name or country code
+    becomes the letter it resembles, a letter in a date or check digit the digit it resembles.
+
+    Only impossible characters change, so a correct reading stays as it is. Document numbers
+    and optional data mix letters and digits freely and are left alone; their check digits
+    decide. Dates and check digits are themselves covered by check digits, so a wrong repair
+    there still shows as a failed check.
+    """
+    lines = mrz_text.split("\n")
+    layouts = _FIELD_ALPHABETS.get(len(lines[0])) if lines else None
+    if layouts is None or len(layouts) != len(lines):
+        return mrz_text
+    repaired = []
+    for line, layout in zip(lines, layouts, strict=True):
+        if len(line) != len(layout):
+            return mrz_text
+        chars = []
+        for char, kind in zip(line, layout, strict=True):
+            if kind == "A":
+                char = char.translate(_AS_LETTER)
+            elif kind == "9":
+                char = char.translate(_AS_DIGIT)
+            chars.append(char)
+        repaired.append("".join(chars))
+    return "\n".join(repaired)
+
+
 def read_mrz(image: bytes, engine: OcrEngine | None = None) -> MrzResult:
-    """OCR the image, find its MRZ and parse it; `MrzError("mrz_not_found")` if there is none."""
+    """OCR the image, find its MRZ, repair impossible characters and parse it.
+
+    `MrzError("mrz_not_found")` when the image holds no MRZ; parse errors as in `parse_mrz`.
+    """
     reader = engine if engine is not None else get_ocr_engine()
     mrz_text = extract_mrz(reader.read_text(image))
     if mrz_text is None:
@@ -338,4 +396,4 @@ def read_mrz(image: bytes, engine: OcrEngine | None = None) -> MrzResult:
             "mrz_not_found",
             "No machine-readable zone was found: photograph the whole page, flat and sharp.",
         )
-    return parse_mrz(mrz_text)
+    return parse_mrz(repair_mrz_alphabets(mrz_text))

@@ -9,7 +9,7 @@ filename never reaches the file system.
 Limits come from settings (read with defaults, so the module also runs without Django):
 
     KYC_UPLOAD_MAX_BYTES   default 10 MiB
-    KYC_UPLOAD_MAX_PIXELS  default 40 megapixels (a 2020s phone photo is 12–50 MP)
+    KYC_UPLOAD_MAX_PIXELS  default 40 megapixels (a 2020s phone photo is 12-50 MP)
 
 Every rejection is an `UploadRejected` with a stable `code`; no other exception type escapes.
 """
@@ -117,13 +117,12 @@ def inspect_upload(
         raise UploadRejected(
             "upload_too_large", f"The file is larger than {limit // (1024 * 1024) or 1} MiB."
         )
-    for magic, content_type, extension, pillow_format in _SIGNATURES:
-        if data.startswith(magic):
-            break
-    else:
+    signature = next((entry for entry in _SIGNATURES if data.startswith(entry[0])), None)
+    if signature is None:
         raise UploadRejected(
             "upload_type_not_allowed", "Only JPEG or PNG photos and PDF documents are accepted."
         )
+    _, content_type, extension, pillow_format = signature
     declared = _declared_extension(filename)
     info: dict[str, Any] = {
         "content_type": content_type,
