@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS = {
         "CountryEnum": "brokercrm.reference.COUNTRY_CHOICES",
         "LegalEntityStatusEnum": "entities.models.LegalEntity.Status",
         "BrandStatusEnum": "entities.models.Brand.Status",
+        "RuleSetKindEnum": "entities.models.RuleSet.Kind",
+        "KycDocumentKindEnum": "kyc.models.KycDocument.Kind",
+        "KycCheckKindEnum": "kyc.models.KycCheck.Kind",
     },
 }
 

@@ -171,11 +171,17 @@ def _draw_mrz_line(
 
 def render_passport(mrz_lines: list[str], *, width: int = 1000) -> bytes:
     """A PNG of a passport data page (or, for three MRZ lines, an ID card): a light hatched
-    background, a photo box, printed fields, and the MRZ at the bottom in fixed pitch."""
+    background, a photo box, printed fields, and the MRZ at the bottom in fixed pitch.
+
+    `width` is the width of a passport page; an ID card is drawn at the same resolution, as a
+    scanner would, so its image is 85.6/125 of that.
+    """
     columns = max((len(line) for line in mrz_lines), default=44)
     is_card = len(mrz_lines) == 3
     # Real proportions: the TD3 page is 125 x 88 mm, the TD1 card 85.6 x 54 mm; on both the MRZ
     # has a 2.54 mm pitch and so spans about 89 % of the width.
+    if is_card:
+        width = round(width * 85.6 / 125)
     height = round(width * (54 / 85.6 if is_card else 88 / 125))
     image = Image.new("RGB", (width, height), _PAPER)
     draw = ImageDraw.Draw(image)
