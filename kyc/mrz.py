@@ -30,8 +30,9 @@ from brokercrm.errors import ApplicationError
 class KycInputError(ApplicationError, ValueError):
     """Bad KYC input (an image, an MRZ, an upload); `code` is the stable API error code.
 
-    It is an `ApplicationError`, so the API answers it as a 4xx with its code, and a `ValueError`,
-    so code that only knows "the value was bad" can still catch it.
+    It is an `ApplicationError`, so the API answers it with its `status` (400 unless a subclass
+    says otherwise) and code, and a `ValueError`, so code that only knows "the value was bad"
+    can still catch it.
     """
 
     def __init__(self, code: str, message: str) -> None:

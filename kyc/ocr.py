@@ -13,6 +13,10 @@ picks one from settings:
 Both engines first run the image through `kyc.uploads.inspect_upload`, so a decompression bomb,
 a corrupt file or a PDF is refused with an `UploadRejected` before any decoding or network call.
 Engine failures raise `OcrUnavailable` (a retryable 503, not the client's fault).
+
+`read_mrz` = engine.read_text -> `extract_mrz` (find the 2 x 44 or 3 x 30 block, fit lines whose
+filler runs were misread) -> `repair_mrz_alphabets` (a digit in a name becomes a letter, a letter
+in a date a digit) -> `kyc.mrz.parse_mrz`.
 """
 
 from __future__ import annotations
@@ -251,8 +255,9 @@ def get_ocr_engine() -> OcrEngine:
 # --- finding the MRZ among OCR lines -------------------------------------------------------------
 
 # Glyphs OCR engines put where the MRZ has fillers. Applied only to lines that may be MRZ lines,
-# so the printed part of the page keeps its text. "O" and "0" are not touched: the check digits
-# tell whether a guess was right, and a wrong "repair" would hide the misread.
+# so the printed part of the page keeps its text. "O" and "0" are not touched here, where fields
+# are unknown: `repair_mrz_alphabets` swaps them only where a field allows just one of the two,
+# and elsewhere the check digits decide.
 _FILLER_LOOKALIKES = str.maketrans(
     {
         "\u00ab": "<<",  # guillemet, two fillers read as one glyph

@@ -1,10 +1,15 @@
 """Test helpers: build MRZ lines with correct check digits, and render passport-like images.
 
 The images use only what ships with Pillow: `ImageFont.load_default(size=...)` is the scalable
-Aileron Regular font embedded in Pillow (>= 10.1), so nothing depends on system fonts. Aileron is
-proportional; the MRZ is still laid out monospaced by centring every character in a fixed-width
-cell, as OCR-B does on a real document. RapidOCR reads that layout without a single error on
-every MRZ we tried (see kyc/tests/test_ocr.py and the figures in the module's report).
+Aileron Regular font embedded in Pillow (>= 10.1), so nothing depends on system fonts (the venv
+holds no monospaced font file). Aileron is proportional; the MRZ is still laid out monospaced by
+centring every character in a fixed-width cell, as OCR-B does, and "I" gets OCR-B's serifs.
+
+What RapidOCR makes of it (kyc.ocr.read_mrz on random names and document numbers):
+the ICAO specimen passport reads exactly at every width from 700 to 1600 px, as PNG and as JPEG;
+random passports read exactly about 3 times in 4, and every misread we saw either found no MRZ
+or failed a check digit. ID cards read exactly 2 to 4 times in 5, but a misread name line (no
+check digit covers names) sometimes parses as valid: that is what compare_with_profile is for.
 """
 
 from __future__ import annotations
