@@ -404,7 +404,9 @@ def journal_post_batch(
         postings.sort(key=lambda posting: posting.account.pk)
         try:
             with transaction.atomic():
-                Posting.objects.bulk_create(postings, batch_size=5000)
+                # One statement: sorted by account, a journal's postings sit far apart, and a
+                # batch split would leave a journal half-written at a statement's end.
+                Posting.objects.bulk_create(postings)
         except IntegrityError as exc:
             if _is_overdraft(exc):
                 raise InsufficientFunds() from exc

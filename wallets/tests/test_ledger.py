@@ -334,3 +334,18 @@ def test_statement_has_running_balances(world, eur):
         (Decimal("50"), Decimal("150")),
         (Decimal("-30"), Decimal("120")),
     ]
+
+
+def test_a_batch_larger_than_one_insert_chunk_posts_whole(world, client_eu, eur):
+    payable = system_account(entity=world.eu, kind="ib_payable", currency="EUR")
+    specs = [
+        JournalSpec(
+            type="commission",
+            idempotency_key=f"big-{i}",
+            lines=[Line(payable, Decimal("-0.01")), Line(eur, Decimal("0.01"))],
+        )
+        for i in range(2501)
+    ]
+    journal_post_batch(actor=None, entity=world.eu, specs=specs)
+    assert _reload(eur).balance == Decimal("25.01")
+    assert_ledger_sound(world.eu)
