@@ -68,6 +68,10 @@ def with_retries(attempts: int = 5) -> Callable[[Callable[P, R]], Callable[P, R]
     def decorator(func: Callable[P, R]) -> Callable[P, R]:
         @wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if connection.in_atomic_block:
+                # Inside a caller's transaction a failure aborts that transaction: only the
+                # caller can run it again.
+                return func(*args, **kwargs)
             for attempt in range(attempts):
                 try:
                     return func(*args, **kwargs)
@@ -276,20 +280,8 @@ def _journal_row(*, actor: Any, entity_id: int, spec: JournalSpec) -> tuple[Jour
     """Insert the journal row (one statement, no savepoint). A repeat of the same request
     returns the first journal and created=False; the same key with another request is refused.
     A concurrent twin waits on the unique index until the first commits, then sees it."""
-    key = _check_key(spec.idempotency_key)
-    request_hash = _validate_spec(entity_id, spec)
-    authenticated = getattr(actor, "is_authenticated", False)
-    fields = {
-        "entity_id": entity_id,
-        "type": spec.type,
-        "idempotency_key": key,
-        "request_hash": request_hash,
-        "reference": spec.reference[:100],
-        "reverses_id": spec.reverses.pk if spec.reverses else None,
-        "actor_id": actor.pk if authenticated else None,
-        "actor_label": actor.get_username() if authenticated else "system",
-        "metadata": spec.metadata,
-    }
+    fields = _journal_fields(actor=actor, entity_id=entity_id, spec=spec)
+    key, request_hash = fields["idempotency_key"], fields["request_hash"]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_JOURNAL, [*list(fields.values())[:-1], json.dumps(spec.metadata)])
         row = cursor.fetchone()
@@ -335,11 +327,78 @@ def _insert_journal(*, actor: Any, entity_id: int, spec: JournalSpec) -> tuple[J
     return journal, created
 
 
+_POST_JOURNAL_ONE_STATEMENT = """
+    WITH journal AS (
+        INSERT INTO wallets_journalentry
+            (entity_id, type, idempotency_key, request_hash, reference, reverses_id, actor_id,
+             actor_label, metadata, created_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+        ON CONFLICT (entity_id, idempotency_key) DO NOTHING
+        RETURNING id, created_at
+    ), postings AS (
+        INSERT INTO wallets_posting (entity_id, journal_id, account_id, amount, currency)
+        SELECT %s, journal.id, line.account_id, line.amount, line.currency
+          FROM journal, (VALUES {lines}) AS line (account_id, amount, currency)
+         ORDER BY line.account_id
+    )
+    SELECT id, created_at FROM journal
+"""
+
+
+def _journal_fields(*, actor: Any, entity_id: int, spec: JournalSpec) -> dict[str, Any]:
+    authenticated = getattr(actor, "is_authenticated", False)
+    return {
+        "entity_id": entity_id,
+        "type": spec.type,
+        "idempotency_key": _check_key(spec.idempotency_key),
+        "request_hash": _validate_spec(entity_id, spec),
+        "reference": spec.reference[:100],
+        "reverses_id": spec.reverses.pk if spec.reverses else None,
+        "actor_id": actor.pk if authenticated else None,
+        "actor_label": actor.get_username() if authenticated else "system",
+        "metadata": spec.metadata,
+    }
+
+
+def _post_in_one_statement(*, actor: Any, entity_id: int, spec: JournalSpec) -> JournalEntry:
+    """The journal row and its postings in a single statement, hence a single round trip and
+    its own transaction (autocommit): the deferred balance check runs at the statement's end,
+    the posting trigger moves the balances in account-id order, and an overdraft or any other
+    refusal leaves nothing behind. See docs/adr/0007-one-statement-journal.md."""
+    fields = _journal_fields(actor=actor, entity_id=entity_id, spec=spec)
+    lines = sorted(spec.lines, key=lambda line: line.account.pk)
+    params: list[Any] = [*list(fields.values())[:-1], json.dumps(spec.metadata), entity_id]
+    for line in lines:
+        params += [line.account.pk, line.amount, line.account.currency]
+    sql = _POST_JOURNAL_ONE_STATEMENT.format(
+        lines=", ".join(["(%s::bigint, %s::numeric, %s::varchar)"] * len(lines))
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except IntegrityError as exc:
+        if _is_overdraft(exc):
+            raise InsufficientFunds() from exc
+        raise
+    if row is None:
+        # The key was used before: answer with that journal (or refuse other parameters).
+        return _existing_journal(entity_id, fields["idempotency_key"], fields["request_hash"])
+    journal = JournalEntry(id=row[0], created_at=row[1], **fields)
+    journal._state.adding = False
+    return journal
+
+
 @with_retries()
 def journal_post(*, actor: Any, entity: Any, spec: JournalSpec) -> JournalEntry:
-    """Post one balanced journal in its own transaction; idempotent on spec.idempotency_key."""
+    """Post one balanced journal in its own transaction; idempotent on spec.idempotency_key.
+
+    Outside any transaction it is one statement (one round trip). Inside one (a service that
+    writes other rows with it), the journal joins that transaction."""
     entity_id = entity if isinstance(entity, int) else entity.pk
-    with transaction.atomic(durable=True):
+    if connection.get_autocommit() and not connection.in_atomic_block:
+        return _post_in_one_statement(actor=actor, entity_id=entity_id, spec=spec)
+    with transaction.atomic():  # a savepoint: a refusal leaves the caller's work usable
         journal, _ = _insert_journal(actor=actor, entity_id=entity_id, spec=spec)
     return journal
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 
 from identity.tests.factories import register
-from wallets.models import JournalEntry, LedgerAccount
+from wallets.models import JournalEntry, LedgerAccount, Posting
 from wallets.services import (
     InsufficientFunds,
     JournalSpec,
@@ -108,4 +108,48 @@ def test_twenty_concurrent_requests_with_one_idempotency_key_make_one_journal(wo
         journal_post(
             actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("76"), "same-key")
         )
+    assert_ledger_sound(world.eu)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_journal_is_one_statement_and_a_refusal_leaves_nothing(world):
+    # Given a funded wallet and no surrounding transaction (autocommit)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    wallet = wallet_open(profile=register(world.eu_brand).profile, currency="EUR")
+    fund(wallet, "100")
+    payout = system_account(entity=world.eu, kind="psp_clearing", currency="EUR", name="payouts")
+    journals_before = JournalEntry.objects.unscoped().count()
+
+    # When a journal is posted, it takes exactly one statement
+    with CaptureQueriesContext(connection) as queries:
+        journal = journal_post(
+            actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("40"), "one")
+        )
+    assert len(queries) == 1
+    assert (journal.entity_id, journal.type) == (world.eu.pk, "withdrawal")
+    assert Posting.objects.unscoped().filter(journal_id=journal.pk).count() == 2
+
+    # And an overdraft is refused with nothing written: no journal row, balances unchanged
+    with pytest.raises(InsufficientFunds):
+        journal_post(
+            actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("61"), "two")
+        )
+    assert JournalEntry.objects.unscoped().count() == journals_before + 1
+    assert not JournalEntry.objects.unscoped().filter(idempotency_key="two").exists()
+    assert LedgerAccount.objects.unscoped().get(pk=wallet.pk).balance == Decimal("60")
+
+    # And a repeat answers with the first journal; another amount under the key is refused
+    again = journal_post(
+        actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("40"), "one")
+    )
+    assert again.pk == journal.pk
+    from wallets.services import IdempotencyKeyReused
+
+    with pytest.raises(IdempotencyKeyReused):
+        journal_post(
+            actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("41"), "one")
+        )
+    assert LedgerAccount.objects.unscoped().get(pk=wallet.pk).balance == Decimal("60")
     assert_ledger_sound(world.eu)
