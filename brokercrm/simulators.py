@@ -213,7 +213,7 @@ class _Delivery:
     seq: int
     url: str = field(compare=False)
     body: bytes = field(compare=False)
-    headers: dict[str, str] = field(compare=False)
+    headers: dict[str, str] | Callable[[bytes], dict[str, str]] = field(compare=False)
     attempt: int = field(compare=False, default=1)
 
 
@@ -232,8 +232,15 @@ class WebhookDispatcher:
         threading.Thread(target=self._run, name="webhooks", daemon=True).start()
 
     def schedule(
-        self, url: str, body: bytes, headers: dict[str, str], *, delay: float = 0.0
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | Callable[[bytes], dict[str, str]],
+        *,
+        delay: float = 0.0,
     ) -> None:
+        """`headers` may be a function of the body, called at each attempt: a signature made
+        when the delivery leaves, so a late or retried one is not stale on arrival."""
         with self._cond:
             self._seq += 1
             heapq.heappush(
@@ -268,7 +275,8 @@ class WebhookDispatcher:
             delivery.url, data=delivery.body, method="POST"
         )
         request.add_header("Content-Type", "application/json")
-        for name, value in delivery.headers.items():
+        headers = delivery.headers
+        for name, value in (headers(delivery.body) if callable(headers) else headers).items():
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
