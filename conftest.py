@@ -21,6 +21,15 @@ def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
 connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_allow_audit_truncate")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http_for_live_servers() -> None:
+    # The live server (webhook tests) builds its middleware once per session, before any
+    # per-test settings apply: it must not redirect the simulators' plain-HTTP callbacks.
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # The production hasher is slow on purpose; tests create many users.

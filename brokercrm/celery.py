@@ -18,6 +18,10 @@ app.conf.beat_schedule = {
         "task": "kyc.tasks.documents_expiry_sweep_task",
         "schedule": crontab(hour=3, minute=5),
     },
+    "kyc-liveness-overdue": {
+        "task": "kyc.tasks.kyc_liveness_overdue_task",
+        "schedule": crontab(minute="*/5"),
+    },
     "ledger-reconcile": {
         "task": "wallets.tasks.ledger_reconcile_all",
         "schedule": crontab(hour=2, minute=45),

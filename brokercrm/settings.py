@@ -53,6 +53,17 @@ VAR_DIR = Path(os.environ.get("BROKERCRM_VAR_DIR", BASE_DIR / "var"))
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
 
+# Where outside systems (PSPs, KYC vendors) send their webhooks: this deployment's public URL.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# KYC liveness vendor (the simulator in `make demo`: `python -m kyc.simulator`). Empty URL: no
+# vendor, and liveness is left to a reviewer. The secret verifies the vendor's webhooks.
+KYC_LIVENESS_URL = os.environ.get("KYC_LIVENESS_URL", "")
+KYC_LIVENESS_API_KEY = os.environ.get("KYC_LIVENESS_API_KEY", "")
+KYC_LIVENESS_WEBHOOK_SECRET = os.environ.get("KYC_LIVENESS_WEBHOOK_SECRET", "")
+# A session the vendor has not answered after this long goes to a reviewer.
+KYC_LIVENESS_TIMEOUT_MINUTES = int(os.environ.get("KYC_LIVENESS_TIMEOUT_MINUTES", "30"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -450,17 +450,7 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         screening, near_match, pep = _screening_checks(kyc_file, profile, person)
         checks += screening
         if rules.get("liveness_required"):
-            # No liveness provider answers in-process; the reviewer sees the selfie instead.
-            checks.append(
-                _record_check(
-                    kyc_file,
-                    KycCheck.Kind.LIVENESS,
-                    "none",
-                    _fingerprint("liveness", today),
-                    KycCheck.Result.REVIEW,
-                    {"reason": "liveness needs a reviewer"},
-                )
-            )
+            checks.append(_liveness_check(kyc_file))
         risk = risk_score(
             rules=risk_rules or DEFAULT_RISK_RULES,
             residence_country=profile.residence_country,
@@ -480,6 +470,10 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         )
         kyc_file.kyc_ruleset = kyc_reference
         results = {check.kind: check.result for check in checks}
+        if KycCheck.Result.PENDING in results.values():
+            # A vendor will answer by webhook, which runs the checks again; decide then.
+            kyc_file.save()
+            return kyc_file
         auto_max = rules.get("auto_approve_max_risk", "low")
         sanctioned = results.get(KycCheck.Kind.SANCTIONS) == KycCheck.Result.FAIL
         if sanctioned or pep or person.aml_blocked:
@@ -508,6 +502,51 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
             },
         )
     return kyc_file
+
+
+def _liveness_check(kyc_file: KycFile) -> KycCheck:
+    """Liveness of the latest selfie: through the configured vendor (pending until its signed
+    webhook answers), or by a reviewer when no vendor is configured."""
+    from .liveness import liveness_vendor
+    from .tasks import kyc_liveness_start_task
+
+    selfie = _latest(kyc_file, KycDocument.Kind.SELFIE)
+    if selfie is None:
+        return _record_check(
+            kyc_file,
+            KycCheck.Kind.LIVENESS,
+            "local",
+            _fingerprint("no-selfie"),
+            KycCheck.Result.FAIL,
+            {"reason": "no selfie uploaded"},
+        )
+    vendor = liveness_vendor()
+    if vendor is None:
+        return _record_check(
+            kyc_file,
+            KycCheck.Kind.LIVENESS,
+            "none",
+            _fingerprint("reviewer", selfie.sha256),
+            KycCheck.Result.REVIEW,
+            {"reason": "no liveness vendor configured; the reviewer compares the selfie"},
+            selfie,
+        )
+    check, created = KycCheck.objects.unscoped().get_or_create(
+        kyc_file=kyc_file,
+        kind=KycCheck.Kind.LIVENESS,
+        input_fingerprint=_fingerprint("vendor", vendor.name, selfie.sha256),
+        defaults={
+            "entity_id": kyc_file.entity_id,
+            "provider": vendor.name,
+            "result": KycCheck.Result.PENDING,
+            "evidence": {"selfie_version": selfie.version},
+            "document": selfie,
+        },
+    )
+    if created:
+        check_id = check.pk
+        transaction.on_commit(lambda: kyc_liveness_start_task.delay(check_id))
+    return check
 
 
 def _approve(kyc_file: KycFile, profile: ClientProfile, *, reason: str, actor: Any) -> None:

@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from . import services
+from . import liveness, services
+from .liveness import LivenessVendorError
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -16,3 +17,19 @@ def screening_rescreen_task(version_id: int) -> int:
 @shared_task(acks_late=True)
 def documents_expiry_sweep_task() -> dict[str, int]:
     return services.documents_expiry_sweep()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(LivenessVendorError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def kyc_liveness_start_task(check_id: int) -> str:
+    return liveness.liveness_session_start(check_id=check_id)
+
+
+@shared_task(acks_late=True)
+def kyc_liveness_overdue_task() -> int:
+    return liveness.liveness_overdue_sweep()

@@ -1,6 +1,8 @@
-"""A low-risk applicant approved automatically, end to end through a real Celery worker:
-submission commits, the task goes through Redis, the worker runs OCR, screening and risk
-against the same database, and the file comes back approved."""
+"""A low-risk applicant approved automatically, end to end through a real Celery worker and the
+liveness vendor simulator at its default delay: submission commits, the task goes through Redis,
+the worker runs OCR, screening and risk against the same database and opens a liveness session;
+the vendor answers by signed webhook to the API, which sends the file back to the worker, and
+the file comes back approved."""
 
 from __future__ import annotations
 
@@ -17,14 +19,18 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from brokercrm.simulators import SimulatorProcess
 from entities.services import ruleset_publish
 from identity.tests.factories import register
-from kyc.models import KycFile
+from kyc.models import KycCheck, KycFile
 from kyc.services import document_upload, kyc_file_for, kyc_submit, screening_load
 from kyc.tests.conftest import DEMO_LIST, KYC_RULES, MINIMAL_PDF
-from kyc.tests.passports import render_passport, td3_lines
+from kyc.tests.passports import render_passport, render_photo_without_mrz, td3_lines
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+LIVENESS_SECRET = "e2e-liveness-secret"
 
 
 def _worker_env() -> dict[str, str]:
@@ -38,12 +44,24 @@ def _worker_env() -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": f"postgresql://{netloc}/{db['NAME']}",
         "DATABASE_CONN_MAX_AGE": "0",
+        "KYC_LIVENESS_URL": settings.KYC_LIVENESS_URL,
+        "KYC_LIVENESS_WEBHOOK_SECRET": LIVENESS_SECRET,
+        "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
     }
 
 
 @pytest.mark.django_db(transaction=True)
-def test_low_risk_applicant_approved_through_the_worker(world, capsys):
-    ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=KYC_RULES)
+def test_low_risk_applicant_approved_through_the_worker(world, capsys, live_server, settings):
+    vendor = SimulatorProcess("kyc.simulator", "--secret", LIVENESS_SECRET).start()
+    settings.KYC_LIVENESS_URL = vendor.url
+    settings.KYC_LIVENESS_WEBHOOK_SECRET = LIVENESS_SECRET
+    settings.PUBLIC_BASE_URL = live_server.url
+    ruleset_publish(
+        actor=None,
+        entity=world.eu,
+        kind="kyc",
+        document={**KYC_RULES, "liveness_required": True},
+    )
     ruleset_publish(
         actor=None, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
     )
@@ -72,6 +90,7 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys):
         data=MINIMAL_PDF,
         issued_on=timezone.localdate() - timedelta(days=5),
     )
+    document_upload(actor=None, kyc_file=kyc_file, kind="selfie", data=render_photo_without_mrz())
     log = (settings.VAR_DIR / "kyc-e2e-worker.log").open("w")
     worker = subprocess.Popen(  # noqa: S603 - our own worker
         [
@@ -111,6 +130,7 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys):
             time.sleep(0.25)
         elapsed = time.monotonic() - started
     finally:
+        vendor.stop()
         worker.terminate()
         try:
             worker.wait(timeout=20)
@@ -126,5 +146,10 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys):
     log.close()
     assert status == "approved", (settings.VAR_DIR / "kyc-e2e-worker.log").read_text()[-3000:]
     assert KycFile.objects.unscoped().get(pk=kyc_file.pk).auto_approved is True
+    liveness = KycCheck.objects.unscoped().get(kyc_file=kyc_file, kind="liveness")
+    assert (liveness.result, liveness.evidence["vendor_result"]) == ("pass", "passed")
     with capsys.disabled():
-        print(f"\nKYC submission to automatic approval through the worker: {elapsed:.1f} s")
+        print(
+            "\nKYC submission to automatic approval through the worker and the liveness "
+            f"vendor (default delay): {elapsed:.1f} s"
+        )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -9,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokercrm.api.base import ScopedViewSet
+from brokercrm.api.webhooks import SignedWebhookView
 from brokercrm.errors import ValidationFailed
 
 from .. import services
+from ..liveness import liveness_result_record
 from ..models import KycDocument, KycFile
 from . import serializers as s
 
@@ -109,3 +113,25 @@ class KycDocumentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
         )
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+class LivenessWebhookView(SignedWebhookView):
+    """The liveness vendor's answer: `liveness.completed` with the session's result."""
+
+    source = "kyc-liveness"
+
+    def secret_for(self, request: Request, **kwargs: Any) -> str:
+        return settings.KYC_LIVENESS_WEBHOOK_SECRET
+
+    def handle_event(self, event: dict[str, Any], raw: bytes, **kwargs: Any) -> Response:
+        if event.get("type") != "liveness.completed":
+            return Response({"status": "ignored"})
+        data = event["data"]
+        outcome = liveness_result_record(
+            event_id=str(event.get("id", ""))[:100],
+            session_id=str(data.get("session_id", ""))[:100],
+            reference=str(data.get("reference", ""))[:200],
+            result=str(data.get("result", "")),
+            score=data.get("score") if isinstance(data.get("score"), int | float) else None,
+        )
+        return Response({"status": outcome})

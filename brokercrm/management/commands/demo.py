@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -13,12 +14,30 @@ from django.core.management.base import BaseCommand, CommandParser
 from brokercrm.supervisor import ProcessSpec, supervise
 
 
+def _demo_secret(name: str) -> str:
+    """A webhook secret shared by a simulator and the demo stack, kept under var/."""
+    path = settings.VAR_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class Command(BaseCommand):
     help = "Migrate, seed the demo data and run the web server, Celery worker and beat together."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("DEMO_HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--liveness-port", type=int, default=int(os.environ.get("DEMO_LIVENESS_PORT", "8703"))
+        )
+        parser.add_argument(
+            "--liveness-delay",
+            type=float,
+            default=float(os.environ.get("DEMO_LIVENESS_DELAY", "5")),
+            help="seconds the simulated liveness vendor takes to answer",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -27,7 +46,28 @@ class Command(BaseCommand):
         python = sys.executable
         address = f"{options['host']}:{options['port']}"
         var = str(settings.VAR_DIR)
+        # The simulated vendors, unless real ones are configured; web and worker inherit this.
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{address}")
+        simulators: list[ProcessSpec] = []
+        if not os.environ.get("KYC_LIVENESS_URL"):
+            os.environ["KYC_LIVENESS_URL"] = f"http://127.0.0.1:{options['liveness_port']}"
+            os.environ.setdefault("KYC_LIVENESS_WEBHOOK_SECRET", _demo_secret("liveness_secret"))
+            simulators.append(
+                ProcessSpec(
+                    "liveness",
+                    [
+                        python,
+                        "-m",
+                        "kyc.simulator",
+                        "--port",
+                        str(options["liveness_port"]),
+                        "--delay",
+                        str(options["liveness_delay"]),
+                    ],
+                )
+            )
         specs = [
+            *simulators,
             ProcessSpec("web", [python, "manage.py", "runserver", address, "--noreload"]),
             ProcessSpec(
                 "worker",
