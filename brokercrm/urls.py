@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("identity.api.urls")),
     path("", include("wallets.api.urls")),
     path("", include("kyc.api.urls")),
+    path("", include("payments.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

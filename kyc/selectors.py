@@ -61,3 +61,15 @@ def kyc_queue(*, user: Any, status: str = KycFile.Status.IN_REVIEW) -> Any:
         .filter(status=status)
         .order_by("updated_at")
     )
+
+
+def kyc_risk_level(*, profile: ClientProfile) -> str:
+    """The risk level of the profile's KYC file ("" before checks ran); payments routes
+    withdrawals by it."""
+    level = (
+        KycFile.objects.in_entity(profile.entity_id)
+        .filter(profile=profile)
+        .values_list("risk_level", flat=True)
+        .first()
+    )
+    return level or ""

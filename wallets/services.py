@@ -528,7 +528,7 @@ def hold_create(
             "purpose": purpose,
         }
     )
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             with transaction.atomic():
                 hold = Hold.objects.create(
@@ -572,7 +572,7 @@ def hold_post(*, actor: Any, hold: Hold) -> JournalEntry:
         reference=f"hold:{hold.pk}",
         metadata={"purpose": hold.purpose},
     )
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         journal, created = _journal_row(actor=actor, entity_id=hold.entity_id, spec=spec)
         # The conditional update is the "exactly once": only one transaction moves it on.
         moved = (
@@ -592,7 +592,7 @@ def hold_post(*, actor: Any, hold: Hold) -> JournalEntry:
 
 @with_retries()
 def hold_void(*, actor: Any, hold: Hold) -> Hold:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         moved = (
             Hold.objects.in_entity(hold.entity_id)
             .filter(pk=hold.pk, status=Hold.Status.PENDING)

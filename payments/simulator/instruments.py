@@ -90,7 +90,8 @@ def check_instrument(method: str, instrument: Any) -> dict[str, Any]:
     if not isinstance(instrument, dict):
         raise _invalid("instrument must be an object.")
     cleaned = dict(instrument)
-    if method == "card" and "card_number" not in cleaned:
+    # A refund names the original payment instead of the card: PSPs keep the card, we do not.
+    if method == "card" and not ({"card_number", "original_psp_transaction_id"} & set(cleaned)):
         raise _invalid("A card payment needs instrument.card_number.")
     if method == "bank_wire" and "iban" not in cleaned:
         raise _invalid("A bank wire needs instrument.iban.")

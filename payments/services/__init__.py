@@ -1,0 +1,44 @@
+"""Every write of the payments app (see each module)."""
+
+from .deposits import DepositRefused, deposit_create, deposit_credit, parked_deposits_release
+from .reconciliation import reconciliation_all, reconciliation_break_resolve, reconciliation_run
+from .routing import CrossEntityRoute, NoRoute, gateway_for, route_for, routing_rule_set
+from .webhooks import (
+    WebhookReplayed,
+    merchant_for_webhook,
+    merchant_webhook_secret,
+    psp_webhook_process,
+)
+from .withdrawals import (
+    WithdrawalRefused,
+    payout_leg_settle,
+    withdrawal_approve,
+    withdrawal_payout,
+    withdrawal_reject,
+    withdrawal_request,
+)
+
+__all__ = [
+    "CrossEntityRoute",
+    "DepositRefused",
+    "NoRoute",
+    "WebhookReplayed",
+    "WithdrawalRefused",
+    "deposit_create",
+    "deposit_credit",
+    "gateway_for",
+    "merchant_for_webhook",
+    "merchant_webhook_secret",
+    "parked_deposits_release",
+    "payout_leg_settle",
+    "psp_webhook_process",
+    "reconciliation_all",
+    "reconciliation_break_resolve",
+    "reconciliation_run",
+    "route_for",
+    "routing_rule_set",
+    "withdrawal_approve",
+    "withdrawal_payout",
+    "withdrawal_reject",
+    "withdrawal_request",
+]

@@ -1,0 +1,419 @@
+"""Deposits: intent → attempts through the route's gateway families → a verified webhook
+credits the wallet from PSP clearing exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from audit.services import audit_record
+from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
+from entities.selectors import RuleSetMissing, ruleset_effective
+from identity.crypto import blind_index_hex
+from identity.models import ClientProfile, Person
+from kyc.selectors import withdrawal_blocks
+from wallets.models import LedgerAccount
+from wallets.services import (
+    IdempotencyKeyReused,
+    JournalSpec,
+    Line,
+    hold_create,
+    hold_void,
+    journal_post,
+    money,
+    system_account,
+    wallet_open,
+)
+
+from ..gateway import PspRefused, PspResult, psp_amount
+from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
+from .routing import NoRoute, gateway_for, local_alternatives, route_for
+
+logger = logging.getLogger(__name__)
+
+
+class DepositRefused(ApplicationError):
+    code = "deposit_refused"
+    status = 422
+
+
+def _request_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _instrument_identity(method: PaymentMethod, instrument: dict[str, Any]) -> tuple[str, str]:
+    """A keyed fingerprint (for return-to-source) and a label; the number itself is not kept."""
+    if method.kind == PaymentMethod.Kind.CARD:
+        number = "".join(ch for ch in str(instrument.get("card_number", "")) if ch.isdigit())
+        if not 12 <= len(number) <= 19:
+            raise ValidationFailed("Give a card number.", code="instrument_invalid")
+        return blind_index_hex("card", number), f"card …{number[-4:]}"
+    if method.kind == PaymentMethod.Kind.BANK:
+        iban = str(instrument.get("iban", "")).replace(" ", "").upper()
+        if not iban:
+            raise ValidationFailed("Give an IBAN.", code="instrument_invalid")
+        return blind_index_hex("iban", iban), f"IBAN …{iban[-4:]}"
+    return "", method.code
+
+
+def clearing_account(entity_id: int, currency: str) -> LedgerAccount:
+    return system_account(entity=entity_id, kind="psp_clearing", currency=currency)
+
+
+def _kyc_approved(profile: ClientProfile) -> bool:
+    return not any(b.code == "kyc_not_approved" for b in withdrawal_blocks(profile=profile))
+
+
+def _deposit_rules(profile: ClientProfile) -> dict[str, Any]:
+    try:
+        return ruleset_effective(
+            entity=profile.entity_id, kind="deposit", country=profile.residence_country
+        ).document
+    except RuleSetMissing:
+        return {"before_kyc": "refuse", "park_cap": "0"}
+
+
+def deposit_create(
+    *,
+    actor: Any,
+    profile: ClientProfile,
+    amount: Any,
+    currency: str,
+    method: str,
+    instrument: dict[str, Any],
+    idempotency_key: str,
+) -> Deposit:
+    """Start a deposit and run its attempts. Returns the deposit: authorised (the PSP's webhook
+    will credit it), declined (hard), or failed with the local methods to offer instead."""
+    amount = money(amount)
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise ValidationFailed(
+            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
+        )
+    payment_method = PaymentMethod.objects.filter(code=method).first()
+    if payment_method is None:
+        raise ValidationFailed(f"Unknown payment method {method!r}.", code="method_unknown")
+    fingerprint, label = _instrument_identity(payment_method, instrument)
+    request_hash = _request_hash(
+        {
+            "profile": profile.pk,
+            "amount": str(amount),
+            "currency": currency,
+            "method": method,
+            "instrument": fingerprint,
+        }
+    )
+    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    if existing is not None:
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        return existing
+    if profile.status in (
+        ClientProfile.Status.RESTRICTED,
+        ClientProfile.Status.CLOSED,
+        ClientProfile.Status.PENDING,
+    ):
+        raise DepositRefused(f"The profile is {profile.status}.", code="profile_not_eligible")
+    if Person.objects.filter(pk=profile.person_id, aml_blocked=True).exists():
+        raise DepositRefused("The client is blocked for AML reasons.", code="aml_block")
+    psp_amount(amount, currency)  # refuses more decimals than the currency has
+    parked = False
+    if not _kyc_approved(profile):
+        rules = _deposit_rules(profile)
+        if rules.get("before_kyc") != "park":
+            raise DepositRefused("Deposits open once KYC is approved.", code="kyc_required")
+        already = Deposit.objects.in_entity(profile.entity_id).filter(
+            profile=profile,
+            status__in=[
+                Deposit.Status.PARKED,
+                Deposit.Status.AUTHORISED,
+                Deposit.Status.PROCESSING,
+            ],
+            currency=currency,
+        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        if already + amount > Decimal(str(rules.get("park_cap", "0"))):
+            raise DepositRefused(
+                f"Before KYC approval at most {rules.get('park_cap')} may be parked.",
+                code="park_cap_exceeded",
+            )
+        parked = True
+    try:
+        route = route_for(
+            entity_id=profile.entity_id,
+            country=profile.residence_country,
+            currency=currency,
+            method=payment_method,
+            amount=amount,
+        )
+    except NoRoute as exc:
+        exc.extra = {
+            "alternatives": local_alternatives(
+                entity_id=profile.entity_id,
+                country=profile.residence_country,
+                currency=currency,
+                amount=amount,
+            )
+        }
+        raise
+    wallet = wallet_open(profile=profile, currency=currency)
+    authenticated = getattr(actor, "is_authenticated", False)
+    try:
+        with transaction.atomic():
+            deposit = Deposit.objects.create(
+                entity_id=profile.entity_id,
+                profile=profile,
+                wallet=wallet,
+                amount=amount,
+                currency=currency,
+                method=payment_method,
+                instrument_fingerprint=fingerprint,
+                instrument_label=label,
+                routing_rule=route.rule,
+                idempotency_key=key,
+                request_hash=request_hash,
+                created_by=actor.get_username() if authenticated else f"client:{profile.pk}",
+                alternatives=["parked"] if parked else [],
+            )
+            audit_record(
+                actor=actor if authenticated else None,
+                actor_label=None if authenticated else f"client:{profile.pk}",
+                action="payments.deposit_created",
+                entity=profile.entity_id,
+                obj=deposit,
+                after={
+                    "amount": str(amount),
+                    "currency": currency,
+                    "method": method,
+                    "route": route.rule.name,
+                    "parked": parked,
+                },
+            )
+    except IntegrityError:
+        # A concurrent twin with the same key won: answer with it.
+        twin = Deposit.objects.in_entity(profile.entity_id).get(idempotency_key=key)
+        if twin.request_hash != request_hash:
+            raise IdempotencyKeyReused() from None
+        return twin
+    return _run_attempts(deposit, route, instrument, profile)
+
+
+def _charge(
+    merchant: MerchantAccount,
+    attempt: DepositAttempt,
+    deposit: Deposit,
+    instrument: dict[str, Any],
+    profile: ClientProfile,
+) -> PspResult | None:
+    gateway = gateway_for(merchant)
+    try:
+        return gateway.charge(
+            reference=attempt.reference,
+            amount=deposit.amount,
+            currency=deposit.currency,
+            method=deposit.method.code,
+            instrument=instrument,
+            customer={"id": profile.pk, "country": profile.residence_country},
+            idempotency_key=attempt.reference,
+        )
+    except UpstreamTimeout:
+        # It may have been applied: ask before deciding anything.
+        try:
+            return gateway.transaction_by_reference(attempt.reference)
+        except (UpstreamTimeout, UpstreamUnavailable):
+            return None
+    except UpstreamUnavailable:
+        return None
+
+
+def _run_attempts(
+    deposit: Deposit, route: Any, instrument: dict[str, Any], profile: ClientProfile
+) -> Deposit:
+    number = 0
+    last_code = ""
+    for _family, merchants in route.families:
+        for turn in range(1 + route.rule.soft_retries):
+            merchant = merchants[turn % len(merchants)]
+            number += 1
+            attempt = DepositAttempt.objects.create(
+                entity_id=deposit.entity_id,
+                deposit=deposit,
+                merchant_account=merchant,
+                number=number,
+                reference=f"dep{deposit.pk}-{number}",
+            )
+            try:
+                result = _charge(merchant, attempt, deposit, instrument, profile)
+            except PspRefused as exc:
+                # The PSP refused the request itself (configuration): this family cannot help.
+                _attempt_set(
+                    attempt, DepositAttempt.Status.DECLINED, code=exc.code, category="hard"
+                )
+                last_code = exc.code
+                break
+            if result is None:
+                _attempt_set(
+                    attempt, DepositAttempt.Status.UNKNOWN, code="no_answer", category="soft"
+                )
+                last_code = "no_answer"
+                continue
+            if result.status == "approved":
+                _attempt_set(
+                    attempt, DepositAttempt.Status.APPROVED, psp_id=result.psp_transaction_id
+                )
+                return _deposit_set(deposit, Deposit.Status.AUTHORISED, only_if_processing=True)
+            category = result.decline_category or "hard"
+            _attempt_set(
+                attempt,
+                DepositAttempt.Status.DECLINED,
+                code=result.decline_code or "",
+                category=category,
+                psp_id=result.psp_transaction_id,
+            )
+            last_code = result.decline_code or "declined"
+            if category == "hard":
+                return _deposit_set(deposit, Deposit.Status.DECLINED, code=last_code)
+    alternatives = local_alternatives(
+        entity_id=deposit.entity_id,
+        country=profile.residence_country,
+        currency=deposit.currency,
+        amount=deposit.amount,
+    )
+    alternatives = [code for code in alternatives if code != deposit.method.code]
+    return _deposit_set(deposit, Deposit.Status.FAILED, code=last_code, alternatives=alternatives)
+
+
+def _attempt_set(
+    attempt: DepositAttempt, status: str, *, code: str = "", category: str = "", psp_id: str = ""
+) -> None:
+    DepositAttempt.objects.in_entity(attempt.entity_id).filter(pk=attempt.pk).update(
+        status=status,
+        decline_code=code[:40],
+        decline_category=category,
+        **({"psp_transaction_id": psp_id} if psp_id else {}),
+    )
+
+
+def _deposit_set(
+    deposit: Deposit,
+    status: str,
+    *,
+    code: str = "",
+    alternatives: list[str] | None = None,
+    only_if_processing: bool = False,
+) -> Deposit:
+    rows = Deposit.objects.in_entity(deposit.entity_id).filter(pk=deposit.pk)
+    if only_if_processing or status in (Deposit.Status.DECLINED, Deposit.Status.FAILED):
+        # The webhook may already have credited it: never move a credited deposit back.
+        rows = rows.filter(status=Deposit.Status.PROCESSING)
+    fields: dict[str, Any] = {"status": status, "decline_code": code[:40]}
+    if alternatives is not None:
+        fields["alternatives"] = alternatives
+    rows.update(**fields)
+    audit_record(
+        actor=None,
+        actor_label="system:payments",
+        action=f"payments.deposit_{status}",
+        entity=deposit.entity_id,
+        obj=deposit,
+        after={"status": status, "decline_code": code, "alternatives": alternatives or []},
+    )
+    return Deposit.objects.in_entity(deposit.entity_id).get(pk=deposit.pk)
+
+
+def deposit_credit(
+    *, attempt: DepositAttempt, psp_transaction_id: str, amount: Decimal, currency: str
+) -> str:
+    """Credit the wallet for a confirmed payment, once per PSP transaction. Runs inside the
+    webhook's transaction. Returns the outcome recorded on the event."""
+    deposit = (
+        Deposit.objects.in_entity(attempt.entity_id).select_for_update().get(pk=attempt.deposit_id)
+    )
+    if currency != deposit.currency:
+        return "currency_mismatch"
+    if amount != deposit.amount:
+        return "amount_mismatch"
+    if deposit.journal_id is not None:
+        return "already_credited"
+    merchant = attempt.merchant_account
+    clearing = clearing_account(deposit.entity_id, currency)
+    journal = journal_post(
+        actor=None,
+        entity=deposit.entity_id,
+        spec=JournalSpec(
+            type="deposit",
+            idempotency_key=f"psp:{merchant.pk}:{psp_transaction_id}",
+            lines=[Line(deposit.wallet, amount), Line(clearing, -amount)],
+            reference=f"psp:{merchant.code}:{psp_transaction_id}",
+            metadata={"deposit": deposit.pk, "attempt": attempt.reference},
+        ),
+    )
+    parked = "parked" in deposit.alternatives and not _kyc_approved(deposit.profile)
+    deposit.journal = journal
+    deposit.status = Deposit.Status.PARKED if parked else Deposit.Status.CREDITED
+    if parked:
+        deposit.park_hold = hold_create(
+            actor=None,
+            account=deposit.wallet,
+            counter_account=clearing,
+            amount=amount,
+            purpose="parked_deposit",
+            idempotency_key=f"deposit:{deposit.pk}:park",
+        )
+    deposit.save(update_fields=["journal", "status", "park_hold", "updated_at"])
+    DepositAttempt.objects.in_entity(attempt.entity_id).filter(pk=attempt.pk).update(
+        status=DepositAttempt.Status.APPROVED, psp_transaction_id=psp_transaction_id
+    )
+    audit_record(
+        actor=None,
+        actor_label=f"psp:{merchant.code}",
+        action="payments.deposit_credited",
+        entity=deposit.entity_id,
+        obj=deposit,
+        after={
+            "amount": str(amount),
+            "currency": currency,
+            "journal": journal.pk,
+            "parked": parked,
+        },
+    )
+    return "parked" if parked else "credited"
+
+
+def parked_deposits_release() -> int:
+    """Release parked deposits of profiles whose KYC has since been approved (beat job)."""
+    released = 0
+    parked = (
+        Deposit.objects.unscoped()
+        .filter(status=Deposit.Status.PARKED)
+        .select_related("profile", "park_hold")
+    )
+    for deposit in parked:
+        if not _kyc_approved(deposit.profile):
+            continue
+        with transaction.atomic():
+            moved = (
+                Deposit.objects.unscoped()
+                .filter(pk=deposit.pk, status=Deposit.Status.PARKED)
+                .update(status=Deposit.Status.CREDITED)
+            )
+            if not moved:
+                continue
+            hold_void(actor=None, hold=deposit.park_hold)
+            audit_record(
+                actor=None,
+                actor_label="system:payments",
+                action="payments.deposit_released",
+                entity=deposit.entity_id,
+                obj=deposit,
+                after={"status": "credited"},
+            )
+            released += 1
+    return released
