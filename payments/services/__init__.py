@@ -4,7 +4,6 @@ from .deposits import DepositRefused, deposit_create, deposit_credit, parked_dep
 from .reconciliation import reconciliation_all, reconciliation_break_resolve, reconciliation_run
 from .routing import CrossEntityRoute, NoRoute, gateway_for, route_for, routing_rule_set
 from .webhooks import (
-    WebhookReplayed,
     merchant_for_webhook,
     merchant_webhook_secret,
     psp_webhook_process,
@@ -22,7 +21,6 @@ __all__ = [
     "CrossEntityRoute",
     "DepositRefused",
     "NoRoute",
-    "WebhookReplayed",
     "WithdrawalRefused",
     "deposit_create",
     "deposit_credit",

@@ -15,6 +15,7 @@ from django.db.models import Sum
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
+from brokercrm.reference import minor_unit
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.crypto import blind_index_hex
 from identity.models import ClientProfile, Person
@@ -32,7 +33,7 @@ from wallets.services import (
     wallet_open,
 )
 
-from ..gateway import PspRefused, PspResult, psp_amount
+from ..gateway import PspRefused, PspResult
 from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
 from .routing import NoRoute, gateway_for, local_alternatives, route_for
 
@@ -124,7 +125,8 @@ def deposit_create(
         raise DepositRefused(f"The profile is {profile.status}.", code="profile_not_eligible")
     if Person.objects.filter(pk=profile.person_id, aml_blocked=True).exists():
         raise DepositRefused("The client is blocked for AML reasons.", code="aml_block")
-    psp_amount(amount, currency)  # refuses more decimals than the currency has
+    if amount != amount.quantize(minor_unit(currency)):
+        raise ValidationFailed(f"{currency} has no amounts this small.", code="amount_invalid")
     parked = False
     if not _kyc_approved(profile):
         rules = _deposit_rules(profile)

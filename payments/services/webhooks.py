@@ -11,19 +11,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 
-from brokercrm.errors import ApplicationError, NotFound, ValidationFailed
+from brokercrm.errors import NotFound, ValidationFailed
 
 from ..models import DepositAttempt, MerchantAccount, WebhookEvent, WithdrawalLeg
 from .deposits import deposit_credit
 
 logger = logging.getLogger("brokercrm.webhooks")
-
-
-class WebhookReplayed(ApplicationError):
-    code = "webhook_replayed"
-    status = 409
-    default_detail = "This exact delivery was received before; it is not processed again."
 
 
 def merchant_for_webhook(code: str) -> MerchantAccount:
@@ -80,12 +75,17 @@ def psp_webhook_process(*, merchant: MerchantAccount, event: dict[str, Any], sig
             seen = WebhookEvent.objects.in_entity(merchant.entity_id).get(
                 merchant_account=merchant, event_id=event_id
             )
-            if seen.signature == signature[:120]:
-                logger.warning("PSP webhook replayed: %s %s", merchant.code, event_id)
-                raise WebhookReplayed()
             WebhookEvent.objects.in_entity(merchant.entity_id).filter(pk=seen.pk).update(
-                deliveries=seen.deliveries + 1
+                deliveries=F("deliveries") + 1
             )
+            if seen.signature == signature[:120]:
+                # The very same signed bytes again: a PSP duplicate sent within the same second,
+                # or someone replaying a captured delivery. Either way nothing is done twice;
+                # the answer is a success so that a PSP does not keep retrying it.
+                logger.warning(
+                    "PSP webhook delivered again verbatim: %s %s", merchant.code, event_id
+                )
+                return "replayed"
             return "duplicate"
         outcome = _act(merchant, event_type, data, psp_id)
         WebhookEvent.objects.in_entity(merchant.entity_id).filter(pk=row[0]).update(outcome=outcome)
