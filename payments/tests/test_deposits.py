@@ -320,10 +320,7 @@ def test_a_thousand_duplicate_deliveries_credit_once(payments_world):
         key = response.json().get("status") or response.json()["code"]
         outcomes[key] = outcomes.get(key, 0) + 1
     assert outcomes["credited"] == 1
-    assert (
-        outcomes["credited"] + outcomes.get("duplicate", 0) + outcomes.get("replayed", 0)
-        == 1000
-    )
+    assert outcomes["credited"] + outcomes.get("duplicate", 0) + outcomes.get("replayed", 0) == 1000
     assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == Decimal("250")
     assert WebhookEvent.objects.unscoped().get().deliveries == 1000
     assert_ledger_sound(payments_world.eu)
