@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
         "RuleSetKindEnum": "entities.models.RuleSet.Kind",
         "KycDocumentKindEnum": "kyc.models.KycDocument.Kind",
         "KycCheckKindEnum": "kyc.models.KycCheck.Kind",
+        "WithdrawalDecisionEnum": "payments.api.serializers.WITHDRAWAL_DECISIONS",
     },
 }
 
