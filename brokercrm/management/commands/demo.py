@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         call_command("seed_demo")
+        call_command("seed_payments")
         python = sys.executable
         address = f"{options['host']}:{options['port']}"
         var = str(settings.VAR_DIR)
@@ -64,6 +66,20 @@ class Command(BaseCommand):
                         "--delay",
                         str(options["liveness_delay"]),
                     ],
+                )
+            )
+        if not os.environ.get("PSP_SIMULATOR_URL"):
+            from payments.management.commands.seed_payments import SECRET_ENV, simulator_config
+
+            os.environ.setdefault(SECRET_ENV, _demo_secret("psp_webhook_secret"))
+            config = settings.VAR_DIR / "psp-simulator.json"
+            config.write_text(
+                json.dumps(simulator_config(os.environ["PUBLIC_BASE_URL"], os.environ[SECRET_ENV]))
+            )
+            simulators.append(
+                ProcessSpec(
+                    "psp",
+                    [python, "-m", "payments.simulator", "--port", "8701", "--config", str(config)],
                 )
             )
         specs = [
