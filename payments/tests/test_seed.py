@@ -29,7 +29,7 @@ def test_seed_payments_is_idempotent_and_routes_by_entity(db):
             RoutingRule.objects.unscoped().count(),
             RoutingTarget.objects.unscoped().count(),
         )
-        == (9, 13, 15)
+        == (9, 13, 16)
     )
     eu, uk = LegalEntity.objects.get(code="EU"), LegalEntity.objects.get(code="UK")
     sofort = PaymentMethod.objects.get(code="sofort")
