@@ -373,19 +373,8 @@ def deposit_credit(
     DepositAttempt.objects.in_entity(attempt.entity_id).filter(pk=attempt.pk).update(
         status=DepositAttempt.Status.APPROVED, psp_transaction_id=psp_transaction_id
     )
-    audit_record(
-        actor=None,
-        actor_label=f"psp:{merchant.code}",
-        action="payments.deposit_credited",
-        entity=deposit.entity_id,
-        obj=deposit,
-        after={
-            "amount": str(amount),
-            "currency": currency,
-            "journal": journal.pk,
-            "parked": parked,
-        },
-    )
+    # No audit row: the journal (with the PSP reference) and the webhook event are the record,
+    # and the audit chain's lock would make every credit of the group wait for the one before.
     return "parked" if parked else "credited"
 
 
