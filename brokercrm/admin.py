@@ -48,6 +48,26 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ReadOnlyChildInline(admin.TabularInline):
+    """The rows a scoped parent owns (attempts of a deposit, legs of a withdrawal), shown read
+    only. The parent page is already scoped, and its children share its entity."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return self.model.objects.unscoped()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class HiddenIsNotFoundMixin:
     """A row outside the user's queryset answers 404: another entity's row and a row that
     does not exist look the same."""

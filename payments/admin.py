@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadOnlyAdminMixin, ReadOnlyChildInline, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from . import services
@@ -62,18 +62,9 @@ class MerchantAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_filter = ["entity", "provider", "active"]
 
 
-class RoutingTargetInline(admin.TabularInline):
+class RoutingTargetInline(ReadOnlyChildInline):
     model = RoutingTarget
     fields = ["position", "merchant_account"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return RoutingTarget.objects.unscoped()  # the rule is scoped; its targets share its entity
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(RoutingRule)
@@ -106,7 +97,7 @@ class BankAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         return str(obj)
 
 
-class DepositAttemptInline(admin.TabularInline):
+class DepositAttemptInline(ReadOnlyChildInline):
     model = DepositAttempt
     fields = [
         "number",
@@ -118,15 +109,6 @@ class DepositAttemptInline(admin.TabularInline):
         "decline_category",
         "created_at",
     ]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return DepositAttempt.objects.unscoped()  # the deposit is scoped; attempts share it
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Deposit)
@@ -147,7 +129,7 @@ class DepositAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     inlines = [DepositAttemptInline]
 
 
-class WithdrawalLegInline(admin.TabularInline):
+class WithdrawalLegInline(ReadOnlyChildInline):
     model = WithdrawalLeg
     fields = [
         "number",
@@ -160,15 +142,6 @@ class WithdrawalLegInline(admin.TabularInline):
         "status",
         "decline_code",
     ]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return WithdrawalLeg.objects.unscoped()  # the withdrawal is scoped; legs share it
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Withdrawal)

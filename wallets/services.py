@@ -106,11 +106,12 @@ def money(value: Any, *, field_name: str = "amount") -> Decimal:
     return amount
 
 
-def _request_hash(payload: dict[str, Any]) -> str:
+def request_hash(payload: dict[str, Any]) -> str:
+    """What an idempotency key is bound to: a reused key with another hash is refused."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _check_key(idempotency_key: str) -> str:
+def idempotency_key_checked(idempotency_key: str) -> str:
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise ValidationFailed(
@@ -248,7 +249,7 @@ def _validate_spec(entity_id: int, spec: JournalSpec) -> str:
         raise ValidationFailed(
             f"The journal does not balance: {unbalanced}.", code="journal_unbalanced"
         )
-    return _request_hash(
+    return request_hash(
         {
             "type": spec.type,
             "reference": spec.reference,
@@ -350,7 +351,7 @@ def _journal_fields(*, actor: Any, entity_id: int, spec: JournalSpec) -> dict[st
     return {
         "entity_id": entity_id,
         "type": spec.type,
-        "idempotency_key": _check_key(spec.idempotency_key),
+        "idempotency_key": idempotency_key_checked(spec.idempotency_key),
         "request_hash": _validate_spec(entity_id, spec),
         "reference": spec.reference[:100],
         "reverses_id": spec.reverses.pk if spec.reverses else None,
@@ -412,7 +413,7 @@ def journal_post_batch(
     entity_id = entity if isinstance(entity, int) else entity.pk
     specs = list(specs)
     hashes = [_validate_spec(entity_id, spec) for spec in specs]
-    keys = [_check_key(spec.idempotency_key) for spec in specs]
+    keys = [idempotency_key_checked(spec.idempotency_key) for spec in specs]
     if len(set(keys)) != len(keys):
         raise ValidationFailed(
             "Idempotency keys repeat inside the batch.", code="idempotency_key_invalid"
@@ -511,7 +512,7 @@ def hold_create(
 ) -> Hold:
     """Reserve `amount` of a client wallet now; post or void it later, exactly once."""
     amount = money(amount)
-    key = _check_key(idempotency_key)
+    key = idempotency_key_checked(idempotency_key)
     if account.kind != LedgerAccount.Kind.CLIENT_WALLET:
         raise ValidationFailed("Holds are taken on client wallets.", code="account_kind_invalid")
     if counter_account.entity_id != account.entity_id:
@@ -520,7 +521,7 @@ def hold_create(
         raise ValidationFailed(
             "The counter account must be in the wallet's currency.", code="currency_mismatch"
         )
-    request_hash = _request_hash(
+    hold_hash = request_hash(
         {
             "account": account.pk,
             "counter": counter_account.pk,
@@ -539,14 +540,14 @@ def hold_create(
                     currency=account.currency,
                     purpose=purpose[:40],
                     idempotency_key=key,
-                    request_hash=request_hash,
+                    request_hash=hold_hash,
                     metadata=metadata or {},
                 )
         except IntegrityError as exc:
             if _constraint_name(exc) != "hold_idempotency_key_unique":
                 raise
             hold = Hold.objects.in_entity(account.entity_id).get(idempotency_key=key)
-            if hold.request_hash != request_hash:
+            if hold.request_hash != hold_hash:
                 raise IdempotencyKeyReused() from exc
             return hold
         try:

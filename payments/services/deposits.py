@@ -3,8 +3,6 @@ credits the wallet from PSP clearing exactly once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from decimal import Decimal
 from typing import Any
@@ -27,10 +25,14 @@ from wallets.services import (
     Line,
     hold_create,
     hold_void,
+    idempotency_key_checked,
     journal_post,
     money,
     system_account,
     wallet_open,
+)
+from wallets.services import (
+    request_hash as hash_of,
 )
 
 from ..gateway import PspRefused, PspResult
@@ -43,10 +45,6 @@ logger = logging.getLogger(__name__)
 class DepositRefused(ApplicationError):
     code = "deposit_refused"
     status = 422
-
-
-def _request_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _instrument_identity(method: PaymentMethod, instrument: dict[str, Any]) -> tuple[str, str]:
@@ -94,16 +92,12 @@ def deposit_create(
     """Start a deposit and run its attempts. Returns the deposit: authorised (the PSP's webhook
     will credit it), declined (hard), or failed with the local methods to offer instead."""
     amount = money(amount)
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
-        )
+    key = idempotency_key_checked(idempotency_key)
     payment_method = PaymentMethod.objects.filter(code=method).first()
     if payment_method is None:
         raise ValidationFailed(f"Unknown payment method {method!r}.", code="method_unknown")
     fingerprint, label = _instrument_identity(payment_method, instrument)
-    request_hash = _request_hash(
+    request_hash = hash_of(
         {
             "profile": profile.pk,
             "amount": str(amount),

@@ -4,8 +4,6 @@ and each leg's hold posted on success or voided on failure or rejection."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -29,9 +27,13 @@ from wallets.services import (
     hold_create,
     hold_post,
     hold_void,
+    idempotency_key_checked,
     journal_post,
     money,
     system_account,
+)
+from wallets.services import (
+    request_hash as hash_of,
 )
 
 from ..gateway import PspRefused
@@ -53,10 +55,6 @@ COMPLIANCE_PERM = "payments.approve_withdrawal_compliance"
 class WithdrawalRefused(ApplicationError):
     code = "withdrawal_refused"
     status = 422
-
-
-def _hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _card_sources(profile: ClientProfile, currency: str) -> list[tuple[Deposit, Decimal]]:
@@ -145,13 +143,9 @@ def withdrawal_request(
     bank_account: BankAccount | None = None,
 ) -> Withdrawal:
     amount = money(amount)
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
-        )
+    key = idempotency_key_checked(idempotency_key)
     payout_currency = payout_currency or currency
-    request_hash = _hash(
+    request_hash = hash_of(
         {
             "profile": profile.pk,
             "amount": str(amount),
