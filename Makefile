@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-screening bench-webhooks
+.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-screening bench-webhooks bench-sync
 
 install: $(INSTALLED)
 
@@ -46,6 +46,9 @@ bench-ledger: install
 
 bench-screening: install
 	$(EMBEDDED) $(BIN)/python bench/screening.py $(ARGS)
+
+bench-sync: install
+	$(EMBEDDED) $(BIN)/python bench/sync.py $(ARGS)
 
 bench-webhooks: install
 	$(EMBEDDED) $(BIN)/python bench/webhooks.py $(ARGS)

@@ -26,4 +26,17 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.ledger_reconcile_all",
         "schedule": crontab(hour=2, minute=45),
     },
+    # Trading servers: full reconcile (with the drift check), deal/event feeds, lost answers.
+    "platforms-reconcile": {
+        "task": "platforms.tasks.trading_reconcile_all_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "platforms-feeds": {
+        "task": "platforms.tasks.trading_feeds_poll_all_task",
+        "schedule": 30.0,
+    },
+    "platforms-pending": {
+        "task": "platforms.tasks.trading_pending_resolve_task",
+        "schedule": crontab(minute="*"),
+    },
 }

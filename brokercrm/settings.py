@@ -64,6 +64,11 @@ KYC_LIVENESS_WEBHOOK_SECRET = os.environ.get("KYC_LIVENESS_WEBHOOK_SECRET", "")
 # A session the vendor has not answered after this long goes to a reviewer.
 KYC_LIVENESS_TIMEOUT_MINUTES = int(os.environ.get("KYC_LIVENESS_TIMEOUT_MINUTES", "30"))
 
+# Trading-server simulator (`python -m platforms.simulator`, run by `make demo`): where the demo
+# data points its MT5 and MT4 servers. Real servers are configured in the admin, each naming
+# the environment variable that holds its manager credentials.
+TRADING_SIMULATOR_URL = os.environ.get("TRADING_SIMULATOR_URL", "http://127.0.0.1:8702")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

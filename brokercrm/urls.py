@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("wallets.api.urls")),
     path("", include("kyc.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("platforms.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

@@ -597,6 +597,10 @@ def person_flags_set(
             after=_flags(person),
             reason=reason,
         )
+        if flags.get("aml_blocked") or flags.get("sanctions_hit"):
+            from platforms.services import trading_block_on_commit
+
+            trading_block_on_commit(person=person, reason=reason)
     return person
 
 
@@ -653,6 +657,9 @@ def person_aml_block(*, actor: Any, person: Person, reason: str, entity: Any) ->
             after=_flags(person),
             reason=reason,
         )
+        from platforms.services import trading_block_on_commit
+
+        trading_block_on_commit(person=person, reason=f"AML block: {reason}")
     return person
 
 
@@ -710,6 +717,15 @@ def profile_update(
                 after=snapshot(profile, list(changes)),
                 reason=reason,
             )
+            if changes.get("status") in (
+                ClientProfile.Status.RESTRICTED,
+                ClientProfile.Status.CLOSED,
+            ):
+                from platforms.services import trading_block_on_commit
+
+                trading_block_on_commit(
+                    profile=profile, reason=f"Profile {profile.status}: {reason}"
+                )
     except IntegrityError as exc:
         raise Conflict("The change conflicts with another record.", code="conflict") from exc
     return profile

@@ -54,11 +54,16 @@ _CONNECTORS: dict[str, type[Mt4Connector] | type[Mt5Connector]] = {
 
 
 def connector_for(
-    kind: Literal["mt4", "mt5"], base_url: str, server: str, *, timeout: float = 10.0
+    kind: Literal["mt4", "mt5"],
+    base_url: str,
+    server: str,
+    *,
+    timeout: float = 10.0,
+    credentials: str | None = None,
 ) -> TradingPlatform:
     """The connector for a server of this kind; an unknown kind is a configuration error."""
     try:
         connector = _CONNECTORS[kind]
     except KeyError:
         raise ValueError(f"No connector for platform kind {kind!r} (mt4 or mt5).") from None
-    return connector(base_url, server, timeout=timeout)
+    return connector(base_url, server, timeout=timeout, credentials=credentials)

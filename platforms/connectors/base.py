@@ -210,6 +210,11 @@ class TradingPlatform(Protocol):
 
     def user_get(self, login: int) -> PlatformAccount: ...
 
+    def users_by_comment(self, comment: str) -> list[PlatformAccount]:
+        """Logins whose comment is exactly `comment`, lowest first: how a create whose answer
+        was lost is found again (the CRM puts its own reference in the comment)."""
+        ...
+
     def user_set_rights(self, login: int, rights: Rights) -> PlatformAccount: ...
 
     def balance_operation(
@@ -334,10 +339,14 @@ class HttpConnector:
 
     kind: ClassVar[str]
 
-    def __init__(self, base_url: str, server: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, server: str, timeout: float = 10.0, *, credentials: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.server = server
         self.timeout = timeout
+        # Sent as a bearer token when the gateway asks for one (the simulator does not).
+        self._headers = {"Authorization": f"Bearer {credentials}"} if credentials else {}
         self._groups_lock = threading.Lock()
         self._groups_by_name: dict[str, PlatformGroup] = {}
         self._groups_by_id: dict[int, PlatformGroup] = {}
@@ -360,7 +369,13 @@ class HttpConnector:
     ) -> Any:
         where = f"{self.kind} server {self.server}"
         try:
-            response = json_request(method, self._url(path, query), body=body, timeout=self.timeout)
+            response = json_request(
+                method,
+                self._url(path, query),
+                body=body,
+                headers=self._headers,
+                timeout=self.timeout,
+            )
         except UpstreamTimeout as exc:
             raise PlatformTimeout(f"The {where} did not answer in time.") from exc
         except UpstreamUnavailable as exc:

@@ -139,6 +139,10 @@ class Mt4Connector(HttpConnector):
     def user_get(self, login: int) -> PlatformAccount:
         return self._account(self._call("GET", f"/users/{int(login)}"))
 
+    def users_by_comment(self, comment: str) -> list[PlatformAccount]:
+        body = self._call("GET", "/users", query={"comment": comment})
+        return [self._account(raw) for raw in body.get("users") or []]
+
     def user_set_rights(self, login: int, rights: Rights) -> PlatformAccount:
         return self._account(self._call("POST", f"/users/{int(login)}", body=_flags(rights)))
 

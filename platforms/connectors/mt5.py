@@ -126,6 +126,10 @@ class Mt5Connector(HttpConnector):
     def user_get(self, login: int) -> PlatformAccount:
         return self._account(self._call("GET", f"/users/{int(login)}"))
 
+    def users_by_comment(self, comment: str) -> list[PlatformAccount]:
+        body = self._call("GET", "/users", query={"comment": comment})
+        return [self._account(raw) for raw in body.get("Users") or []]
+
     def user_set_rights(self, login: int, rights: Rights) -> PlatformAccount:
         # Read-modify-write of the mask: MT5 rights carry more than our three states.
         current = self._call("GET", f"/users/{int(login)}")

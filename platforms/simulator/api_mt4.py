@@ -222,6 +222,10 @@ def register(app: JsonApp, sim: Simulator) -> None:
 
     @route("GET", "/users")
     def users(request: Request, server: str) -> Any:
+        comment = request.query.get("comment")
+        if comment:  # a lookup by the comment the client set at creation, not a page
+            rows = store.accounts_with_comment(server, comment)
+            return {"users": [account_json(row) for row in rows], "total": len(rows)}
         offset, limit = _offset_page(request)
         rows, total = store.accounts_offset(server, offset, limit)
         return {"users": [account_json(row) for row in rows], "total": total}

@@ -198,6 +198,15 @@ def register(app: JsonApp, sim: Simulator) -> None:
     def user_get(request: Request, server: str) -> Any:
         return account_json(store.account(server, path_login(request)))
 
+    @route("GET", "/users")
+    def users_by_comment(request: Request, server: str) -> Any:
+        comment = request.query.get("comment")
+        if not comment:
+            raise SimError("invalid", "comment is required (paging is under /accounts).")
+        return {
+            "Users": [account_json(row) for row in store.accounts_with_comment(server, comment)]
+        }
+
     @route("PATCH", "/users/{login}")
     def user_update(request: Request, server: str) -> Any:
         body = body_object(request)

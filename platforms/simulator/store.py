@@ -276,6 +276,16 @@ class Store:
             ).fetchall()
         return [AccountRow(*row) for row in rows[:limit]], len(rows) > limit
 
+    def accounts_with_comment(self, server: str, comment: str) -> list[AccountRow]:
+        """Users whose comment is exactly `comment`, by login: how a client finds the login it
+        created when the answer to the create was lost (it put its own reference there)."""
+        with self.lock:
+            rows = self.db.execute(
+                f"{_ACCOUNT_SELECT} WHERE u.server = ? AND u.comment = ? ORDER BY u.login",
+                (server, comment),
+            ).fetchall()
+        return [AccountRow(*row) for row in rows]
+
     def accounts_offset(self, server: str, offset: int, limit: int) -> tuple[list[AccountRow], int]:
         rows = self._offset_rows(
             _ACCOUNT_SELECT + " WHERE u.server = ?", "u.login", 1, server, offset, limit

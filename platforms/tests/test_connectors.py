@@ -146,6 +146,22 @@ def test_an_unknown_group_or_login_is_refused_and_creates_nothing(
     assert missing.value.code == "login_not_found"
 
 
+def test_a_login_is_found_again_by_the_comment_it_was_created_with(
+    platform: TradingPlatform, kind: str
+) -> None:
+    comment = f"crm:{uuid.uuid4().hex}"
+    created = platform.user_create(
+        group=SERVERS[kind]["usd"],
+        name="Lost Answer",
+        email="",
+        leverage=100,
+        rights="enabled",
+        comment=comment,
+    )
+    assert platform.users_by_comment(comment) == [created]
+    assert platform.users_by_comment(f"crm:{uuid.uuid4().hex}") == []
+
+
 def test_rights_change(platform: TradingPlatform, kind: str) -> None:
     login = new_client(platform, kind)
     states: tuple[Rights, ...] = ("read_only", "disabled", "enabled")

@@ -82,6 +82,15 @@ class Command(BaseCommand):
                     [python, "-m", "payments.simulator", "--port", "8701", "--config", str(config)],
                 )
             )
+        if not os.environ.get("TRADING_SIMULATOR_URL"):
+            os.environ["TRADING_SIMULATOR_URL"] = settings.TRADING_SIMULATOR_URL
+            state = os.path.join(var, "trading-sim.sqlite3")
+            simulators.append(
+                ProcessSpec(
+                    "trading",
+                    [python, "-m", "platforms.simulator", "--port", "8702", "--state", state],
+                )
+            )
         specs = [
             *simulators,
             ProcessSpec("web", [python, "manage.py", "runserver", address, "--noreload"]),

@@ -1,0 +1,105 @@
+"""Reads of the platforms app that other code uses: who may trade, and scoped lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from identity.models import ClientProfile
+from kyc.models import KycFile
+from kyc.selectors import withdrawal_blocks
+
+from .models import ControlFailure, GroupMapping, TradingAccount, TradingServer
+
+# What kyc.selectors reports that also stops trading. Cooling-off and a risk hold are about
+# money leaving the group; they do not stop a client trading the money already on a server.
+_KYC_TRADING_BLOCKS = frozenset(
+    {"kyc_not_approved", "aml_block", "sanctions_hit", "document_expired"}
+)
+# A demo account needs no KYC, but a blocked person gets no account of any kind.
+_DEMO_EXEMPT = frozenset({"kyc_not_approved", "document_expired"})
+_PROFILE_BLOCKS = {
+    ClientProfile.Status.RESTRICTED: ("profile_restricted", "The client profile is restricted."),
+    ClientProfile.Status.CLOSED: ("profile_closed", "The client profile is closed."),
+    ClientProfile.Status.PENDING: ("profile_pending", "The client is held for duplicate review."),
+}
+
+
+@dataclass(frozen=True)
+class TradingBlock:
+    code: str
+    detail: str
+
+
+def trading_blocks(*, profile: ClientProfile, demo: bool = False) -> list[TradingBlock]:
+    """Every reason the profile may not trade now (empty: it may). Flags raised on the person
+    in any entity count, as they do for withdrawals."""
+    blocks: list[TradingBlock] = []
+    if profile.status in _PROFILE_BLOCKS:
+        blocks.append(TradingBlock(*_PROFILE_BLOCKS[profile.status]))
+    for block in withdrawal_blocks(profile=profile):
+        if block.code in _KYC_TRADING_BLOCKS and not (demo and block.code in _DEMO_EXEMPT):
+            blocks.append(TradingBlock(block.code, block.detail))
+    return blocks
+
+
+def blocked_accounts(*, server: TradingServer) -> QuerySet[TradingAccount]:
+    """Accounts of the server that the CRM still lets trade although their client may not:
+    the safety net run before every full reconcile, for a block that reached the client
+    without passing the enforcement hook."""
+    allowed = [TradingAccount.Status.ENABLED, TradingAccount.Status.READ_ONLY]
+    approved = KycFile.objects.unscoped().filter(
+        status=KycFile.Status.APPROVED, reverification_required=False
+    )
+    blocked = (
+        Q(profile__status__in=list(_PROFILE_BLOCKS))
+        | Q(profile__person__aml_blocked=True)
+        | Q(profile__person__sanctions_hit=True)
+        | (~Q(account_type="demo") & ~Q(profile_id__in=approved.values("profile_id")))
+    )
+    return (
+        TradingAccount.objects.unscoped().filter(server=server, status__in=allowed).filter(blocked)
+    )
+
+
+def trading_accounts_visible_to(user: Any) -> QuerySet[TradingAccount]:
+    return TradingAccount.objects.visible_to(user, "platforms.view_tradingaccount")
+
+
+def trading_accounts_of_profile(*, user: Any, profile: ClientProfile) -> QuerySet[TradingAccount]:
+    return trading_accounts_visible_to(user).filter(profile=profile).order_by("created_at")
+
+
+def control_failures_open(*, user: Any) -> QuerySet[ControlFailure]:
+    """Compliance's queue: open control failures of the entities the user may see."""
+    return (
+        ControlFailure.objects.visible_to(user, "platforms.view_controlfailure")
+        .filter(status=ControlFailure.Status.OPEN)
+        .order_by("detected_at")
+    )
+
+
+def group_mappings_for(
+    *, entity_id: int, account_type: str, currency: str, server: TradingServer | None = None
+) -> list[GroupMapping]:
+    mappings = (
+        GroupMapping.objects.in_entity(entity_id)
+        .filter(active=True, account_type=account_type, currency=currency, server__active=True)
+        .select_related("server")
+        .order_by("server_id")
+    )
+    if server is not None:
+        mappings = mappings.filter(server=server)
+    return list(mappings)
+
+
+def profile_visible(*, user: Any, profile_id: int) -> ClientProfile | None:
+    """A client profile the user may see, or None (the admin forms take ids, not pick lists
+    of every client)."""
+    return (
+        ClientProfile.objects.visible_to(user, "identity.view_clientprofile")
+        .filter(pk=profile_id)
+        .first()
+    )

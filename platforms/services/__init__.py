@@ -1,0 +1,69 @@
+"""Every write of the platforms app (split by subject; import from here)."""
+
+from .accounts import (
+    account_comment,
+    trading_account_open,
+    trading_account_provision,
+    trading_account_status_set,
+    trading_accounts_pending_resolve,
+)
+from .common import (
+    AccountNotActive,
+    NoGroupMapping,
+    ServerInactive,
+    ServerMisconfigured,
+    ServerOfAnotherEntity,
+    TradingNotAllowed,
+    server_connector,
+)
+from .controls import (
+    control_failure_resolve,
+    trading_accounts_block,
+    trading_block_on_commit,
+    trading_rights_push,
+)
+from .funding import (
+    platform_ledger_account,
+    trading_transfer_create,
+    trading_transfer_send,
+    trading_transfers_pending_resolve,
+)
+from .sync import (
+    FeedReport,
+    ReconcileReport,
+    last_sync,
+    sync_state,
+    trading_feed_poll,
+    trading_server_reconcile,
+    trading_sync_request,
+)
+
+__all__ = [
+    "AccountNotActive",
+    "FeedReport",
+    "NoGroupMapping",
+    "ReconcileReport",
+    "ServerInactive",
+    "ServerMisconfigured",
+    "ServerOfAnotherEntity",
+    "TradingNotAllowed",
+    "account_comment",
+    "control_failure_resolve",
+    "last_sync",
+    "platform_ledger_account",
+    "server_connector",
+    "sync_state",
+    "trading_account_open",
+    "trading_account_provision",
+    "trading_account_status_set",
+    "trading_accounts_block",
+    "trading_accounts_pending_resolve",
+    "trading_block_on_commit",
+    "trading_feed_poll",
+    "trading_rights_push",
+    "trading_server_reconcile",
+    "trading_sync_request",
+    "trading_transfer_create",
+    "trading_transfer_send",
+    "trading_transfers_pending_resolve",
+]
