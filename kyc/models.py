@@ -39,6 +39,8 @@ class KycFile(EntityOwned):
         max_length=10, choices=RiskLevel.choices, default=RiskLevel.UNSCORED
     )
     risk_breakdown = models.JSONField(default=dict, blank=True)
+    # Why the file went to enhanced due diligence: [{"code", "detail", ...}], empty if it did not.
+    edd_triggers = models.JSONField(default=list, blank=True)
     kyc_ruleset = models.CharField(max_length=60, blank=True)
     cooling_off_ruleset = models.CharField(max_length=60, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -120,10 +122,15 @@ class KycCheck(EntityOwned):
         PEP = "pep", "PEP screening"
         LIVENESS = "liveness", "Liveness"
         PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
+        SOURCE_OF_FUNDS = "source_of_funds", "Source of funds"
+        APPROPRIATENESS = "appropriateness", "Appropriateness test"
 
     class Result(models.TextChoices):
         PENDING = "pending", "Pending"
         PASS = "pass", "Pass"
+        # Recorded for the reviewer and the client, not blocking an approval (a failed
+        # appropriateness test where the entity only warns).
+        WARN = "warn", "Warning (not blocking)"
         REVIEW = "review", "Needs review"
         FAIL = "fail", "Fail"
 

@@ -87,9 +87,11 @@ def risk_score(
     deposit = _amount(questionnaire.get("expected_deposit"))
     large = deposit >= _amount(rules.get("large_deposit_threshold", "50000"))
     factor("large_deposit", large, f"declared deposit {deposit}")
+    source = str(questionnaire.get("source_of_funds") or "").strip()
+    explained = bool(str(questionnaire.get("source_of_funds_detail") or "").strip())
     factor(
         "source_of_funds_unexplained",
-        large and not str(questionnaire.get("source_of_funds", "")).strip(),
+        large and (not source or (source == "other" and not explained)),
         "large deposit without a declared source of funds",
     )
     factor("duplicate_history", duplicate_history, "the person has been through duplicate review")

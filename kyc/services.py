@@ -1,8 +1,11 @@
 """KYC/AML workflow: documents, checks, risk, decisions, screening list, expiry.
 
-draft → submitted → checking → approved | in_review | escalated | rejected. Low risk with every
-check passed is approved by the system; everything else lands in the entity's queue, with
-escalations (sanctions, PEP) for group compliance. High-risk approval takes two different
+draft → submitted → checking → approved | in_review | escalated | rejected. The questionnaire
+is validated against the entity's KYC rules for the client's residence country at submission, and
+the file is decided under the rule-set version in force then. Low risk with every check passed
+(or only warned about) is approved by the system; everything else lands in the entity's queue,
+and files with an enhanced-due-diligence trigger (sanctions, PEP, AML block, or the rule set's
+own triggers) are escalated to group compliance. High-risk approval takes two different
 approvers. An AML rejection blocks the person group-wide, which the identity layer enforces at
 every later registration.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +25,27 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from brokercrm.scoping import scope_for
+from entities.rules import ANY, kyc_rules_with_defaults
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.models import ClientProfile, DuplicateCase, IdentityDocument, Person
 from identity.services import person_flags_set, profile_activate
 
+from .due_diligence import edd_triggers
 from .models import KycCheck, KycDocument, KycFile, ScreeningEntry, ScreeningListVersion
+from .questionnaire import (
+    appropriateness_assess,
+    declared_amount,
+    plain_amount,
+    questionnaire_validate,
+)
 from .risk import DEFAULT_RISK_RULES, risk_score
 
 logger = logging.getLogger(__name__)
 RISK_ORDER = ["low", "medium", "high"]
 OPEN_FOR_DECISION = {KycFile.Status.IN_REVIEW, KycFile.Status.ESCALATED}
+# Results that do not stop an automatic approval: a warning is recorded for the reviewer and
+# the client, not waited on.
+NOT_BLOCKING = {KycCheck.Result.PASS, KycCheck.Result.WARN}
 
 
 def storage_dir() -> Path:
@@ -41,12 +55,20 @@ def storage_dir() -> Path:
     return path
 
 
-def _rules(entity: Any, kind: str, country: str = "") -> tuple[dict[str, Any], str]:
+def _rules(
+    entity: Any, kind: str, country: str = "", at: datetime | None = None
+) -> tuple[dict[str, Any], str]:
     try:
-        ruleset = ruleset_effective(entity=entity, kind=kind, country=country)
+        ruleset = ruleset_effective(entity=entity, kind=kind, country=country, at=at)
     except RuleSetMissing:
         return {}, ""
     return ruleset.document, ruleset.reference
+
+
+def _kyc_rules(profile: ClientProfile, at: datetime | None) -> tuple[dict[str, Any], str]:
+    """The KYC rules for the client's entity and residence country, every rule present."""
+    document, reference = _rules(profile.entity, "kyc", profile.residence_country, at=at)
+    return kyc_rules_with_defaults(document), reference
 
 
 def kyc_file_for(*, profile: ClientProfile) -> KycFile:
@@ -159,24 +181,42 @@ def document_read(*, actor: Any, document: KycDocument) -> bytes:
 # --- submission and checks ----------------------------------------------------------------
 
 
-def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: dict[str, Any]) -> KycFile:
+def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
+    """Submit a draft with the client's questionnaire, validated against the KYC rules for the
+    client's residence country (QuestionnaireInvalid, code questionnaire_invalid, with every
+    problem by field; the file stays a draft). The checks run after commit under the rule-set
+    version in force now, which the file records."""
     from .tasks import kyc_run_checks_task
 
     with transaction.atomic():
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status != KycFile.Status.DRAFT:
             raise Conflict("Only a draft file can be submitted.", code="kyc_not_draft")
-        kyc_file.questionnaire = questionnaire
+        profile = (
+            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
+        )
+        now = timezone.now()
+        rules, reference = _kyc_rules(profile, now)
+        kyc_file.questionnaire = questionnaire_validate(questionnaire, rules=rules)
         kyc_file.status = KycFile.Status.SUBMITTED
-        kyc_file.submitted_at = timezone.now()
-        kyc_file.save(update_fields=["questionnaire", "status", "submitted_at", "updated_at"])
+        kyc_file.submitted_at = now
+        kyc_file.kyc_ruleset = reference
+        kyc_file.save(
+            update_fields=[
+                "questionnaire",
+                "status",
+                "submitted_at",
+                "kyc_ruleset",
+                "updated_at",
+            ]
+        )
         audit_record(
             actor=actor,
             actor_label=None if actor else f"client:{kyc_file.profile_id}",
             action="kyc.submitted",
             entity=kyc_file.entity_id,
             obj=kyc_file,
-            after={"status": kyc_file.status},
+            after={"status": kyc_file.status, "ruleset": reference},
         )
         file_id = kyc_file.pk
         transaction.on_commit(lambda: kyc_run_checks_task.delay(file_id))
@@ -318,30 +358,147 @@ def _identity_checks(
     return checks
 
 
-def _address_check(kyc_file: KycFile, rules: dict[str, Any], today: date) -> KycCheck:
+def _address_check(kyc_file: KycFile, rules: dict[str, Any], today: date, ruleset: str) -> KycCheck:
+    """The latest proof of address against the entity's accepted types and maximum age; the
+    evidence records the rule it was held to."""
     document = _latest(kyc_file, KycDocument.Kind.PROOF_OF_ADDRESS)
     max_age = int(rules.get("proof_of_address_max_age_days", 90))
+    accepted = list(rules["proof_of_address_types"])
     if document is None:
         return _record_check(
             kyc_file,
             KycCheck.Kind.PROOF_OF_ADDRESS,
             "local",
-            _fingerprint("missing", today),
+            _fingerprint("missing", today, ruleset),
             KycCheck.Result.FAIL,
-            {"reason": "no proof of address uploaded"},
+            {
+                "reason": "no proof of address uploaded",
+                "accepted_types": accepted,
+                "max_age_days": max_age,
+                "ruleset": ruleset,
+            },
         )
-    fresh = document.issued_on is not None and (today - document.issued_on).days <= max_age
+    problems: list[tuple[str, str]] = []  # (result, reason)
+    if ANY not in accepted:
+        if not document.doc_type:
+            problems.append(
+                (
+                    KycCheck.Result.REVIEW,
+                    "type of document not stated; accepted here: " + ", ".join(accepted),
+                )
+            )
+        elif document.doc_type not in accepted:
+            problems.append(
+                (
+                    KycCheck.Result.FAIL,
+                    f"{document.doc_type} is not accepted as proof of address here; accepted: "
+                    + ", ".join(accepted),
+                )
+            )
+    issued_on = document.issued_on
+    if issued_on is None:
+        problems.append((KycCheck.Result.REVIEW, "issue date unknown"))
+    elif issued_on > today:
+        problems.append((KycCheck.Result.REVIEW, "issue date is in the future"))
+    elif (today - issued_on).days > max_age:
+        problems.append(
+            (
+                KycCheck.Result.REVIEW,
+                f"issued {(today - issued_on).days} days ago; at most {max_age} days accepted",
+            )
+        )
+    evidence: dict[str, Any] = {
+        "doc_type": document.doc_type or None,
+        "accepted_types": accepted,
+        "issued_on": issued_on.isoformat() if issued_on else None,
+        "max_age_days": max_age,
+        "ruleset": ruleset,
+    }
+    result = KycCheck.Result.PASS
+    if problems:
+        result = (
+            KycCheck.Result.FAIL
+            if any(found == KycCheck.Result.FAIL for found, _ in problems)
+            else KycCheck.Result.REVIEW
+        )
+        evidence["reason"] = "; ".join(reason for _, reason in problems)
     return _record_check(
         kyc_file,
         KycCheck.Kind.PROOF_OF_ADDRESS,
         "local",
-        _fingerprint(document.sha256, today),
-        KycCheck.Result.PASS if fresh else KycCheck.Result.REVIEW,
+        _fingerprint(document.sha256, today, ruleset),
+        result,
+        evidence,
+        document,
+    )
+
+
+def _source_of_funds_check(
+    kyc_file: KycFile, rules: dict[str, Any], ruleset: str
+) -> KycCheck | None:
+    """Above the entity's threshold a declared expected deposit needs a source-of-funds
+    document, which a reviewer reads against the declared source; below it, no check."""
+    threshold = declared_amount(rules, "source_of_funds_threshold")
+    deposit = declared_amount(kyc_file.questionnaire, "expected_deposit")
+    if threshold is None or deposit is None or deposit <= threshold:
+        return None
+    document = _latest(kyc_file, KycDocument.Kind.SOURCE_OF_FUNDS)
+    evidence: dict[str, Any] = {
+        "expected_deposit": plain_amount(deposit),
+        "threshold": plain_amount(threshold),
+        "declared_source": kyc_file.questionnaire.get("source_of_funds") or None,
+        "ruleset": ruleset,
+    }
+    if document is None:
+        return _record_check(
+            kyc_file,
+            KycCheck.Kind.SOURCE_OF_FUNDS,
+            "local",
+            _fingerprint("missing", deposit, threshold, ruleset),
+            KycCheck.Result.FAIL,
+            {
+                **evidence,
+                "reason": f"source-of-funds document required: the declared expected deposit "
+                f"{plain_amount(deposit)} is above {plain_amount(threshold)}",
+            },
+        )
+    return _record_check(
+        kyc_file,
+        KycCheck.Kind.SOURCE_OF_FUNDS,
+        "local",
+        _fingerprint(document.sha256, deposit, threshold, ruleset),
+        KycCheck.Result.REVIEW,
         {
-            "issued_on": document.issued_on.isoformat() if document.issued_on else None,
-            "max_age_days": max_age,
+            **evidence,
+            "doc_type": document.doc_type or None,
+            "reason": "a reviewer reads the source-of-funds document against the declared source",
         },
         document,
+    )
+
+
+def _appropriateness_check(
+    kyc_file: KycFile, rules: dict[str, Any], ruleset: str
+) -> KycCheck | None:
+    """The CFD appropriateness test, where the entity asks for one. A fail never rejects: it
+    holds the file for a reviewer ("review" entities) or is recorded as a warning ("warn")."""
+    assessment = appropriateness_assess(questionnaire=kyc_file.questionnaire, rules=rules)
+    if assessment is None:
+        return None
+    if assessment.passed:
+        result = KycCheck.Result.PASS
+    elif assessment.blocking:
+        result = KycCheck.Result.FAIL
+    else:
+        result = KycCheck.Result.WARN
+    answers = [(item["question"], item["answer"]) for item in assessment.answers]
+    return _record_check(
+        kyc_file,
+        KycCheck.Kind.APPROPRIATENESS,
+        "local",
+        _fingerprint(ruleset, assessment.mode, assessment.pass_mark, answers),
+        result,
+        assessment.evidence(ruleset),
     )
 
 
@@ -443,10 +600,20 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         )
         person = Person.objects.get(pk=profile.person_id)
         today = timezone.localdate()
-        rules, kyc_reference = _rules(profile.entity, "kyc", profile.residence_country)
+        # The rules in force when the client submitted: the questionnaire was validated
+        # against them, and a re-run (a vendor's answer) decides under the same version.
+        rules, kyc_reference = _kyc_rules(profile, kyc_file.submitted_at)
         risk_rules, _ = _rules(profile.entity, "risk")
         checks = _identity_checks(kyc_file, profile, rules, today)
-        checks.append(_address_check(kyc_file, rules, today))
+        checks.append(_address_check(kyc_file, rules, today, kyc_reference))
+        checks += [
+            check
+            for check in (
+                _source_of_funds_check(kyc_file, rules, kyc_reference),
+                _appropriateness_check(kyc_file, rules, kyc_reference),
+            )
+            if check is not None
+        ]
         screening, near_match, pep = _screening_checks(kyc_file, profile, person)
         checks += screening
         if rules.get("liveness_required"):
@@ -470,16 +637,26 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         )
         kyc_file.kyc_ruleset = kyc_reference
         results = {check.kind: check.result for check in checks}
+        triggers = edd_triggers(
+            rules=rules,
+            questionnaire=kyc_file.questionnaire,
+            residence_country=profile.residence_country,
+            risk_level=risk.level,
+            risk_score=risk.score,
+            sanctioned=results.get(KycCheck.Kind.SANCTIONS) == KycCheck.Result.FAIL,
+            pep=pep,
+            aml_blocked=person.aml_blocked,
+        )
+        kyc_file.edd_triggers = triggers
         if KycCheck.Result.PENDING in results.values():
             # A vendor will answer by webhook, which runs the checks again; decide then.
             kyc_file.save()
             return kyc_file
         auto_max = rules.get("auto_approve_max_risk", "low")
-        sanctioned = results.get(KycCheck.Kind.SANCTIONS) == KycCheck.Result.FAIL
-        if sanctioned or pep or person.aml_blocked:
+        if triggers:
             kyc_file.status = KycFile.Status.ESCALATED
         elif (
-            all(result == KycCheck.Result.PASS for result in results.values())
+            all(result in NOT_BLOCKING for result in results.values())
             and auto_max != "none"
             and RISK_ORDER.index(risk.level) <= RISK_ORDER.index(auto_max)
         ):
@@ -498,6 +675,7 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
                 "status": kyc_file.status,
                 "checks": {k: str(v) for k, v in results.items()},
                 "risk": {"score": risk.score, "level": risk.level, "factors": list(risk.breakdown)},
+                "edd_triggers": triggers,
                 "ruleset": kyc_reference,
             },
         )
@@ -602,7 +780,11 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
             action=action,
             entity=kyc_file.entity_id,
             obj=kyc_file,
-            after={"status": kyc_file.status, "risk_level": kyc_file.risk_level},
+            after={
+                "status": kyc_file.status,
+                "risk_level": kyc_file.risk_level,
+                "ruleset": kyc_file.kyc_ruleset,
+            },
             reason=reason,
         )
     return kyc_file
@@ -636,7 +818,7 @@ def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False)
             action="kyc.rejected",
             entity=kyc_file.entity_id,
             obj=kyc_file,
-            after={"status": kyc_file.status, "aml": aml},
+            after={"status": kyc_file.status, "aml": aml, "ruleset": kyc_file.kyc_ruleset},
             reason=reason,
         )
     return kyc_file
@@ -703,8 +885,14 @@ def screening_rescreen(*, version_id: int) -> int:
                 any(check.result != KycCheck.Result.PASS for check in checks)
                 and kyc_file.status == KycFile.Status.APPROVED
             ):
+                trigger = {
+                    "code": "rescreen_hit",
+                    "detail": "new screening hit after approval",
+                    "list_version": version_id,
+                }
                 KycFile.objects.unscoped().filter(pk=kyc_file.pk).update(
-                    status=KycFile.Status.ESCALATED
+                    status=KycFile.Status.ESCALATED,
+                    edd_triggers=[*kyc_file.edd_triggers, trigger],
                 )
                 audit_record(
                     actor=None,
@@ -775,5 +963,8 @@ def documents_expiry_sweep(*, today: date | None = None) -> dict[str, int]:
                 obj=kyc_file,
                 after={"expired_on": latest.expires_on},
             )
+            from platforms.services import trading_block_on_commit
+
+            trading_block_on_commit(profile=kyc_file.profile_id, reason="Identity document expired")
             expired += 1
     return {"flagged": flagged, "reverification": expired}

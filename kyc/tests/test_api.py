@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from identity.tests.factories import register
-from kyc.models import KycDocument
+from kyc.models import KycDocument, KycFile
 from kyc.services import kyc_file_for
 
 from .conftest import MINIMAL_PDF
@@ -62,4 +62,8 @@ def test_submit_validates_the_questionnaire(kyc_world):
         f"/api/v1/kyc-files/{kyc_file.pk}/submit", {"employment_status": "astronaut"}, format="json"
     )
     assert bad.status_code == 400
-    assert bad.json()["code"] == "invalid"
+    body = bad.json()
+    assert body["code"] == "questionnaire_invalid"
+    assert body["error_codes"] == {"employment_status": ["invalid_choice"]}
+    assert body["errors"]["employment_status"] == ['"astronaut" is not a valid choice.']
+    assert KycFile.objects.unscoped().get(pk=kyc_file.pk).status == "draft"

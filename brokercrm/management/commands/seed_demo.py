@@ -55,19 +55,59 @@ ENTITIES: list[dict[str, Any]] = [
 
 UK_AREA = ["GB", "GG", "IM", "JE"]
 
+# KYC: the full questionnaire everywhere; the CFD appropriateness test holds a fail for review
+# in the EU (CySEC) and the UK (FCA, higher pass mark) and only warns offshore; the UK takes
+# fewer proof-of-address formats; offshore escalates residents of higher-risk countries.
+# Amounts are in the entity's base currency.
+QUESTIONNAIRE_ALL = [
+    "employment_status",
+    "occupation",
+    "annual_income",
+    "source_of_funds",
+    "expected_deposit",
+    "trading_experience",
+]
+APPROPRIATENESS_ALL = [
+    "leverage_effect",
+    "margin_close_out",
+    "cfd_ownership",
+    "stop_loss_slippage",
+    "overnight_financing",
+    "leveraged_trades_last_year",
+    "finance_background",
+]
+EU_KYC: dict[str, Any] = {
+    "identity_documents": ["passport", "national_id", "driving_licence"],
+    "proof_of_address_max_age_days": 90,
+    "proof_of_address_types": [
+        "utility_bill",
+        "bank_statement",
+        "tax_letter",
+        "government_letter",
+        "tenancy_agreement",
+    ],
+    "source_of_funds_threshold": "15000",
+    "liveness_required": True,
+    "auto_approve_max_risk": "low",
+    "questionnaire_required": QUESTIONNAIRE_ALL,
+    "appropriateness": {"mode": "review", "questions": APPROPRIATENESS_ALL, "pass_mark": 5},
+    "edd": {
+        "risk_levels": ["high"],
+        "expected_deposit_above": "100000",
+        "annual_income_above": "500000",
+        "residence_countries": [],
+        "source_of_funds": ["gift"],
+        "unexplained_source_of_funds": True,
+    },
+}
+
 RULES: dict[str, dict[str, dict[str, Any]]] = {
     "EU": {
         "onboarding": {
             "allowed_countries": sorted(EEA),
             "restricted_countries": ["US", *SANCTIONED],
         },
-        "kyc": {
-            "identity_documents": ["passport", "national_id", "driving_licence"],
-            "proof_of_address_max_age_days": 90,
-            "source_of_funds_threshold": "15000",
-            "liveness_required": True,
-            "auto_approve_max_risk": "low",
-        },
+        "kyc": EU_KYC,
         "wallet": {"currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"]},
         "cooling_off": {"first_withdrawal_hours": 24},
         "deposit": {"before_kyc": "park", "park_cap": "2000"},
@@ -83,9 +123,24 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "kyc": {
             "identity_documents": ["passport", "driving_licence"],
             "proof_of_address_max_age_days": 90,
+            "proof_of_address_types": ["utility_bill", "bank_statement", "council_tax_bill"],
             "source_of_funds_threshold": "10000",
             "liveness_required": True,
             "auto_approve_max_risk": "low",
+            "questionnaire_required": QUESTIONNAIRE_ALL,
+            "appropriateness": {
+                "mode": "review",
+                "questions": APPROPRIATENESS_ALL,
+                "pass_mark": 6,
+            },
+            "edd": {
+                "risk_levels": ["high"],
+                "expected_deposit_above": "75000",
+                "annual_income_above": "400000",
+                "residence_countries": [],
+                "source_of_funds": ["gift", "other"],
+                "unexplained_source_of_funds": True,
+            },
         },
         "wallet": {"currencies": ["GBP", "EUR", "USD"]},
         "cooling_off": {"first_withdrawal_hours": 48},
@@ -105,9 +160,32 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "kyc": {
             "identity_documents": ["passport", "national_id"],
             "proof_of_address_max_age_days": 180,
+            "proof_of_address_types": [
+                "utility_bill",
+                "bank_statement",
+                "tax_letter",
+                "government_letter",
+                "tenancy_agreement",
+                "insurance_statement",
+                "mobile_phone_bill",
+            ],
             "source_of_funds_threshold": "50000",
             "liveness_required": False,
             "auto_approve_max_risk": "medium",
+            "questionnaire_required": QUESTIONNAIRE_ALL,
+            "appropriateness": {
+                "mode": "warn",
+                "questions": APPROPRIATENESS_ALL,
+                "pass_mark": 4,
+            },
+            "edd": {
+                "risk_levels": ["high"],
+                "expected_deposit_above": "250000",
+                "annual_income_above": "1000000",
+                "residence_countries": ["NG", "PK", "VN"],
+                "source_of_funds": [],
+                "unexplained_source_of_funds": True,
+            },
         },
         "wallet": {"currencies": ["USD", "EUR", "GBP", "AED", "ZAR"]},
         "cooling_off": {"first_withdrawal_hours": 0},
@@ -127,12 +205,11 @@ COUNTRY_RULES: list[tuple[str, str, str, dict[str, Any]]] = [
         "EU",
         "kyc",
         "DE",
+        # Germany: no driving licence as identity, a lower source-of-funds threshold.
         {
+            **EU_KYC,
             "identity_documents": ["passport", "national_id"],
-            "proof_of_address_max_age_days": 90,
             "source_of_funds_threshold": "10000",
-            "liveness_required": True,
-            "auto_approve_max_risk": "low",
         },
     ),
     ("SC", "cooling_off", "NG", {"first_withdrawal_hours": 72}),
@@ -341,6 +418,9 @@ class Command(BaseCommand):
             }
             logins = self._staff(entities, desks, password)
             keys = self._api_keys(password)
+            from platforms.demo import demo_trading_servers
+
+            demo_trading_servers(entities)  # the EU MT5 and SC MT4 servers on the simulator
         # Registrations own their transactions (durable), so they run after the setup commits.
         self._clients()
         self._screening_list()
