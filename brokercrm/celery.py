@@ -22,6 +22,19 @@ app.conf.beat_schedule = {
         "task": "kyc.tasks.kyc_liveness_overdue_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Webhooks schedule their own processing; this catches any left while no worker ran.
+    "payments-webhooks": {
+        "task": "payments.tasks.psp_webhooks_process_task",
+        "schedule": 10.0,
+    },
+    "payments-parked-deposits": {
+        "task": "payments.tasks.parked_deposits_release_task",
+        "schedule": 60.0,
+    },
+    "payments-reconciliation": {
+        "task": "payments.tasks.reconciliation_daily_task",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "ledger-reconcile": {
         "task": "wallets.tasks.ledger_reconcile_all",
         "schedule": crontab(hour=2, minute=45),

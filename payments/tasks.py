@@ -21,3 +21,8 @@ def reconciliation_daily_task() -> int:
     """Yesterday's settlement reports, every merchant account."""
     day = timezone.now().date() - timedelta(days=1)
     return sum(run.breaks for run in services.reconciliation_all(day=day))
+
+
+@shared_task(acks_late=True)
+def psp_webhooks_process_task() -> int:
+    return services.psp_webhooks_process()

@@ -418,7 +418,7 @@ def journal_post_batch(
         raise ValidationFailed(
             "Idempotency keys repeat inside the batch.", code="idempotency_key_invalid"
         )
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # joins a caller's transaction (webhook batches)
         existing = {
             journal.idempotency_key: journal
             for journal in JournalEntry.objects.in_entity(entity_id).filter(

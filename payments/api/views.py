@@ -155,7 +155,7 @@ class PspWebhookView(SignedWebhookView):
 
     def handle_event(self, event: dict[str, Any], raw: bytes, **kwargs: Any) -> Response:
         signature = request_signature(self.request)
-        outcome = services.psp_webhook_process(
+        outcome = services.psp_webhook_receive(
             merchant=self.merchant, event=event, signature=signature
         )
         return Response({"status": outcome})

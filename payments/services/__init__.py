@@ -1,12 +1,19 @@
 """Every write of the payments app (see each module)."""
 
-from .deposits import DepositRefused, deposit_create, deposit_credit, parked_deposits_release
+from .deposits import (
+    DepositRefused,
+    deposit_create,
+    deposit_credit,
+    deposits_credit_batch,
+    parked_deposits_release,
+)
 from .reconciliation import reconciliation_all, reconciliation_break_resolve, reconciliation_run
 from .routing import CrossEntityRoute, NoRoute, gateway_for, route_for, routing_rule_set
 from .webhooks import (
     merchant_for_webhook,
     merchant_webhook_secret,
-    psp_webhook_process,
+    psp_webhook_receive,
+    psp_webhooks_process,
 )
 from .withdrawals import (
     WithdrawalRefused,
@@ -24,12 +31,14 @@ __all__ = [
     "WithdrawalRefused",
     "deposit_create",
     "deposit_credit",
+    "deposits_credit_batch",
     "gateway_for",
     "merchant_for_webhook",
     "merchant_webhook_secret",
     "parked_deposits_release",
     "payout_leg_settle",
-    "psp_webhook_process",
+    "psp_webhook_receive",
+    "psp_webhooks_process",
     "reconciliation_all",
     "reconciliation_break_resolve",
     "reconciliation_run",

@@ -27,6 +27,7 @@ from wallets.services import (
     hold_void,
     idempotency_key_checked,
     journal_post,
+    journal_post_batch,
     money,
     system_account,
     wallet_open,
@@ -370,6 +371,89 @@ def deposit_credit(
     # No audit row: the journal (with the PSP reference) and the webhook event are the record,
     # and the audit chain's lock would make every credit of the group wait for the one before.
     return "parked" if parked else "credited"
+
+
+def deposits_credit_batch(confirmations: list[tuple[MerchantAccount, dict[str, Any]]]) -> list[str]:
+    """Credit many confirmed payments in the caller's transaction: the deposits locked in id
+    order, one batched journal write per entity. Returns an outcome per confirmation:
+    credited, parked, already_credited, unknown_reference, amount_mismatch, currency_mismatch."""
+    outcomes = ["unknown_reference"] * len(confirmations)
+    wanted: dict[tuple[int, str], int] = {}
+    for index, (merchant, data) in enumerate(confirmations):
+        wanted[(merchant.pk, str(data.get("reference") or "")[:60])] = index
+    if not wanted:
+        return outcomes
+    attempts = {
+        (a.merchant_account_id, a.reference): a
+        for a in DepositAttempt.objects.unscoped()
+        .filter(reference__in=[reference for _m, reference in wanted])
+        .select_related("merchant_account")
+    }
+    deposit_ids = sorted({a.deposit_id for a in attempts.values()})
+    deposits = {
+        d.pk: d
+        for d in Deposit.objects.unscoped()
+        .select_for_update()
+        .filter(pk__in=deposit_ids)
+        .select_related("wallet", "profile")
+        .order_by("pk")
+    }
+    specs: dict[int, list[tuple[int, Deposit, JournalSpec]]] = {}
+    seen_keys: set[str] = set()
+    for index, (merchant, data) in enumerate(confirmations):
+        attempt = attempts.get((merchant.pk, str(data.get("reference") or "")[:60]))
+        if attempt is None:
+            continue
+        deposit = deposits[attempt.deposit_id]
+        psp_id = str(data.get("psp_transaction_id") or "")[:80]
+        try:
+            amount = Decimal(str(data.get("amount")))
+        except (ArithmeticError, ValueError):
+            outcomes[index] = "amount_mismatch"
+            continue
+        key = f"psp:{merchant.pk}:{psp_id}"
+        if str(data.get("currency") or "") != deposit.currency:
+            outcomes[index] = "currency_mismatch"
+        elif not amount.is_finite() or amount != deposit.amount:
+            outcomes[index] = "amount_mismatch"
+        elif deposit.journal_id is not None or key in seen_keys:
+            outcomes[index] = "already_credited"
+        elif "parked" in deposit.alternatives:
+            # Rare, and it takes a hold: the one-by-one path.
+            outcomes[index] = deposit_credit(
+                attempt=attempt,
+                psp_transaction_id=psp_id,
+                amount=amount,
+                currency=deposit.currency,
+            )
+        else:
+            seen_keys.add(key)
+            clearing = clearing_account(deposit.entity_id, deposit.currency)
+            specs.setdefault(deposit.entity_id, []).append(
+                (
+                    index,
+                    deposit,
+                    JournalSpec(
+                        type="deposit",
+                        idempotency_key=key,
+                        lines=[Line(deposit.wallet, amount), Line(clearing, -amount)],
+                        reference=f"psp:{merchant.code}:{psp_id}",
+                        metadata={"deposit": deposit.pk, "attempt": attempt.reference},
+                    ),
+                )
+            )
+    changed = []
+    for entity_id, items in specs.items():
+        journals = journal_post_batch(
+            actor=None, entity=entity_id, specs=[spec for _i, _d, spec in items]
+        )
+        for (index, deposit, _spec), journal in zip(items, journals, strict=True):
+            deposit.journal = journal
+            deposit.status = Deposit.Status.CREDITED
+            changed.append(deposit)
+            outcomes[index] = "credited"
+    Deposit.objects.unscoped().bulk_update(changed, ["journal", "status"])
+    return outcomes
 
 
 def parked_deposits_release() -> int:

@@ -34,6 +34,16 @@ def psp_simulator():
 
 
 @pytest.fixture
+def eager_tasks():
+    """Celery tasks run inline (the live server's webhooks are processed as they arrive)."""
+    from brokercrm.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def psp_secret(monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     return SECRET

@@ -14,7 +14,14 @@ from brokercrm.errors import ApplicationError
 from brokercrm.signing import SIGNATURE_HEADER, webhook_sign
 from identity.tests.factories import register
 from payments.models import Deposit, DepositAttempt, PaymentMethod, RoutingTarget, WebhookEvent
-from payments.services import CrossEntityRoute, NoRoute, deposit_create, route_for, routing_rule_set
+from payments.services import (
+    CrossEntityRoute,
+    NoRoute,
+    deposit_create,
+    psp_webhooks_process,
+    route_for,
+    routing_rule_set,
+)
 from payments.services.deposits import DepositRefused
 from wallets.models import LedgerAccount
 from wallets.tests.factories import assert_ledger_sound
@@ -257,7 +264,11 @@ def test_a_verified_webhook_credits_the_wallet_from_psp_clearing(payments_world)
     deposit, attempt = _authorised_deposit(payments_world)
     body = json.dumps(_event(attempt)).encode()
     response = _deliver(body, webhook_sign(secret=SECRET, body=body))
-    assert (response.status_code, response.json()) == (200, {"status": "credited"})
+    assert (response.status_code, response.json()) == (200, {"status": "accepted"})
+    # Acknowledged at once, acted on by the worker.
+    assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == 0
+    assert psp_webhooks_process() == 1
+    assert WebhookEvent.objects.unscoped().get().outcome == "credited"
     deposit.refresh_from_db()
     assert deposit.status == "credited"
     assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == Decimal("250")
@@ -302,9 +313,10 @@ def test_a_replayed_delivery_is_refused(payments_world, caplog):
     deposit, attempt = _authorised_deposit(payments_world)
     body = json.dumps(_event(attempt)).encode()
     header = webhook_sign(secret=SECRET, body=body)
-    assert _deliver(body, header).json() == {"status": "credited"}
+    assert _deliver(body, header).json() == {"status": "accepted"}
     replay = _deliver(body, header)
     assert (replay.status_code, replay.json()) == (200, {"status": "replayed"})
+    assert psp_webhooks_process() == 1
     assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == Decimal("250")
     assert any("verbatim" in message for message in caplog.messages)
 
@@ -319,8 +331,10 @@ def test_a_thousand_duplicate_deliveries_credit_once(payments_world):
         response = _deliver(body, webhook_sign(secret=SECRET, body=body, timestamp=now - i % 250))
         key = response.json().get("status") or response.json()["code"]
         outcomes[key] = outcomes.get(key, 0) + 1
-    assert outcomes["credited"] == 1
-    assert outcomes["credited"] + outcomes.get("duplicate", 0) + outcomes.get("replayed", 0) == 1000
+    assert outcomes["accepted"] == 1
+    assert outcomes["accepted"] + outcomes.get("duplicate", 0) + outcomes.get("replayed", 0) == 1000
+    assert psp_webhooks_process() == 1
+    assert psp_webhooks_process() == 0
     assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == Decimal("250")
     assert WebhookEvent.objects.unscoped().get().deliveries == 1000
     assert_ledger_sound(payments_world.eu)
@@ -330,13 +344,15 @@ def test_a_webhook_with_another_amount_credits_nothing(payments_world):
     deposit, attempt = _authorised_deposit(payments_world)
     body = json.dumps(_event(attempt, amount="999.00")).encode()
     response = _deliver(body, webhook_sign(secret=SECRET, body=body))
-    assert response.json() == {"status": "amount_mismatch"}
+    assert response.json() == {"status": "accepted"}
+    psp_webhooks_process()
+    assert WebhookEvent.objects.unscoped().get().outcome == "amount_mismatch"
     assert LedgerAccount.objects.unscoped().get(pk=deposit.wallet_id).balance == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_deposit_end_to_end_through_the_simulator_and_its_webhook(
-    payments_world, psp_simulator, live_server
+    payments_world, psp_simulator, live_server, eager_tasks
 ):
     configure_simulator(payments_world, psp_simulator, live_server.url, duplicate_rate=1.0)
     profile = approved_client(payments_world)
@@ -373,4 +389,72 @@ def test_deposit_end_to_end_through_the_simulator_and_its_webhook(
         idempotency_key="e2e-1",
     )
     assert again.pk == deposit.pk
+    assert_ledger_sound(payments_world.eu)
+
+
+def test_a_batch_of_events_is_acted_on_in_one_pass(payments_world):
+    # Given three authorised deposits of one client and their confirmations, one with a wrong
+    # amount, one confirmed twice under two event ids, and a decline for an unknown attempt
+    from wallets.services import wallet_open
+
+    profile = approved_client(payments_world)
+    wallet = wallet_open(profile=profile, currency="EUR")
+    merchant = payments_world.merchants["eu-cards-1"]
+    card = PaymentMethod.objects.get(code="card")
+    attempts = []
+    for i, amount in enumerate(["10.00", "20.00", "30.00"]):
+        deposit = Deposit.objects.create(
+            entity=payments_world.eu,
+            profile=profile,
+            wallet=wallet,
+            amount=Decimal(amount),
+            currency="EUR",
+            method=card,
+            status="authorised",
+            idempotency_key=f"batch-{i}",
+            request_hash="x",
+            created_by="test",
+        )
+        attempts.append(
+            DepositAttempt.objects.create(
+                entity=payments_world.eu,
+                deposit=deposit,
+                merchant_account=merchant,
+                number=1,
+                reference=f"dep{deposit.pk}-1",
+                status="approved",
+                psp_transaction_id=f"tx-b{i}",
+            )
+        )
+    events = []
+    for i, (attempt, amount) in enumerate(zip(attempts, ["10.00", "25.00", "30.00"], strict=True)):
+        event = _event(attempt, amount=amount, event_id=f"evt-b{i}")
+        event["data"]["psp_transaction_id"] = f"tx-b{i}"
+        events.append(event)
+    twin = json.loads(json.dumps(events[2]))
+    twin["id"] = "evt-b2-again"
+    decline = _event(attempts[0], event_id="evt-decline", kind="payment.declined")
+    decline["data"]["reference"] = "dep0-9"
+    for event in [*events, twin, decline]:
+        body = json.dumps(event).encode()
+        assert _deliver(body, webhook_sign(secret=SECRET, body=body)).json() == {
+            "status": "accepted"
+        }
+    # When the worker acts on them
+    assert psp_webhooks_process() == 5
+    # Then each is credited at most once, and every event says what happened to it
+    assert dict(WebhookEvent.objects.unscoped().values_list("event_id", "outcome")) == {
+        "evt-b0": "credited",
+        "evt-b1": "amount_mismatch",
+        "evt-b2": "credited",
+        "evt-b2-again": "already_credited",
+        "evt-decline": "ignored",
+    }
+    assert LedgerAccount.objects.unscoped().get(pk=wallet.pk).balance == Decimal("40")
+    assert list(
+        Deposit.objects.unscoped()
+        .filter(profile=profile)
+        .order_by("pk")
+        .values_list("status", flat=True)
+    ) == ["credited", "authorised", "credited"]
     assert_ledger_sound(payments_world.eu)

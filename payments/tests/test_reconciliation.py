@@ -67,7 +67,7 @@ def _psp_id(deposit):
 
 @pytest.mark.django_db(transaction=True)
 def test_reconciliation_is_clean_on_clean_data_and_finds_each_injected_fault(
-    payments_world, psp_simulator, live_server
+    payments_world, psp_simulator, live_server, eager_tasks
 ):
     world = payments_world
     hook = f"{live_server.url}/api/v1/webhooks/psp/eu-cards-1"

@@ -223,7 +223,7 @@ def test_repeated_and_bad_withdrawal_requests(payments_world):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
-    payments_world, psp_simulator, live_server
+    payments_world, psp_simulator, live_server, eager_tasks
 ):
     configure_simulator(payments_world, psp_simulator, live_server.url)
     fx_rate_record(base="EUR", quote="USD", rate="1.10", source="ECB")
