@@ -92,9 +92,23 @@ class BankAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     exclude = ["iban"]
     readonly_fields = ["masked_iban"]
 
+    actions = ["verify"]
+
     @admin.display(description="IBAN")
     def masked_iban(self, obj: BankAccount) -> str:
         return str(obj)
+
+    @admin.action(description="Mark verified (the client owns the account)")
+    def verify(self, request, queryset):  # type: ignore[no-untyped-def]
+        _each(
+            self,
+            request,
+            queryset,
+            lambda account: services.bank_account_verify(
+                actor=request.user, account=account, reason="verified in the back office"
+            ),
+            "verified",
+        )
 
 
 class DepositAttemptInline(ReadOnlyChildInline):

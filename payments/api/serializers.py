@@ -165,3 +165,25 @@ class ReconciliationBreakSerializer(serializers.ModelSerializer):
 class ResolveSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000)
     adjustment = AmountField(required=False)
+
+
+class BankAccountSerializer(serializers.ModelSerializer):
+    iban = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BankAccount
+        fields = ["id", "entity", "profile", "iban", "bic", "holder", "verified", "created_at"]
+
+    def get_iban(self, account: BankAccount) -> str:
+        return str(account)  # masked: staff never need the full number on screen
+
+
+class BankAccountCreateSerializer(serializers.Serializer):
+    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="payments.add_bankaccount")
+    iban = serializers.CharField(max_length=50)
+    bic = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    holder = serializers.CharField(max_length=200)
+
+
+class BankAccountVerifySerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)

@@ -14,7 +14,7 @@ from brokercrm.api.webhooks import SignedWebhookView
 from brokercrm.errors import ValidationFailed
 
 from .. import services
-from ..models import Deposit, ReconciliationBreak, Withdrawal
+from ..models import BankAccount, Deposit, ReconciliationBreak, Withdrawal
 from . import serializers as s
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -115,6 +115,40 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
             actor=request.user, withdrawal=withdrawal, reason=data.validated_data["reason"]
         )
         return Response(s.WithdrawalSerializer(withdrawal).data)
+
+
+class BankAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Clients' payout accounts: added with a validated IBAN, paid to once verified."""
+
+    base_queryset = BankAccount.objects.all()
+    view_permission = "payments.view_bankaccount"
+    serializer_class = s.BankAccountSerializer
+
+    @extend_schema(request=s.BankAccountCreateSerializer, responses={201: s.BankAccountSerializer})
+    def create(self, request: Request) -> Response:
+        data = s.BankAccountCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        data.is_valid(raise_exception=True)
+        account = services.bank_account_add(
+            actor=request.user,
+            profile=data.validated_data["profile"],
+            iban=data.validated_data["iban"],
+            bic=data.validated_data.get("bic", ""),
+            holder=data.validated_data["holder"],
+        )
+        return Response(s.BankAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.BankAccountVerifySerializer, responses=s.BankAccountSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        data = s.BankAccountVerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.bank_account_verify(
+            actor=request.user, account=account, reason=data.validated_data["reason"]
+        )
+        return Response(s.BankAccountSerializer(account).data)
 
 
 class ReconciliationBreakViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

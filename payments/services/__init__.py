@@ -1,5 +1,6 @@
 """Every write of the payments app (see each module)."""
 
+from .bank_accounts import bank_account_add, bank_account_verify
 from .deposits import (
     DepositRefused,
     deposit_create,
@@ -29,6 +30,8 @@ __all__ = [
     "DepositRefused",
     "NoRoute",
     "WithdrawalRefused",
+    "bank_account_add",
+    "bank_account_verify",
     "deposit_create",
     "deposit_credit",
     "deposits_credit_batch",

@@ -92,3 +92,28 @@ def test_money_requests_need_an_idempotency_key_and_valid_bodies(payments_world,
         headers={"Idempotency-Key": "d1"},
     )
     assert (deposit.status_code, deposit.json()["code"]) == (422, "no_route")
+
+
+def test_bank_accounts_through_the_api(payments_world):
+    profile = approved_client(payments_world)
+    finance = _client(payments_world.eu_finance)
+    bad = finance.post(
+        "/api/v1/bank-accounts",
+        {"profile": profile.pk, "iban": "DE00123", "holder": "Ivan"},
+        format="json",
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "bank_account_invalid")
+    made = finance.post(
+        "/api/v1/bank-accounts",
+        {"profile": profile.pk, "iban": "DE89370400440532013000", "holder": "Ivan Petrov"},
+        format="json",
+    )
+    assert (made.status_code, made.json()["iban"], made.json()["verified"]) == (
+        201,
+        "DE89…3000",
+        False,
+    )
+    url = f"/api/v1/bank-accounts/{made.json()['id']}"
+    assert _client(payments_world.uk_finance).get(url).status_code == 404
+    verified = finance.post(f"{url}/verify", {"reason": "statement seen"}, format="json")
+    assert verified.json()["verified"] is True

@@ -458,3 +458,70 @@ def test_a_batch_of_events_is_acted_on_in_one_pass(payments_world):
         .values_list("status", flat=True)
     ) == ["credited", "authorised", "credited"]
     assert_ledger_sound(payments_world.eu)
+
+
+def test_a_parked_deposit_is_held_until_kyc_approval_then_released(payments_world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kyc.models import KycFile
+    from payments.services import parked_deposits_release
+    from wallets.services import wallet_open
+
+    # Given a client without KYC whose deposit was parked (entity rule: park up to a cap)
+    profile = register(payments_world.eu_brand).profile
+    wallet = wallet_open(profile=profile, currency="EUR")
+    deposit = Deposit.objects.create(
+        entity=payments_world.eu,
+        profile=profile,
+        wallet=wallet,
+        amount=Decimal("300"),
+        currency="EUR",
+        method=PaymentMethod.objects.get(code="card"),
+        status="authorised",
+        alternatives=["parked"],
+        idempotency_key="parked-1",
+        request_hash="x",
+        created_by="t",
+    )
+    attempt = DepositAttempt.objects.create(
+        entity=payments_world.eu,
+        deposit=deposit,
+        merchant_account=payments_world.merchants["eu-cards-1"],
+        number=1,
+        reference=f"dep{deposit.pk}-1",
+        status="approved",
+        psp_transaction_id="tx_1",
+    )
+    # When the PSP confirms it
+    body = json.dumps(_event(attempt, amount="300.00")).encode()
+    _deliver(body, webhook_sign(secret=SECRET, body=body))
+    psp_webhooks_process()
+    # Then it is credited but held: nothing available to spend or withdraw
+    deposit.refresh_from_db()
+    wallet.refresh_from_db()
+    assert (deposit.status, wallet.balance, wallet.held) == (
+        "parked",
+        Decimal("300"),
+        Decimal("300"),
+    )
+    assert parked_deposits_release() == 0  # KYC still not approved
+    # And once KYC is approved, the release job frees it, once
+    KycFile.objects.unscoped().create(
+        entity=payments_world.eu,
+        profile=profile,
+        status="approved",
+        risk_level="low",
+        earliest_withdrawal_at=timezone.now() - timedelta(hours=1),
+    )
+    assert parked_deposits_release() == 1
+    assert parked_deposits_release() == 0
+    deposit.refresh_from_db()
+    wallet.refresh_from_db()
+    assert (deposit.status, wallet.balance, wallet.held) == (
+        "credited",
+        Decimal("300"),
+        Decimal("0"),
+    )
+    assert_ledger_sound(payments_world.eu)
