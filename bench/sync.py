@@ -41,9 +41,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ledger import database_recreate, database_url  # noqa: E402 - the bench folder's own module
+
 DEFAULT_DATABASE = "brokercrm_bench_sync"
 ENTITY_CODE = "BENCH"
 BALANCE = Decimal("1000.00")
@@ -55,23 +59,6 @@ SERVERS = {
 
 def say(message: str) -> None:
     print(f"[bench-sync] {message}", file=sys.stderr, flush=True)
-
-
-# --- the benchmark database (as bench/ledger.py) ------------------------------------------------
-
-
-def database_url(base_url: str, name: str) -> str:
-    parts = urlparse(base_url)
-    return urlunparse(parts._replace(path=f"/{name}"))
-
-
-def database_recreate(base_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- the world ------------------------------------------------------------------------------------

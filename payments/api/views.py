@@ -2,37 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokercrm.api.base import ScopedViewSet
+from brokercrm.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key_from
 from brokercrm.api.webhooks import SignedWebhookView
-from brokercrm.errors import ValidationFailed
 
 from .. import services
 from ..models import BankAccount, Deposit, ReconciliationBreak, Withdrawal
 from . import serializers as s
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per money-moving request; a repeat returns the first result.",
-)
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "")
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            "Send an Idempotency-Key header (1-100 characters).", code="idempotency_key_invalid"
-        )
-    return key
 
 
 class DepositViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -52,7 +34,7 @@ class DepositViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         parameters=[IDEMPOTENCY_HEADER],
     )
     def create(self, request: Request) -> Response:
-        key = _idempotency_key(request)
+        key = idempotency_key_from(request)
         data = s.DepositCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         deposit = services.deposit_create(
@@ -84,7 +66,7 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         parameters=[IDEMPOTENCY_HEADER],
     )
     def create(self, request: Request) -> Response:
-        key = _idempotency_key(request)
+        key = idempotency_key_from(request)
         data = s.WithdrawalCreateSerializer(
             data=request.data, context=self.get_serializer_context()
         )

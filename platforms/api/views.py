@@ -7,7 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokercrm.api.base import ScopedViewSet
-from brokercrm.errors import PermissionDenied, ValidationFailed
+from brokercrm.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key_from
+from brokercrm.errors import PermissionDenied
 from brokercrm.scoping import scope_for
 
 from .. import services
@@ -22,13 +23,6 @@ from ..models import (
 )
 from . import serializers as s
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per money-moving request; a repeat returns the first result.",
-)
 OPTIONAL_IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -114,11 +108,7 @@ class TradingAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     def _transfer(self, request: Request, direction: str) -> Response:
         account = self.get_object()
         self.require("platforms.fund_tradingaccount", account)
-        key = request.headers.get("Idempotency-Key", "")
-        if not key or len(key) > 100:
-            raise ValidationFailed(
-                "Send an Idempotency-Key header (1-100 characters).", code="idempotency_key_invalid"
-            )
+        key = idempotency_key_from(request)
         data = s.TradingTransferRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         transfer = services.trading_transfer_create(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,21 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.base import ScopedViewSet, scoped
-from brokercrm.errors import NotFound, PermissionDenied, ValidationFailed
+from brokercrm.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key_from
+from brokercrm.errors import NotFound, PermissionDenied
 from brokercrm.scoping import scope_for
 from entities.selectors import entities_visible_to
 
 from .. import selectors, services
 from ..models import JournalEntry, LedgerAccount
 from . import serializers as s
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per money-moving request; a repeat returns the first result.",
-)
 
 
 class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -85,11 +78,7 @@ class TransferView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key", "")
-        if not key or len(key) > 100:
-            raise ValidationFailed(
-                "Send an Idempotency-Key header (1-100 characters).", code="idempotency_key_invalid"
-            )
+        key = idempotency_key_from(request)
         data = s.TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         source = _visible_wallet(request, data.validated_data["source"])
