@@ -27,6 +27,7 @@ from wallets.models import LedgerAccount
 from wallets.tests.factories import assert_ledger_sound
 
 from .conftest import CARD_HARD, CARD_OK, CARD_SOFT, SECRET, approved_client, configure_simulator
+from .factories import approved_deposit
 
 
 @pytest.mark.parametrize(
@@ -207,32 +208,7 @@ def test_before_kyc_deposits_are_parked_up_to_the_cap(payments_world, psp_simula
 
 def _authorised_deposit(world, amount="250.00"):
     """A deposit whose attempt the PSP approved, waiting for its webhook (no simulator)."""
-    profile = approved_client(world)
-    from wallets.services import wallet_open
-
-    wallet = wallet_open(profile=profile, currency="EUR")
-    deposit = Deposit.objects.create(
-        entity=world.eu,
-        profile=profile,
-        wallet=wallet,
-        amount=Decimal(amount),
-        currency="EUR",
-        method=PaymentMethod.objects.get(code="card"),
-        status="authorised",
-        idempotency_key=f"auth-{profile.pk}",
-        request_hash="x",
-        created_by="test",
-    )
-    attempt = DepositAttempt.objects.create(
-        entity=world.eu,
-        deposit=deposit,
-        merchant_account=world.merchants["eu-cards-1"],
-        number=1,
-        reference=f"dep{deposit.pk}-1",
-        status="approved",
-        psp_transaction_id="tx_1",
-    )
-    return deposit, attempt
+    return approved_deposit(world, approved_client(world), amount, psp_transaction_id="tx_1")
 
 
 def _event(attempt, *, amount="250.00", event_id="evt_1", kind="payment.succeeded"):
@@ -395,37 +371,12 @@ def test_deposit_end_to_end_through_the_simulator_and_its_webhook(
 def test_a_batch_of_events_is_acted_on_in_one_pass(payments_world):
     # Given three authorised deposits of one client and their confirmations, one with a wrong
     # amount, one confirmed twice under two event ids, and a decline for an unknown attempt
-    from wallets.services import wallet_open
-
     profile = approved_client(payments_world)
-    wallet = wallet_open(profile=profile, currency="EUR")
-    merchant = payments_world.merchants["eu-cards-1"]
-    card = PaymentMethod.objects.get(code="card")
-    attempts = []
-    for i, amount in enumerate(["10.00", "20.00", "30.00"]):
-        deposit = Deposit.objects.create(
-            entity=payments_world.eu,
-            profile=profile,
-            wallet=wallet,
-            amount=Decimal(amount),
-            currency="EUR",
-            method=card,
-            status="authorised",
-            idempotency_key=f"batch-{i}",
-            request_hash="x",
-            created_by="test",
-        )
-        attempts.append(
-            DepositAttempt.objects.create(
-                entity=payments_world.eu,
-                deposit=deposit,
-                merchant_account=merchant,
-                number=1,
-                reference=f"dep{deposit.pk}-1",
-                status="approved",
-                psp_transaction_id=f"tx-b{i}",
-            )
-        )
+    attempts = [
+        approved_deposit(payments_world, profile, amount, psp_transaction_id=f"tx-b{i}")[1]
+        for i, amount in enumerate(["10.00", "20.00", "30.00"])
+    ]
+    wallet = attempts[0].deposit.wallet
     events = []
     for i, (attempt, amount) in enumerate(zip(attempts, ["10.00", "25.00", "30.00"], strict=True)):
         event = _event(attempt, amount=amount, event_id=f"evt-b{i}")
@@ -467,33 +418,13 @@ def test_a_parked_deposit_is_held_until_kyc_approval_then_released(payments_worl
 
     from kyc.models import KycFile
     from payments.services import parked_deposits_release
-    from wallets.services import wallet_open
 
     # Given a client without KYC whose deposit was parked (entity rule: park up to a cap)
     profile = register(payments_world.eu_brand).profile
-    wallet = wallet_open(profile=profile, currency="EUR")
-    deposit = Deposit.objects.create(
-        entity=payments_world.eu,
-        profile=profile,
-        wallet=wallet,
-        amount=Decimal("300"),
-        currency="EUR",
-        method=PaymentMethod.objects.get(code="card"),
-        status="authorised",
-        alternatives=["parked"],
-        idempotency_key="parked-1",
-        request_hash="x",
-        created_by="t",
+    deposit, attempt = approved_deposit(
+        payments_world, profile, "300", psp_transaction_id="tx_1", alternatives=["parked"]
     )
-    attempt = DepositAttempt.objects.create(
-        entity=payments_world.eu,
-        deposit=deposit,
-        merchant_account=payments_world.merchants["eu-cards-1"],
-        number=1,
-        reference=f"dep{deposit.pk}-1",
-        status="approved",
-        psp_transaction_id="tx_1",
-    )
+    wallet = deposit.wallet
     # When the PSP confirms it
     body = json.dumps(_event(attempt, amount="300.00")).encode()
     _deliver(body, webhook_sign(secret=SECRET, body=body))

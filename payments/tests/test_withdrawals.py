@@ -9,7 +9,7 @@ import pytest
 
 from brokercrm.errors import ApplicationError
 from identity.services import person_flags_set
-from payments.models import BankAccount, Deposit, DepositAttempt, PaymentMethod, Withdrawal
+from payments.models import BankAccount, Deposit, Withdrawal
 from payments.services import (
     WithdrawalRefused,
     withdrawal_approve,
@@ -22,34 +22,14 @@ from wallets.services import fx_rate_record, wallet_open
 from wallets.tests.factories import assert_ledger_sound, fund
 
 from .conftest import IBAN_OK, approved_client, configure_simulator
+from .factories import approved_deposit
 
 
 def _card_deposit(world, profile, amount: str, card: str = "fp-card-1") -> Deposit:
     """A credited card deposit, as the webhook leaves it."""
-    wallet = wallet_open(profile=profile, currency="EUR")
-    journal = fund(wallet, amount)
-    deposit = Deposit.objects.create(
-        entity=world.eu,
-        profile=profile,
-        wallet=wallet,
-        amount=Decimal(amount),
-        currency="EUR",
-        method=PaymentMethod.objects.get(code="card"),
-        status="credited",
-        journal=journal,
-        instrument_fingerprint=card,
-        idempotency_key=f"dep-{card}-{amount}",
-        request_hash="x",
-        created_by="test",
-    )
-    DepositAttempt.objects.create(
-        entity=world.eu,
-        deposit=deposit,
-        merchant_account=world.merchants["eu-cards-1"],
-        number=1,
-        reference=f"dep{deposit.pk}-1",
-        status="approved",
-        psp_transaction_id=f"tx-{deposit.pk}",
+    journal = fund(wallet_open(profile=profile, currency="EUR"), amount)
+    deposit, _attempt = approved_deposit(
+        world, profile, amount, status="credited", journal=journal, instrument_fingerprint=card
     )
     return deposit
 
