@@ -110,7 +110,7 @@ def psp_webhooks_process(*, batch: int = BATCH) -> int:
         with transaction.atomic(durable=True):
             events = list(
                 WebhookEvent.objects.unscoped()
-                .select_for_update(skip_locked=True)
+                .select_for_update(skip_locked=True, of=("self",))
                 .filter(outcome=PENDING)
                 .select_related("merchant_account")
                 .order_by("pk")[:batch]
