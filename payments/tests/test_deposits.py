@@ -456,3 +456,44 @@ def test_a_parked_deposit_is_held_until_kyc_approval_then_released(payments_worl
         Decimal("0"),
     )
     assert_ledger_sound(payments_world.eu)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_acting_on_the_inbox_at_once_credit_each_deposit_once(payments_world):
+    import threading
+
+    from django.db import connections
+
+    profile = approved_client(payments_world)
+    for i in range(120):
+        _deposit, attempt = approved_deposit(payments_world, profile, "5.00")
+        body = json.dumps(
+            {
+                **_event(attempt, amount="5.00", event_id=f"evt-c{i}"),
+                "data": {
+                    **_event(attempt, amount="5.00")["data"],
+                    "psp_transaction_id": attempt.psp_transaction_id,
+                },
+            }
+        ).encode()
+        assert _deliver(body, webhook_sign(secret=SECRET, body=body)).json()["status"] == "accepted"
+    done: list[int] = []
+    start = threading.Barrier(2)
+
+    def work() -> None:
+        start.wait()
+        try:
+            done.append(psp_webhooks_process(batch=25))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(done) == 120
+    assert set(WebhookEvent.objects.unscoped().values_list("outcome", flat=True)) == {"credited"}
+    wallet = LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR")
+    assert wallet.balance == Decimal("600")
+    assert_ledger_sound(payments_world.eu)
