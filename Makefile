@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-screening bench-webhooks bench-sync
+.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync
 
 install: $(INSTALLED)
 
@@ -43,6 +43,9 @@ bench-dedup: install
 
 bench-ledger: install
 	$(EMBEDDED) $(BIN)/python bench/ledger.py $(ARGS)
+
+bench-commissions: install
+	$(EMBEDDED) $(BIN)/python bench/commissions.py $(ARGS)
 
 bench-screening: install
 	$(EMBEDDED) $(BIN)/python bench/screening.py $(ARGS)

@@ -52,4 +52,9 @@ app.conf.beat_schedule = {
         "task": "platforms.tasks.trading_pending_resolve_task",
         "schedule": crontab(minute="*"),
     },
+    # IB commissions: lines for new deals, then payouts (idempotent; on demand too).
+    "ib-commissions": {
+        "task": "ib.tasks.commission_batch_run_task",
+        "schedule": crontab(minute=20),
+    },
 }

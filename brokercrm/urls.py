@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("payments.api.urls")),
     path("", include("platforms.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("ib.api.urls")),
 ]
 
 urlpatterns = [

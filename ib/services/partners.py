@@ -1,0 +1,315 @@
+"""IB partners, referral attribution, hierarchy over time and rebate plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from brokercrm.errors import NotFound, PermissionDenied, ValidationFailed
+from brokercrm.scoping import scope_for
+from ib.models import (
+    IbAssignment,
+    IbClosure,
+    IbLink,
+    IbPartner,
+    RebatePlan,
+    RebatePlanVersion,
+    RebateRate,
+    ReferralCode,
+    ReferralReview,
+)
+
+# Self rows of the closure table start here: an IB is always its own tier-0 "ancestor".
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _require(actor: Any, perm: str, entity_id: int) -> None:
+    """System calls (actor None) may act; users need `perm` in the entity."""
+    if actor is not None and not scope_for(actor, perm).allows_entity(entity_id):
+        raise PermissionDenied("You may not manage IBs of this entity.")
+
+
+def ib_partner_create(
+    *, actor: Any, profile: Any, name: str = "", plan: RebatePlan | None = None
+) -> IbPartner:
+    """Make a client profile an IB of the profile's entity (one IB per profile)."""
+    _require(actor, "ib.add_ibpartner", profile.entity_id)
+    if plan is not None and plan.entity_id != profile.entity_id:
+        raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
+    with transaction.atomic(durable=actor is not None):
+        if IbPartner.objects.unscoped().filter(profile=profile).exists():
+            raise ValidationFailed("This client is already an IB.", code="ib_exists")
+        ib = IbPartner.objects.unscoped().create(
+            entity_id=profile.entity_id,
+            person_id=profile.person_id,
+            profile=profile,
+            name=name or f"IB {profile.pk}",
+            plan=plan,
+        )
+        IbClosure.objects.unscoped().create(
+            entity_id=ib.entity_id, ib=ib, ancestor=ib, depth=0, valid_from=EPOCH
+        )
+        audit_record(actor=actor, action="ib.partner_create", entity=ib.entity_id, obj=ib)
+    return ib
+
+
+def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) -> ReferralCode:
+    _require(actor, "ib.add_referralcode", ib.entity_id)
+    if brand.entity_id != ib.entity_id:
+        raise ValidationFailed("The brand belongs to another entity.", code="brand_other_entity")
+    with transaction.atomic():
+        if ReferralCode.objects.unscoped().filter(code=code).exists():
+            raise ValidationFailed("This code is taken.", code="referral_code_taken")
+        referral = ReferralCode.objects.unscoped().create(
+            entity_id=ib.entity_id, ib=ib, brand=brand, code=code
+        )
+        audit_record(actor=actor, action="ib.code_create", entity=ib.entity_id, obj=referral)
+    return referral
+
+
+def referral_attribute(
+    *, profile: Any, code: str, at: dt.datetime | None = None
+) -> IbAssignment | None:
+    """At registration: attribute the new profile to the code's IB.
+
+    A code of another entity attributes nothing (a licence does not travel with a link); it is
+    kept for review with reason `referral_other_entity`, as is an unknown code."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        referral = ReferralCode.objects.unscoped().filter(code=code, active=True).first()
+        reason = ""
+        if referral is None:
+            reason = "referral_unknown"
+        elif referral.entity_id != profile.entity_id:
+            reason = "referral_other_entity"
+        if reason:
+            ReferralReview.objects.unscoped().create(
+                entity_id=profile.entity_id, profile=profile, code_text=code[:40], reason=reason
+            )
+            audit_record(
+                actor=None,
+                action="ib.referral_rejected",
+                entity=profile.entity_id,
+                obj=profile,
+                after={"code": code, "reason": reason},
+            )
+            return None
+        assert referral is not None
+        if IbAssignment.objects.unscoped().filter(profile=profile).exists():
+            return None  # attributed already: the first referral wins
+        assignment = IbAssignment.objects.unscoped().create(
+            entity_id=profile.entity_id,
+            profile=profile,
+            ib_id=referral.ib_id,
+            valid_from=at,
+            source=IbAssignment.Source.REFERRAL,
+            code=referral,
+        )
+        audit_record(
+            actor=None, action="ib.referral_attribute", entity=profile.entity_id, obj=assignment
+        )
+    return assignment
+
+
+def ib_reattribute(
+    *, actor: Any, profile: Any, ib: IbPartner, valid_from: dt.datetime, reason: str
+) -> IbAssignment:
+    """An IB manager moves a client to another IB from `valid_from` on (audited)."""
+    _require(actor, "ib.change_ibassignment", profile.entity_id)
+    if ib.entity_id != profile.entity_id:
+        raise NotFound()
+    if not reason:
+        raise ValidationFailed("Give a reason.", code="reason_required")
+    with transaction.atomic():
+        current = (
+            IbAssignment.objects.unscoped()
+            .select_for_update()
+            .filter(profile=profile, valid_to__isnull=True)
+            .first()
+        )
+        before = None
+        if current is not None:
+            if valid_from <= current.valid_from:
+                raise ValidationFailed(
+                    "The change must start after the current attribution.", code="date_invalid"
+                )
+            before = {"ib": current.ib_id, "valid_from": current.valid_from}
+            current.valid_to = valid_from
+            current.save(update_fields=["valid_to"])
+        assignment = IbAssignment.objects.unscoped().create(
+            entity_id=profile.entity_id,
+            profile=profile,
+            ib=ib,
+            valid_from=valid_from,
+            source=IbAssignment.Source.MANAGER,
+        )
+        audit_record(
+            actor=actor,
+            action="ib.reattribute",
+            entity=profile.entity_id,
+            obj=assignment,
+            before=before,
+            after={"ib": ib.pk, "valid_from": valid_from},
+            reason=reason,
+        )
+    return assignment
+
+
+_CLOSURE_CUT = """
+WITH sub AS (
+    SELECT ib_id, depth, valid_from, valid_to FROM ib_ibclosure
+    WHERE ancestor_id = %(ib)s AND (valid_to IS NULL OR valid_to > %(t)s)
+), above AS (
+    SELECT c.id, c.valid_from FROM ib_ibclosure c JOIN sub ON c.ib_id = sub.ib_id
+    WHERE c.depth > sub.depth AND (c.valid_to IS NULL OR c.valid_to > %(t)s)
+      AND (sub.valid_to IS NULL OR c.valid_from < sub.valid_to)
+      AND (c.valid_to IS NULL OR c.valid_to > sub.valid_from)
+), deleted AS (
+    DELETE FROM ib_ibclosure WHERE id IN (SELECT id FROM above WHERE valid_from >= %(t)s)
+)
+UPDATE ib_ibclosure SET valid_to = %(t)s
+WHERE id IN (SELECT id FROM above WHERE valid_from < %(t)s)
+"""
+
+_CLOSURE_ADD = """
+INSERT INTO ib_ibclosure (entity_id, ib_id, ancestor_id, depth, valid_from, valid_to)
+SELECT * FROM (
+    SELECT %(entity)s, sub.ib_id, up.ancestor_id, sub.depth + 1 + up.depth,
+           GREATEST(%(t)s, sub.valid_from, up.valid_from) AS vf,
+           CASE WHEN sub.valid_to IS NULL THEN up.valid_to
+                WHEN up.valid_to IS NULL THEN sub.valid_to
+                ELSE LEAST(sub.valid_to, up.valid_to) END AS vt
+    FROM ib_ibclosure sub, ib_ibclosure up
+    WHERE sub.ancestor_id = %(ib)s AND (sub.valid_to IS NULL OR sub.valid_to > %(t)s)
+      AND up.ib_id = %(parent)s AND (up.valid_to IS NULL OR up.valid_to > %(t)s)
+) rows WHERE vt IS NULL OR vf < vt
+"""
+
+
+def ib_parent_set(
+    *, actor: Any, ib: IbPartner, parent: IbPartner | None, valid_from: dt.datetime
+) -> IbLink:
+    """Give `ib` a new parent (or none) from `valid_from`; deals before keep the old chain.
+
+    The closure rows of the IB and everything below it are cut at `valid_from` and the new
+    ancestors added from then on, in the same transaction."""
+    _require(actor, "ib.change_iblink", ib.entity_id)
+    if parent is not None and parent.entity_id != ib.entity_id:
+        raise ValidationFailed("The parent belongs to another entity.", code="parent_other_entity")
+    with transaction.atomic():
+        # One hierarchy change at a time per entity: the closure is a whole.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x1B, ib.entity_id])
+        if parent is not None and (
+            parent.pk == ib.pk
+            or IbClosure.objects.unscoped()
+            .filter(ib=parent, ancestor=ib)
+            .exclude(valid_to__lte=valid_from)
+            .exists()
+        ):
+            raise ValidationFailed("That would make a cycle.", code="hierarchy_cycle")
+        current = IbLink.objects.unscoped().filter(ib=ib, valid_to__isnull=True).first()
+        if current is not None:
+            if valid_from <= current.valid_from:
+                raise ValidationFailed(
+                    "The change must start after the current link.", code="date_invalid"
+                )
+            current.valid_to = valid_from
+            current.save(update_fields=["valid_to"])
+        link = IbLink.objects.unscoped().create(
+            entity_id=ib.entity_id, ib=ib, parent=parent, valid_from=valid_from
+        )
+        params = {"ib": ib.pk, "t": valid_from, "entity": ib.entity_id, "parent": None}
+        with connection.cursor() as cursor:
+            cursor.execute(_CLOSURE_CUT, params)
+            if parent is not None:
+                cursor.execute(_CLOSURE_ADD, {**params, "parent": parent.pk})
+        audit_record(
+            actor=actor,
+            action="ib.parent_set",
+            entity=ib.entity_id,
+            obj=link,
+            before={"parent": current.parent_id} if current else None,
+            after={"parent": parent.pk if parent else None, "valid_from": valid_from},
+        )
+    return link
+
+
+def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> RebatePlan:
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    _require(actor, "ib.add_rebateplan", entity_id)
+    with transaction.atomic():
+        plan = RebatePlan.objects.unscoped().create(
+            entity_id=entity_id, name=name, currency=currency
+        )
+        audit_record(actor=actor, action="ib.plan_create", entity=entity_id, obj=plan)
+    return plan
+
+
+def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> None:
+    if not rates:
+        raise ValidationFailed("A plan version needs at least one rate.", code="rates_required")
+    RebateRate.objects.unscoped().bulk_create(
+        RebateRate(
+            entity_id=version.entity_id,
+            version=version,
+            symbols=list(rate.get("symbols", [])),
+            account_group=rate.get("account_group", ""),
+            server_id=rate.get("server_id"),
+            amount_per_lot=Decimal(str(rate["amount_per_lot"])),
+        )
+        for rate in rates
+    )
+
+
+def _split_checked(tier_split: list[Any]) -> list[Decimal]:
+    split = [Decimal(str(part)) for part in tier_split]
+    if not split or any(part < 0 for part in split) or sum(split) > 100:
+        raise ValidationFailed(
+            "Tier splits are percentages that add up to at most 100.", code="tier_split_invalid"
+        )
+    return split
+
+
+def rebate_plan_publish(
+    *,
+    actor: Any,
+    plan: RebatePlan,
+    valid_from: dt.datetime,
+    rates: list[dict[str, Any]],
+    tier_split: list[Any],
+    per_trade_ceiling: Any = None,
+    min_holding_seconds: int = 0,
+) -> RebatePlanVersion:
+    """A new version of the plan from `valid_from`; the previous one ends there."""
+    _require(actor, "ib.change_rebateplan", plan.entity_id)
+    split = _split_checked(tier_split)
+    with transaction.atomic():
+        RebatePlan.objects.unscoped().select_for_update().get(pk=plan.pk)  # one publish at a time
+        versions = RebatePlanVersion.objects.unscoped().filter(plan=plan)
+        last = versions.filter(corrected_by__isnull=True).order_by("-valid_from").first()
+        if last is not None:
+            if valid_from <= last.valid_from:
+                raise ValidationFailed(
+                    "A new version must start after the current one.", code="date_invalid"
+                )
+            last.valid_to = valid_from
+            last.save(update_fields=["valid_to"])
+        number = (versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = RebatePlanVersion.objects.unscoped().create(
+            entity_id=plan.entity_id,
+            plan=plan,
+            number=number,
+            valid_from=valid_from,
+            tier_split=split,
+            per_trade_ceiling=per_trade_ceiling,
+            min_holding_seconds=min_holding_seconds,
+        )
+        _rates_create(version, rates)
+        audit_record(actor=actor, action="ib.plan_publish", entity=plan.entity_id, obj=version)
+    return version
