@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ledger import database_recreate, database_url  # noqa: E402 - the bench folder's own module
+from common import bench_profiles, database_recreate, database_url  # noqa: E402 - bench/
 
 DEFAULT_DATABASE = "brokercrm_bench_commissions"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -58,7 +58,6 @@ def world_create(*, ibs: int, tiers: int, clients: int) -> dict[str, Any]:
         rebate_plan_create,
         rebate_plan_publish,
     )
-    from identity.models import ClientProfile, Person
     from platforms.models import TradingAccount, TradingServer
 
     entity = LegalEntity.objects.create(
@@ -75,34 +74,7 @@ def world_create(*, ibs: int, tiers: int, clients: int) -> dict[str, Any]:
         entity=entity, name="Bench", kind="mt5", base_url="http://127.0.0.1:9", server_name="B"
     )
     IbProgramme.objects.create(entity=entity, max_depth=tiers)
-    persons = Person.objects.bulk_create(
-        [
-            Person(given_name="P", family_name=f"Bench{n}", birth_date=date(1980, 1, 1))
-            for n in range(ibs + clients)
-        ],
-        batch_size=5_000,
-    )
-    profiles = ClientProfile.objects.bulk_create(
-        [
-            ClientProfile(
-                entity=entity,
-                person=person,
-                brand=brand,
-                status=ClientProfile.Status.ACTIVE,
-                given_name=person.given_name,
-                family_name=person.family_name,
-                given_name_latin=person.given_name,
-                family_name_latin=person.family_name,
-                birth_date=person.birth_date,
-                residence_country="CY",
-                email=f"p{n}@bench.test",
-                email_canonical=f"p{n}@bench.test",
-                routing_ruleset="bench",
-            )
-            for n, person in enumerate(persons)
-        ],
-        batch_size=5_000,
-    )
+    profiles = bench_profiles(entity=entity, brand=brand, count=ibs + clients, label="P")
     plan = rebate_plan_create(actor=None, entity=entity, name="Bench", currency="USD")
     rebate_plan_publish(
         actor=None,

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from identity.services import RegistrationInput
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import database_recreate, database_url  # noqa: E402 - bench/
+
 DEFAULT_DATABASE = "brokercrm_bench_dedup"
 # Fixed, so that a seed gives the same data whatever the number of worker processes.
 CHUNK_SIZE = 5_000
@@ -791,21 +795,6 @@ def generate_chunk(task: ChunkTask) -> ChunkResult:
 
 
 # --- the benchmark database -------------------------------------------------------------------
-
-
-def database_url(base_url: str, name: str) -> str:
-    parts = urlparse(base_url)
-    return urlunparse(parts._replace(path=f"/{name}"))
-
-
-def database_recreate(base_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as conn:
-        # FORCE: a run killed half-way may have left a connection behind.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 LOADED_TABLES = ("identity_person", "identity_clientprofile", "identity_matchkey")

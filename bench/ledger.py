@@ -57,11 +57,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue as ProcessQueue
@@ -70,6 +69,10 @@ if TYPE_CHECKING:
     from wallets.models import LedgerAccount
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import bench_profiles, database_recreate, database_url  # noqa: E402 - bench/
+
 DEFAULT_DATABASE = "brokercrm_bench_ledger"
 ENTITY_CODE = "BENCH"
 CURRENCY = "EUR"
@@ -687,21 +690,6 @@ def pool_start(*, writers: int, processes: int, entity_id: int) -> Pool:
 # --- the benchmark database ---------------------------------------------------------------------
 
 
-def database_url(base_url: str, name: str) -> str:
-    parts = urlparse(base_url)
-    return urlunparse(parts._replace(path=f"/{name}"))
-
-
-def database_recreate(base_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as conn:
-        # FORCE: a run killed half-way may have left a connection behind.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 @dataclass
 class World:
     entity_id: int
@@ -718,7 +706,6 @@ def world_create(*, wallets: int, thin: int) -> World:
     """One entity, one brand, a person and a client profile per wallet, the wallets (opened by
     `wallet_open`) and their deposits from PSP clearing (posted by `journal_post_batch`)."""
     from entities.models import Brand, LegalEntity
-    from identity.models import ClientProfile, Person
     from wallets.models import LedgerAccount
     from wallets.services import (
         JournalSpec,
@@ -747,32 +734,7 @@ def world_create(*, wallets: int, thin: int) -> World:
         entity=entity, kind=LedgerAccount.Kind.PSP_CLEARING, currency=CURRENCY
     )
     total = wallets + 1 + thin
-    persons = Person.objects.bulk_create(
-        [
-            Person(given_name=f"Client{n}", family_name="Bench", birth_date=date(1980, 1, 1))
-            for n in range(total)
-        ]
-    )
-    profiles = ClientProfile.objects.bulk_create(
-        [
-            ClientProfile(
-                entity=entity,
-                person=person,
-                brand=brand,
-                status=ClientProfile.Status.ACTIVE,
-                given_name=person.given_name,
-                family_name=person.family_name,
-                given_name_latin=person.given_name,
-                family_name_latin=person.family_name,
-                birth_date=person.birth_date,
-                residence_country="CY",
-                email=f"client{n}@bench.example.com",
-                email_canonical=f"client{n}@bench.example.com",
-                routing_ruleset="bench",
-            )
-            for n, person in enumerate(persons)
-        ]
-    )
+    profiles = bench_profiles(entity=entity, brand=brand, count=total)
     opened = [wallet_open(profile=profile, currency=CURRENCY) for profile in profiles]
     uniform, hot, thin_wallets = opened[:wallets], opened[wallets], opened[wallets + 1 :]
     ids = [wallet.pk for wallet in uniform]

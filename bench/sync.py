@@ -38,7 +38,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,7 +45,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ledger import database_recreate, database_url  # noqa: E402 - the bench folder's own module
+from common import bench_profiles, database_recreate, database_url  # noqa: E402 - bench/
 
 DEFAULT_DATABASE = "brokercrm_bench_sync"
 ENTITY_CODE = "BENCH"
@@ -80,7 +79,6 @@ def world_create(*, sim_url: str, kind: str, accounts: int, per_client: int) -> 
 
     from brokercrm.httpjson import json_request
     from entities.models import Brand, LegalEntity
-    from identity.models import ClientProfile, Person
     from kyc.models import KycFile
     from platforms.models import GroupMapping, TradingAccount, TradingServer
     from platforms.services import server_connector
@@ -117,34 +115,7 @@ def world_create(*, sim_url: str, kind: str, accounts: int, per_client: int) -> 
     )
     leverage = next(g.leverage for g in server_connector(server).groups() if g.name == group)
     clients = -(-accounts // per_client)
-    persons = Person.objects.bulk_create(
-        [
-            Person(given_name="Client", family_name=f"Bench{n}", birth_date=date(1980, 1, 1))
-            for n in range(clients)
-        ],
-        batch_size=5_000,
-    )
-    profiles = ClientProfile.objects.bulk_create(
-        [
-            ClientProfile(
-                entity=entity,
-                person=person,
-                brand=brand,
-                status=ClientProfile.Status.ACTIVE,
-                given_name=person.given_name,
-                family_name=person.family_name,
-                given_name_latin=person.given_name,
-                family_name_latin=person.family_name,
-                birth_date=person.birth_date,
-                residence_country="CY",
-                email=f"client{n}@bench.test",
-                email_canonical=f"client{n}@bench.test",
-                routing_ruleset="bench",
-            )
-            for n, person in enumerate(persons)
-        ],
-        batch_size=5_000,
-    )
+    profiles = bench_profiles(entity=entity, brand=brand, count=clients)
     KycFile.objects.bulk_create(
         [
             KycFile(entity=entity, profile=profile, status=KycFile.Status.APPROVED)

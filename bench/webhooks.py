@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ledger import database_recreate, database_url  # noqa: E402 - the bench folder's own module
+from common import database_recreate, database_url  # noqa: E402 - bench/
 
 DEFAULT_DATABASE = "brokercrm_bench_webhooks"
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway benchmark secret
