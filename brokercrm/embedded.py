@@ -127,7 +127,7 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
         socket_path.unlink(missing_ok=True)
 
 
-def _dev_secret(var: Path, name: str, make: Callable[[], str]) -> str:
+def dev_secret(var: Path, name: str, make: Callable[[], str]) -> str:
     """A random key kept in var/ so sessions and encrypted data survive restarts of the demo."""
     path = var / name
     if not path.exists():
@@ -171,14 +171,12 @@ def run(command: list[str]) -> int:
         else:
             _say("using REDIS_URL from the environment")
         env.setdefault(
-            "SECRET_KEY", _dev_secret(var, "secret_key", lambda: secrets.token_urlsafe(50))
+            "SECRET_KEY", dev_secret(var, "secret_key", lambda: secrets.token_urlsafe(50))
         )
-        env.setdefault(
-            "FIELD_ENCRYPTION_KEY", _dev_secret(var, "field_encryption_key", _fernet_key)
-        )
+        env.setdefault("FIELD_ENCRYPTION_KEY", dev_secret(var, "field_encryption_key", _fernet_key))
         env.setdefault(
             "BLIND_INDEX_KEY",
-            _dev_secret(var, "blind_index_key", lambda: secrets.token_urlsafe(48)),
+            dev_secret(var, "blind_index_key", lambda: secrets.token_urlsafe(48)),
         )
         env.setdefault("BROKERCRM_VAR_DIR", str(var))
         return _run_child(command, env)

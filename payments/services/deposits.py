@@ -313,7 +313,15 @@ def _deposit_set(
     fields: dict[str, Any] = {"status": status, "decline_code": code[:40]}
     if alternatives is not None:
         fields["alternatives"] = alternatives
-    rows.update(**fields)
+    with transaction.atomic():
+        if rows.update(**fields):
+            _deposit_audit(deposit, status, code, alternatives)
+    return Deposit.objects.in_entity(deposit.entity_id).get(pk=deposit.pk)
+
+
+def _deposit_audit(
+    deposit: Deposit, status: str, code: str, alternatives: list[str] | None
+) -> None:
     audit_record(
         actor=None,
         actor_label="system:payments",
@@ -322,7 +330,6 @@ def _deposit_set(
         obj=deposit,
         after={"status": status, "decline_code": code, "alternatives": alternatives or []},
     )
-    return Deposit.objects.in_entity(deposit.entity_id).get(pk=deposit.pk)
 
 
 def deposit_credit(

@@ -293,7 +293,12 @@ def reconciliation_break_resolve(
         if item.status != ReconciliationBreak.Status.OPEN:
             raise Conflict("The break is already resolved.", code="break_resolved")
         if adjustment is not None:
-            amount = Decimal(str(adjustment))
+            try:
+                amount = Decimal(str(adjustment))
+            except ArithmeticError:
+                raise ValidationFailed(
+                    "The adjustment is not a number.", code="amount_invalid"
+                ) from None
             size = money(abs(amount))
             sign = 1 if amount > 0 else -1
             item.resolution_journal = journal_post(

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
@@ -138,14 +137,6 @@ def psp_webhooks_process(*, batch: int = BATCH) -> int:
                     logger.warning("PSP webhook %s: %s", event.event_id, event.outcome)
             WebhookEvent.objects.unscoped().bulk_update(events, ["outcome"])
             done += len(events)
-
-
-def _amount(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return Decimal("NaN")
-    return amount
 
 
 def _act(event: WebhookEvent) -> str:

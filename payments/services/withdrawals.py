@@ -450,9 +450,12 @@ def withdrawal_payout(*, withdrawal_id: int) -> str:
                 idempotency_key=leg.reference,
             )
         except UpstreamTimeout:
-            result = gateway.transaction_by_reference(leg.reference)
+            try:
+                result = gateway.transaction_by_reference(leg.reference)
+            except (UpstreamTimeout, UpstreamUnavailable):
+                result = None
             if result is None:
-                continue  # nothing applied: the next run sends it again
+                continue  # unknown or not applied: the next run asks (or sends) again
         except UpstreamUnavailable:
             continue
         except PspRefused as exc:

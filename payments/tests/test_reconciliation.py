@@ -148,3 +148,24 @@ def test_reconciliation_is_clean_on_clean_data_and_finds_each_injected_fault(
         entity=world.eu, kind="suspense", currency="EUR"
     ).balance == Decimal("10")
     assert_ledger_sound(world.eu, world.uk)
+
+
+def test_a_bad_adjustment_is_refused_and_leaves_the_break_open(payments_world):
+    from payments.models import ReconciliationRun
+
+    run = ReconciliationRun.objects.create(
+        entity=payments_world.eu,
+        merchant_account=payments_world.merchants["eu-cards-1"],
+        day=timezone.now().date(),
+    )
+    item = ReconciliationBreak.objects.create(
+        entity=payments_world.eu, run=run, kind="amount_mismatch", currency="EUR"
+    )
+    for adjustment in ("ten", "0", "1e-9"):
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - the code is asserted below
+            reconciliation_break_resolve(
+                actor=payments_world.eu_finance, item=item, note="x", adjustment=adjustment
+            )
+        assert caught.value.code == "amount_invalid"
+    item.refresh_from_db()
+    assert (item.status, item.resolution_journal_id) == ("open", None)

@@ -12,16 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from brokercrm.embedded import dev_secret
 from brokercrm.supervisor import ProcessSpec, supervise
 
 
-def _demo_secret(name: str) -> str:
-    """A webhook secret shared by a simulator and the demo stack, kept under var/."""
-    path = settings.VAR_DIR / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class Command(BaseCommand):
@@ -53,7 +49,10 @@ class Command(BaseCommand):
         simulators: list[ProcessSpec] = []
         if not os.environ.get("KYC_LIVENESS_URL"):
             os.environ["KYC_LIVENESS_URL"] = f"http://127.0.0.1:{options['liveness_port']}"
-            os.environ.setdefault("KYC_LIVENESS_WEBHOOK_SECRET", _demo_secret("liveness_secret"))
+            os.environ.setdefault(
+                "KYC_LIVENESS_WEBHOOK_SECRET",
+                dev_secret(settings.VAR_DIR, "liveness_secret", _token),
+            )
             simulators.append(
                 ProcessSpec(
                     "liveness",
@@ -71,7 +70,9 @@ class Command(BaseCommand):
         if not os.environ.get("PSP_SIMULATOR_URL"):
             from payments.management.commands.seed_payments import SECRET_ENV, simulator_config
 
-            os.environ.setdefault(SECRET_ENV, _demo_secret("psp_webhook_secret"))
+            os.environ.setdefault(
+                SECRET_ENV, dev_secret(settings.VAR_DIR, "psp_webhook_secret", _token)
+            )
             config = settings.VAR_DIR / "psp-simulator.json"
             config.write_text(
                 json.dumps(simulator_config(os.environ["PUBLIC_BASE_URL"], os.environ[SECRET_ENV]))
