@@ -98,7 +98,16 @@ class RebatePlanVersionAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(RebateRate)
 class RebateRateAdmin(ReadOnlyScopedAdmin):
-    list_display = ("version", "symbols", "account_group", "server", "amount_per_lot")
+    list_display = (
+        "version",
+        "symbols",
+        "account_group",
+        "server",
+        "basis",
+        "amount_per_lot",
+        "spread_per_lot",
+        "share_percent",
+    )
 
 
 @admin.register(CommissionLine)

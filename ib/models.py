@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.db.models import Q
 
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -72,8 +74,19 @@ class RebatePlanVersion(EntityOwned):
 
 
 class RebateRate(EntityOwned):
-    """Amount per lot for a symbol group; optionally only for one account group or server.
-    The most specific matching rate wins."""
+    """What a deal of a symbol group earns before the tier split; optionally only for one
+    account group or server. The most specific matching rate wins.
+
+    - `per_lot`: `amount_per_lot` x lots;
+    - `spread_share`: `share_percent` of the spread the entity earns, `spread_per_lot` x lots
+      (the markup of the symbol group, in the plan's currency);
+    - `commission_share`: `share_percent` of the commission the client paid on the trade
+      (opening leg and closing deal), converted to the plan's currency at the deal's time."""
+
+    class Basis(models.TextChoices):
+        PER_LOT = "per_lot", "Amount per lot"
+        SPREAD_SHARE = "spread_share", "Share of the spread"
+        COMMISSION_SHARE = "commission_share", "Share of the commission"
 
     version = models.ForeignKey(RebatePlanVersion, on_delete=models.CASCADE, related_name="rates")
     symbols = ArrayField(models.CharField(max_length=32), default=list, blank=True)
@@ -81,10 +94,31 @@ class RebateRate(EntityOwned):
     server = models.ForeignKey(
         "platforms.TradingServer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    amount_per_lot = models.DecimalField(**MONEY)
+    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.PER_LOT)
+    amount_per_lot = models.DecimalField(**MONEY, null=True, blank=True)
+    spread_per_lot = models.DecimalField(**MONEY, null=True, blank=True)
+    share_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="rebaterate_basis_complete",
+                condition=(
+                    Q(basis="per_lot", amount_per_lot__gte=0)
+                    | Q(basis="spread_share", spread_per_lot__gte=0, share_percent__gte=0)
+                    | Q(basis="commission_share", share_percent__gte=0)
+                )
+                & (Q(share_percent__isnull=True) | Q(share_percent__lte=100)),
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{','.join(self.symbols) or '*'}: {self.amount_per_lot}/lot"
+        where = ",".join(self.symbols) or "*"
+        if self.basis == self.Basis.PER_LOT:
+            return f"{where}: {self.amount_per_lot}/lot"
+        if self.basis == self.Basis.SPREAD_SHARE:
+            return f"{where}: {self.share_percent}% of {self.spread_per_lot}/lot spread"
+        return f"{where}: {self.share_percent}% of commission"
 
 
 class IbPartner(EntityOwned):
@@ -228,16 +262,33 @@ class CommissionLine(EntityOwned):
     class Status(models.TextChoices):
         COMPUTED = "computed", "Computed"
         PAID = "paid", "Paid"
-        DELAYED = "delayed", "Delayed (opening leg missing)"
+        DELAYED = "delayed", "Delayed (opening leg or FX rate missing)"
         VOID = "void", "Void"
 
-    # Few indexes on purpose: the batch inserts and updates lines by the hundred thousand.
-    # The unique constraint leads with deal; (ib, deal_time) serves the IB's lines.
+    # Few indexes and no per-row foreign key checks on purpose: the batch writes lines by the
+    # million. Lines are only written by set-based statements that join the rows they name,
+    # and those rows are never deleted (triggers in migration 0003 refuse it while a line
+    # names them; journal entries are append-only). See docs/adr/0010-ib-commissions.md.
+    entity = models.ForeignKey(
+        "entities.LegalEntity",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     deal = models.ForeignKey(
-        "platforms.Deal", on_delete=models.PROTECT, related_name="+", db_index=False
+        "platforms.Deal",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     ib = models.ForeignKey(
-        IbPartner, on_delete=models.PROTECT, related_name="lines", db_index=False
+        IbPartner,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
     )
     tier = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -246,10 +297,25 @@ class CommissionLine(EntityOwned):
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     plan_version = models.ForeignKey(
-        RebatePlanVersion, on_delete=models.PROTECT, related_name="+", db_index=False
+        RebatePlanVersion,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # The rate of that version the deal matched: with the deal, the hierarchy at its time and
+    # the version, it explains the amount.
+    rate = models.ForeignKey(
+        RebateRate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     status = models.CharField(max_length=10, choices=Status.choices)
-    # Which run wrote / paid the line: bookkeeping, no constraint checked per row.
+    # Which run wrote / paid the line: bookkeeping.
     run = models.ForeignKey(
         CommissionRun,
         null=True,
@@ -270,8 +336,6 @@ class CommissionLine(EntityOwned):
     )
     # Set at payout: the line's share of the rounded payout (sums exactly to the payout).
     paid_amount = models.DecimalField(**MONEY, null=True, blank=True)
-    # Not indexed: the payout then updates lines in place (HOT, see the fillfactor in
-    # migration 0002) without touching any index. Statements reach lines by IB.
     payout_journal = models.ForeignKey(
         "wallets.JournalEntry",
         null=True,
@@ -279,18 +343,43 @@ class CommissionLine(EntityOwned):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
         ordering = ["deal_time", "pk"]
         constraints = [
+            # A deal pays one commission per tier (one IB holds each tier at the deal's time),
+            # whatever the plan version: a rerun, a concurrent run, a re-imported deal or an
+            # overlapping attribution cannot add a second one.
             models.UniqueConstraint(
-                fields=["deal", "ib", "tier", "kind"], name="commissionline_unique"
+                fields=["deal", "tier"],
+                condition=Q(kind="commission"),
+                name="commissionline_commission_unique",
+            ),
+            # Each correction reverses and adjusts a line once per version.
+            models.UniqueConstraint(
+                fields=["plan_version", "kind", "deal", "tier"],
+                condition=~Q(kind="commission"),
+                name="commissionline_correction_unique",
+            ),
+            models.CheckConstraint(
+                name="commissionline_paid_complete",
+                condition=Q(status="paid", paid_amount__isnull=False, payout_journal__isnull=False)
+                | (~Q(status="paid") & Q(paid_amount__isnull=True, payout_journal__isnull=True)),
             ),
         ]
         indexes = [
             models.Index(fields=["ib", "deal_time"], name="commissionline_ib_time"),
-            models.Index(fields=["plan_version", "kind"], name="commissionline_version"),
+            # Lines are written roughly in deal-time order: a block range index finds a plan
+            # version's period for a correction at almost no cost to the batch.
+            BrinIndex(fields=["deal_time"], name="commissionline_time_brin"),
+            # Lines still to be paid or waiting for their opening leg: few at any time.
+            models.Index(
+                fields=["ib"],
+                condition=Q(status__in=["computed", "delayed"]),
+                name="commissionline_open",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,5 @@
 """Celery tasks: thin wrappers around the services. The batch is idempotent (unique lines,
-payouts serialised per entity and keyed per run, IB and currency)."""
+one run at a time in one transaction, journals keyed per run, IB and currency)."""
 
 from __future__ import annotations
 

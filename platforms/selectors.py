@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from identity.models import ClientProfile
@@ -25,6 +26,25 @@ _PROFILE_BLOCKS = {
     ClientProfile.Status.CLOSED: ("profile_closed", "The client profile is closed."),
     ClientProfile.Status.PENDING: ("profile_pending", "The client is held for duplicate review."),
 }
+
+
+# Deal imports hold this advisory lock shared for their transaction; `deals_committed_through`
+# takes it exclusively for one statement. ("DEAL" in ASCII.)
+DEAL_IMPORT_LOCK = 0x4445414C
+
+
+def deals_committed_through() -> int:
+    """The highest deal id at or below which every deal is committed.
+
+    Deal ids come from a sequence in the order imports ask for them, not the order they
+    commit: a reader that took MAX(id) while an import was still open would later find a
+    lower id appear. Imports hold DEAL_IMPORT_LOCK shared; this waits for the open ones to
+    commit, reads MAX(id), and lets imports go on at once. Call it outside a transaction, or
+    imports wait until the caller's transaction ends."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEAL_IMPORT_LOCK])
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM platforms_deal")
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)

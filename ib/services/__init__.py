@@ -2,8 +2,6 @@
 
 from ib.services.commissions import (
     commission_batch_run,
-    commission_lines_compute,
-    commission_payout,
     rebate_plan_correct,
 )
 from ib.services.partners import (
@@ -18,8 +16,6 @@ from ib.services.partners import (
 
 __all__ = [
     "commission_batch_run",
-    "commission_lines_compute",
-    "commission_payout",
     "ib_parent_set",
     "ib_partner_create",
     "ib_reattribute",

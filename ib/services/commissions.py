@@ -1,50 +1,80 @@
 """The commission batch: deals → lines (set-based, idempotent) → payouts through the ledger.
 
-Lines are one per deal x IB x tier x kind, guarded by a unique constraint, so a rerun, a
-concurrent run or a re-imported deal (same server + ticket, same row) creates nothing twice.
-Payouts are serialised per entity by an advisory lock; only `computed` lines are claimed,
-and they become `paid` in the transaction that posts the journals."""
+A run is one transaction under an exclusive advisory lock, so runs (and corrections) follow
+each other. New lines are staged in a temporary table, summed per IB, paid through one
+ledger batch and written once, already paid: no line is written twice, and no foreign key
+or status update is checked or rewritten row by row (ADR 0010). The unique constraints on
+lines still have the last word: a rerun, a concurrent run or a re-imported deal (same
+server + ticket, same row) cannot create a second commission."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import ValidationFailed
+from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from ib.models import CommissionLine, CommissionRun, IbPartner, RebatePlanVersion
 from ib.services.partners import _rates_create, _require, _split_checked
+from platforms.selectors import deals_committed_through
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.services import JournalSpec, Line, journal_post_batch, system_account, wallet_open
 
+# The closing deal's opening leg (the first `in` deal of its position).
 _OPENING_LEG = """
     LEFT JOIN LATERAL (
-        SELECT o.time FROM platforms_deal o
+        SELECT o.time, o.commission FROM platforms_deal o
         WHERE o.server_id = d.server_id AND o.position = d.position AND o.entry = 'in'
           AND d.position IS NOT NULL AND o.time <= d.time
         ORDER BY o.time LIMIT 1
     ) op ON true
 """
 
-# One statement from deals to lines. Rates: the most specific matching rate of the version
-# valid at the deal's time; tiers: the closure rows valid at the deal's time, up to the
-# entity's depth and the plan's split; closing deals held less than the minimum earn nothing.
-_LINES_SQL = (
+# What the deal earns before the tier split, in the plan's currency (NULL while an FX rate
+# for a commission share is missing). Aliases: d deal, op opening leg, ta account, p plan,
+# rate the matched rate.
+_BASE = """
+    CASE rate.basis
+        WHEN 'per_lot' THEN rate.amount_per_lot * d.volume
+        WHEN 'spread_share' THEN rate.spread_per_lot * d.volume * rate.share_percent / 100
+        ELSE abs(d.commission + COALESCE(op.commission, 0)) * rate.share_percent / 100
+             * CASE WHEN ta.currency = p.currency THEN 1 ELSE (
+                   SELECT f.rate FROM wallets_fxrate f
+                   WHERE f.base = ta.currency AND f.quote = p.currency AND f.as_of <= d.time
+                   ORDER BY f.as_of DESC LIMIT 1) END
+    END
+"""
+
+
+_BASE_JOIN = f"CROSS JOIN LATERAL (SELECT {_BASE} AS base) b"
+
+
+def _amount(tier: str) -> str:
+    """A tier's share of the base (joined as `b`), the version's per-trade ceiling applied
+    first; NULL while the base is."""
+    return (
+        f"round(LEAST(b.base, COALESCE(v.per_trade_ceiling, b.base))"
+        f" * v.tier_split[{tier} + 1] / 100, 8)"
+    )
+
+
+# Deals → lines. Rates: the most specific matching rate of the version valid at the deal's
+# time; tiers: the closure rows valid at the deal's time, up to the entity's depth and the
+# plan's split; closing deals held less than the minimum earn nothing; a deal whose opening
+# leg (or FX rate) is missing gets a `delayed` line.
+_LINES_SELECT = (
     """
-INSERT INTO ib_commissionline (
-    entity_id, deal_id, ib_id, tier, kind, deal_time, lots, amount, currency,
-    plan_version_id, status, run_id)
-SELECT d.entity_id, d.id, c.ancestor_id, c.depth, %(kind)s, d.time, d.volume,
-       round(LEAST(rate.amount_per_lot * d.volume,
-                   COALESCE(v.per_trade_ceiling, rate.amount_per_lot * d.volume))
-             * v.tier_split[c.depth + 1] / 100, 8),
-       p.currency, v.id,
-       CASE WHEN op.time IS NULL THEN 'delayed' ELSE 'computed' END,
-       %(run)s
+SELECT d.entity_id, d.id AS deal_id, c.ancestor_id AS ib_id, c.depth AS tier,
+       %(kind)s::varchar AS kind, d.time AS deal_time, d.volume AS lots,
+       COALESCE(amount, 0) AS amount, p.currency, v.id AS plan_version_id, rate.id AS rate_id,
+       CASE WHEN op.time IS NULL OR amount IS NULL THEN 'delayed' ELSE 'computed' END::varchar
+           AS status
 FROM platforms_deal d
 JOIN platforms_tradingaccount ta ON ta.id = d.account_id
 JOIN ib_ibassignment a ON a.profile_id = ta.profile_id AND a.entity_id = d.entity_id
@@ -56,7 +86,8 @@ JOIN ib_rebateplanversion v ON v.plan_id = p.id
      AND NOT EXISTS (SELECT 1 FROM ib_rebateplanversion cv WHERE cv.corrects_id = v.id)
 LEFT JOIN ib_ibprogramme prog ON prog.entity_id = d.entity_id
 JOIN LATERAL (
-    SELECT r.amount_per_lot FROM ib_rebaterate r
+    SELECT r.id, r.basis, r.amount_per_lot, r.spread_per_lot, r.share_percent
+    FROM ib_rebaterate r
     WHERE r.version_id = v.id
       AND (cardinality(r.symbols) = 0 OR d.symbol = ANY(r.symbols))
       AND (r.account_group = '' OR r.account_group = ta."group")
@@ -71,206 +102,261 @@ JOIN LATERAL (
 JOIN ib_ibclosure c ON c.ib_id = direct.id
      AND c.valid_from <= d.time AND (c.valid_to IS NULL OR c.valid_to > d.time)
      AND c.depth < LEAST(cardinality(v.tier_split), COALESCE(prog.max_depth, 3))
-WHERE d.id > %(deal_from)s AND d.id <= %(deal_to)s
+"""
+    + _BASE_JOIN
+    + """
+CROSS JOIN LATERAL (SELECT """
+    + _amount("c.depth")
+    + """ AS amount) computed
+WHERE {deals}
   AND d.entry = 'out' AND d.kind IN ('buy', 'sell')
   AND v.tier_split[c.depth + 1] > 0
   AND (op.time IS NULL OR d.time - op.time >= make_interval(secs => v.min_holding_seconds))
-  AND {only}
-ON CONFLICT (deal_id, ib_id, tier, kind) DO NOTHING
 """
 )
 
-# A delayed line whose opening leg has arrived: payable, or void if held too briefly.
-_DELAYED_SQL = (
-    """
+_LINE_COLUMNS = (
+    "entity_id, deal_id, ib_id, tier, kind, deal_time, lots, amount, currency,"
+    " plan_version_id, rate_id, status"
+)
+
+# New commissions of deals in (deal_from, deal_to] that have none yet, staged for payout.
+_STAGE_SQL = "CREATE TEMPORARY TABLE ib_stage ON COMMIT DROP AS " + _LINES_SELECT.format(
+    deals="d.id > %(deal_from)s AND d.id <= %(deal_to)s AND NOT EXISTS ("
+    " SELECT 1 FROM ib_commissionline l WHERE l.deal_id = d.id AND l.ib_id = c.ancestor_id"
+    " AND l.tier = c.depth AND l.kind = 'commission')"
+)
+
+# Delayed lines whose opening leg (and FX rate) is there now: recomputed with the rate and
+# version they were made under (a reversal as the negative), payable — or void when the
+# trade turns out to have been held too briefly.
+_RELEASE_SQL = f"""
 UPDATE ib_commissionline l
-SET status = CASE WHEN l.deal_time - op.time >= make_interval(secs => v.min_holding_seconds)
+SET amount = CASE WHEN l.kind = 'reversal' THEN -1 ELSE 1 END * {_amount("l.tier")},
+    status = CASE WHEN l.deal_time - op.time >= make_interval(secs => v.min_holding_seconds)
                   THEN 'computed' ELSE 'void' END
 FROM platforms_deal d
+JOIN platforms_tradingaccount ta ON ta.id = d.account_id
 JOIN ib_rebateplanversion v ON true
-"""
-    + _OPENING_LEG
-    + """
+JOIN ib_rebateplan p ON p.id = v.plan_id
+JOIN ib_rebaterate rate ON true
+{_OPENING_LEG}
+{_BASE_JOIN}
 WHERE l.status = 'delayed' AND d.id = l.deal_id AND v.id = l.plan_version_id
-  AND op.time IS NOT NULL
+  AND rate.id = l.rate_id AND op.time IS NOT NULL AND b.base IS NOT NULL
 """
-)
 
+# Stage → lines, written once: a line of a paid IB is paid (its share of the rounded payout:
+# the difference of the rounded running totals, after what the IB had open), else as staged.
+_WRITE_SQL = f"""
+INSERT INTO ib_commissionline ({_LINE_COLUMNS}, run_id, paid_amount, payout_journal_id,
+                               payout_run_id)
+SELECT s.entity_id, s.deal_id, s.ib_id, s.tier, s.kind, s.deal_time, s.lots, s.amount,
+       s.currency, s.plan_version_id, s.rate_id,
+       CASE WHEN pay.journal_id IS NULL OR s.status <> 'computed' THEN s.status ELSE 'paid' END,
+       %(run)s,
+       CASE WHEN pay.journal_id IS NOT NULL AND s.status = 'computed' THEN
+           ib_round_half_even(pay.open + s.running, pay.minor)
+           - ib_round_half_even(pay.open + s.running - s.amount, pay.minor) END,
+       CASE WHEN s.status = 'computed' THEN pay.journal_id END,
+       CASE WHEN pay.journal_id IS NOT NULL AND s.status = 'computed' THEN %(run)s END
+FROM (
+    SELECT *, SUM(CASE WHEN status = 'computed' THEN amount ELSE 0 END)
+              OVER (PARTITION BY ib_id, currency ORDER BY deal_id, tier) AS running
+    FROM ib_stage
+) s
+LEFT JOIN unnest(%(ibs)s::bigint[], %(currencies)s::varchar[], %(open)s::numeric[],
+                 %(minors)s::int[], %(journals)s::bigint[])
+     AS pay(ib_id, currency, open, minor, journal_id)
+     ON pay.ib_id = s.ib_id AND pay.currency = s.currency
+ORDER BY s.deal_id, s.tier  -- the order of the unique index: appends, not random inserts
+"""
 
-# Writers of lines hold this lock shared; a payout holds it exclusively, so every line its
-# statements see was committed before it started and none appears between its sum and its
-# update (READ COMMITTED takes a new snapshot per statement).
+# Lines an IB already had open (released, corrected, or waiting on a negative net), paid
+# first in the same way.
+_PAY_OPEN_SQL = """
+UPDATE ib_commissionline l
+SET status = 'paid', paid_amount = w.paid, payout_journal_id = w.journal_id,
+    payout_run_id = %(run)s
+FROM (
+    SELECT o.id, pay.journal_id,
+        ib_round_half_even(SUM(o.amount) OVER running, pay.minor)
+        - ib_round_half_even(SUM(o.amount) OVER running - o.amount, pay.minor) AS paid
+    FROM ib_commissionline o
+    JOIN unnest(%(ibs)s::bigint[], %(currencies)s::varchar[], %(minors)s::int[],
+                %(journals)s::bigint[]) AS pay(ib_id, currency, minor, journal_id)
+         ON pay.ib_id = o.ib_id AND pay.currency = o.currency
+    WHERE o.status = 'computed'
+    WINDOW running AS (PARTITION BY o.ib_id, o.currency ORDER BY o.id)
+) w
+WHERE l.id = w.id
+"""
+
+# Writers of lines (a run, a correction) hold this lock for their transaction.
 _LINES_LOCK = 0x1C0
 
 
-def _lines_lock(cursor: Any, *, exclusive: bool) -> None:
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    cursor.execute(f"SELECT {function}(%s)", [_LINES_LOCK])
+def _lines_lock(cursor: Any) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINES_LOCK])
 
 
-def _lines_insert(
-    *,
-    run: CommissionRun,
-    kind: str,
-    deal_from: int,
-    deal_to: int,
-    only: str = "true",
-    params: dict[str, Any] | None = None,
-) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LINES_SQL.format(only=only),
-            {
-                "kind": kind,
-                "run": run.pk,
-                "deal_from": deal_from,
-                "deal_to": deal_to,
-                **(params or {}),
-            },
-        )
-        return cursor.rowcount
-
-
-def commission_lines_compute(*, run: CommissionRun, full: bool = False) -> int:
-    """Lines for deals imported since the last run (all deals if `full`). Returns new lines."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _lines_lock(cursor, exclusive=False)
-            cursor.execute(
-                "SELECT COALESCE(MAX(deal_id_to), 0) FROM ib_commissionrun"
-                " WHERE finished_at IS NOT NULL"
-            )
-            deal_from = 0 if full else cursor.fetchone()[0]
-            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM platforms_deal")
-            deal_to = cursor.fetchone()[0]
-        created = _lines_insert(
-            run=run, kind=CommissionLine.Kind.COMMISSION, deal_from=deal_from, deal_to=deal_to
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(_DELAYED_SQL)
-        run.deal_id_from, run.deal_id_to = deal_from, deal_to
-        run.lines_created = created
-        run.save(update_fields=["deal_id_from", "deal_id_to", "lines_created"])
-    return created
-
-
-_PAID_SQL = """
-UPDATE ib_commissionline l
-SET status = 'paid', paid_amount = w.paid, payout_journal_id = j.journal_id,
-    payout_run_id = %(run)s
-FROM (
-    SELECT id, ib_id,
-        ib_round_half_even(SUM(amount) OVER run_total, %(minor)s)
-        - ib_round_half_even(COALESCE(SUM(amount) OVER run_before, 0), %(minor)s) AS paid
-    FROM ib_commissionline
-    WHERE entity_id = %(entity)s AND currency = %(currency)s AND status = 'computed'
-      AND ib_id = ANY(%(ibs)s::bigint[])
-    WINDOW run_total AS (PARTITION BY ib_id ORDER BY id),
-           run_before AS (PARTITION BY ib_id ORDER BY id
-                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-) w
-JOIN unnest(%(ibs)s::bigint[], %(journals)s::bigint[]) AS j(ib_id, journal_id)
-     ON j.ib_id = w.ib_id
-WHERE l.id = w.id
-"""
+@contextmanager
+def _one_line_each() -> Iterator[None]:
+    """Two lines for one deal and tier (under one version) mean overlapping attributions,
+    plan versions or hierarchy links: refused whole, with a code, nothing of it kept."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise Conflict(
+            "Two commissions were computed for the same deal and tier; check for"
+            " overlapping attributions, plan versions or hierarchy links.",
+            code="commission_ambiguous",
+        ) from exc
 
 
 def _minor(currency: str) -> Decimal:
     return Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[currency])
 
 
-def commission_payout(*, run: CommissionRun, entity_id: int) -> tuple[int, Decimal]:
-    """Pay every computed line of the entity: one journal per IB and currency, all in one
-    ledger batch, lines marked paid in the same transaction.
+def _payable(cursor: Any) -> dict[int, list[tuple[int, str, Decimal, Decimal]]]:
+    """Per entity: (IB, currency, open, payout) for every IB whose computed lines — open
+    ones and staged ones — net to a positive amount once rounded. A negative net (after a
+    correction) waits for future earnings."""
+    cursor.execute(
+        """
+        SELECT entity_id, ib_id, currency, SUM(amount) FILTER (WHERE NOT staged),
+               SUM(amount)
+        FROM (
+            SELECT entity_id, ib_id, currency, amount, false AS staged
+            FROM ib_commissionline WHERE status = 'computed'
+            UNION ALL
+            SELECT entity_id, ib_id, currency, amount, true
+            FROM ib_stage WHERE status = 'computed'
+        ) lines
+        GROUP BY entity_id, ib_id, currency ORDER BY entity_id, currency, ib_id
+        """
+    )
+    payable: dict[int, list[tuple[int, str, Decimal, Decimal]]] = {}
+    for entity_id, ib_id, currency, open_, raw in cursor.fetchall():
+        total = raw.quantize(_minor(currency), rounding=ROUND_HALF_EVEN)
+        if total > 0:
+            payable.setdefault(entity_id, []).append((ib_id, currency, open_ or Decimal(0), total))
+    return payable
 
-    Each line's paid amount is the difference of the rounded running totals (half-even), so
-    the lines of a payout add up exactly to the rounded payout."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _lines_lock(cursor, exclusive=True)
-            cursor.execute(
-                "SELECT ib_id, currency, SUM(amount) FROM ib_commissionline"
-                " WHERE entity_id = %s AND status = 'computed'"
-                " GROUP BY ib_id, currency ORDER BY currency, ib_id",
-                [entity_id],
-            )
-            sums = cursor.fetchall()
-        payable: dict[str, list[tuple[int, Decimal]]] = {}
-        for ib_id, currency, raw in sums:
-            total = raw.quantize(_minor(currency), rounding=ROUND_HALF_EVEN)
-            if total > 0:  # a negative net (a correction) waits for future earnings
-                payable.setdefault(currency, []).append((ib_id, total))
-        partners = (
-            IbPartner.objects.unscoped()
-            .select_related("profile", "profile__entity")
-            .in_bulk([ib_id for rows in payable.values() for ib_id, _ in rows])
+
+def _journals_post(
+    run: CommissionRun, entity_id: int, rows: list[tuple[int, str, Decimal, Decimal]]
+) -> dict[tuple[int, str], int]:
+    """One accrual per currency (fee revenue → IB payable) and one payout per IB and currency
+    (IB payable → the IB's wallet), in one ledger batch. Returns the payout journal ids."""
+    partners = (
+        IbPartner.objects.unscoped()
+        .select_related("profile", "profile__entity")
+        .in_bulk({ib_id for ib_id, *_ in rows})
+    )
+    specs: list[JournalSpec] = []
+    for currency in sorted({currency for _, currency, *_ in rows}):
+        payable_account = system_account(
+            entity=entity_id, kind=LedgerAccount.Kind.IB_PAYABLE, currency=currency
         )
-        specs: list[JournalSpec] = []
-        for currency, rows in payable.items():
-            payable_account = system_account(
-                entity=entity_id, kind=LedgerAccount.Kind.IB_PAYABLE, currency=currency
+        revenue = system_account(
+            entity=entity_id, kind=LedgerAccount.Kind.FEE_REVENUE, currency=currency
+        )
+        grand = sum((total for _, cur, _, total in rows if cur == currency), Decimal(0))
+        specs.append(
+            JournalSpec(
+                type=JournalEntry.Type.COMMISSION,
+                idempotency_key=f"ib-accrual:{run.pk}:{entity_id}:{currency}",
+                lines=[Line(revenue, -grand), Line(payable_account, grand)],
+                reference=f"IB commissions run {run.pk}",
             )
-            revenue = system_account(
-                entity=entity_id, kind=LedgerAccount.Kind.FEE_REVENUE, currency=currency
-            )
-            grand = sum((total for _, total in rows), Decimal(0))
+        )
+        for ib_id, cur, _, total in rows:
+            if cur != currency:
+                continue
+            wallet = wallet_open(profile=partners[ib_id].profile, currency=currency)
             specs.append(
                 JournalSpec(
                     type=JournalEntry.Type.COMMISSION,
-                    idempotency_key=f"ib-accrual:{run.pk}:{currency}",
-                    lines=[Line(revenue, -grand), Line(payable_account, grand)],
-                    reference=f"IB commissions run {run.pk}",
+                    idempotency_key=f"ib-payout:{run.pk}:{ib_id}:{currency}",
+                    lines=[Line(payable_account, -total), Line(wallet, total)],
+                    reference=f"IB {ib_id} commissions run {run.pk}",
+                    metadata={"ib": ib_id, "run": run.pk},
                 )
             )
-            for ib_id, total in rows:
-                wallet = wallet_open(profile=partners[ib_id].profile, currency=currency)
-                specs.append(
-                    JournalSpec(
-                        type=JournalEntry.Type.COMMISSION,
-                        idempotency_key=f"ib-payout:{run.pk}:{ib_id}:{currency}",
-                        lines=[Line(payable_account, -total), Line(wallet, total)],
-                        reference=f"IB {ib_id} commissions run {run.pk}",
-                        metadata={"ib": ib_id, "run": run.pk},
-                    )
-                )
-        journals = journal_post_batch(actor=None, entity=entity_id, specs=specs) if specs else []
-        by_key = {journal.idempotency_key: journal.pk for journal in journals}
-        count, paid = 0, Decimal(0)
-        with connection.cursor() as cursor:
-            for currency, rows in payable.items():
-                ibs = [ib_id for ib_id, _ in rows]
-                cursor.execute(
-                    _PAID_SQL,
-                    {
-                        "minor": CURRENCY_MINOR_UNITS[currency],
-                        "run": run.pk,
-                        "entity": entity_id,
-                        "currency": currency,
-                        "ibs": ibs,
-                        "journals": [by_key[f"ib-payout:{run.pk}:{i}:{currency}"] for i in ibs],
-                    },
-                )
-                count += len(rows)
-                paid += sum((total for _, total in rows), Decimal(0))
-    return count, paid
+    journals = journal_post_batch(actor=None, entity=entity_id, specs=specs)
+    by_key = {journal.idempotency_key: journal.pk for journal in journals}
+    return {
+        (ib_id, currency): by_key[f"ib-payout:{run.pk}:{ib_id}:{currency}"]
+        for ib_id, currency, *_ in rows
+    }
 
 
 def commission_batch_run(*, full: bool = False) -> CommissionRun:
-    """Compute new lines, then pay every entity. Safe to rerun and to run concurrently."""
-    run = CommissionRun.objects.create()
-    commission_lines_compute(run=run, full=full)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT entity_id FROM ib_commissionline"
-            " WHERE status = 'computed' ORDER BY entity_id"
-        )
-        entity_ids = [row[0] for row in cursor.fetchall()]
-    for entity_id in entity_ids:
-        count, paid = commission_payout(run=run, entity_id=entity_id)
-        run.payouts += count
-        run.payout_total += paid
-    run.finished_at = timezone.now()
-    run.save(update_fields=["payouts", "payout_total", "finished_at"])
+    """Lines for the deals imported since the last run (every deal if `full`), released
+    delayed lines, and a payout of every IB with a positive net: one transaction, safe to
+    rerun and to run concurrently (runs follow each other)."""
+    deal_to = deals_committed_through()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            _lines_lock(cursor)
+            # Sorting and hashing a million staged lines wants more than the default.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SELECT COALESCE(MAX(deal_id_to), 0) FROM ib_commissionrun")
+            last = cursor.fetchone()[0]
+            deal_from = 0 if full else last
+            run = CommissionRun.objects.create(
+                deal_id_from=deal_from, deal_id_to=max(deal_to, last)
+            )
+            # Dropped on commit; also here and at the end, for a run inside a caller's transaction.
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.ib_stage")
+            cursor.execute(
+                _STAGE_SQL,
+                {
+                    "kind": CommissionLine.Kind.COMMISSION,
+                    "deal_from": deal_from,
+                    "deal_to": deal_to,
+                },
+            )
+            run.lines_created = cursor.rowcount
+            cursor.execute(_RELEASE_SQL)
+            payable = _payable(cursor)
+            journals: dict[tuple[int, str], int] = {}
+            for entity_id, rows in payable.items():
+                journals.update(_journals_post(run, entity_id, rows))
+                run.payouts += len(rows)
+                run.payout_total += sum((total for *_, total in rows), Decimal(0))
+            paid = [row for rows in payable.values() for row in rows]
+            ibs = [ib_id for ib_id, *_ in paid]
+            currencies = [currency for _, currency, *_ in paid]
+            minors = [CURRENCY_MINOR_UNITS[currency] for currency in currencies]
+            journal_ids = [journals[(ib_id, currency)] for ib_id, currency, *_ in paid]
+            cursor.execute(
+                _PAY_OPEN_SQL,
+                {
+                    "run": run.pk,
+                    "ibs": ibs,
+                    "currencies": currencies,
+                    "minors": minors,
+                    "journals": journal_ids,
+                },
+            )
+            with _one_line_each():
+                cursor.execute(
+                    _WRITE_SQL,
+                    {
+                        "run": run.pk,
+                        "ibs": ibs,
+                        "currencies": currencies,
+                        "open": [open_ for _, _, open_, _ in paid],
+                        "minors": minors,
+                        "journals": journal_ids,
+                    },
+                )
+            cursor.execute("DROP TABLE pg_temp.ib_stage")
+        run.finished_at = timezone.now()
+        run.save()
     return run
 
 
@@ -284,18 +370,23 @@ def rebate_plan_correct(
     min_holding_seconds: int = 0,
     reason: str,
 ) -> RebatePlanVersion:
-    """Correct a version for its whole period: every commission it produced is reversed and
-    recomputed under the correction as adjustment lines; the next payout settles the net.
-    Nothing is paid a second time: paid lines stay paid, only the difference moves."""
+    """Correct a version for its whole period: every line it produced (commissions, and the
+    adjustments of an earlier correction) is reversed and recomputed under the correction
+    as adjustment lines; the next run pays the net. Nothing is paid a second time: paid
+    lines stay paid, only the difference moves. A correction can itself be corrected."""
     _require(actor, "ib.change_rebateplan", version.entity_id)
     split = _split_checked(tier_split)
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")
-    if version.corrects_id is not None or hasattr(version, "corrected_by"):
-        raise ValidationFailed(
-            "This version was already corrected or is a correction.", code="version_corrected"
-        )
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            _lines_lock(cursor)
+        version = RebatePlanVersion.objects.unscoped().select_for_update().get(pk=version.pk)
+        if RebatePlanVersion.objects.unscoped().filter(corrects=version).exists():
+            raise ValidationFailed(
+                "This version was corrected already: correct its latest correction.",
+                code="version_corrected",
+            )
         number = (
             RebatePlanVersion.objects.unscoped()
             .filter(plan_id=version.plan_id)
@@ -316,39 +407,51 @@ def rebate_plan_correct(
         )
         _rates_create(correction, rates)
         run = CommissionRun.objects.create()
-        with connection.cursor() as cursor:
-            _lines_lock(cursor, exclusive=False)
-            cursor.execute(
-                """
-                INSERT INTO ib_commissionline (
-                    entity_id, deal_id, ib_id, tier, kind, deal_time, lots, amount, currency,
-                    plan_version_id, status, run_id)
-                SELECT entity_id, deal_id, ib_id, tier, 'reversal', deal_time, lots, -amount,
-                       currency, plan_version_id,
-                       CASE WHEN status = 'delayed' THEN 'delayed' ELSE 'computed' END, %s
-                FROM ib_commissionline
-                WHERE plan_version_id = %s AND kind = 'commission' AND status <> 'void'
-                ON CONFLICT (deal_id, ib_id, tier, kind) DO NOTHING
-                """,
-                [run.pk, version.pk],
-            )
-        _lines_insert(
-            run=run,
-            kind=CommissionLine.Kind.ADJUSTMENT,
-            deal_from=0,
-            deal_to=2**62,
-            only="d.id IN (SELECT deal_id FROM ib_commissionline"
-            " WHERE plan_version_id = %(old)s AND kind = 'commission' AND status <> 'void')",
-            params={"old": version.pk},
+        # The version's lines lie in its period (the time index finds them).
+        effective = (
+            "plan_version_id = %(old)s AND kind <> 'reversal' AND status <> 'void'"
+            " AND deal_time >= %(valid_from)s"
+            + (" AND deal_time < %(valid_to)s" if version.valid_to else "")
         )
+        period = {"valid_from": version.valid_from, "valid_to": version.valid_to}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO ib_commissionline ({_LINE_COLUMNS}, run_id)
+                SELECT entity_id, deal_id, ib_id, tier, 'reversal', deal_time, lots, -amount,
+                       currency, plan_version_id, rate_id,
+                       CASE WHEN status = 'delayed' THEN 'delayed' ELSE 'computed' END,
+                       %(run)s
+                FROM ib_commissionline WHERE {effective}
+                """,
+                {"run": run.pk, "old": version.pk, **period},
+            )
+            reversed_ = cursor.rowcount
+            with _one_line_each():
+                cursor.execute(
+                    f"INSERT INTO ib_commissionline ({_LINE_COLUMNS}, run_id)"
+                    " SELECT *, %(run)s FROM ("
+                    + _LINES_SELECT.format(
+                        deals=f"d.id IN (SELECT deal_id FROM ib_commissionline WHERE {effective})"
+                    )
+                    + ") adjustments",
+                    {
+                        "run": run.pk,
+                        "old": version.pk,
+                        "kind": CommissionLine.Kind.ADJUSTMENT,
+                        **period,
+                    },
+                )
+            run.lines_created = reversed_ + cursor.rowcount
         run.finished_at = timezone.now()
-        run.save(update_fields=["finished_at"])
+        run.save(update_fields=["lines_created", "finished_at"])
         audit_record(
             actor=actor,
             action="ib.plan_correct",
             entity=version.entity_id,
             obj=correction,
             before={"version": version.pk},
+            after={"version": correction.pk, "lines": run.lines_created},
             reason=reason,
         )
     return correction

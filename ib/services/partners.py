@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
@@ -251,20 +251,61 @@ def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> 
     return plan
 
 
+def _rate_figure(rate: dict[str, Any], name: str, *, most: Decimal) -> Decimal:
+    value = rate.get(name)
+    if value is None or isinstance(value, float):
+        raise ValidationFailed(f"Give {name} as a decimal string.", code="rate_invalid")
+    try:
+        figure = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed(f"{name} is not a number.", code="rate_invalid") from exc
+    if (
+        not figure.is_finite()
+        or figure < 0
+        or figure > most
+        or figure != figure.quantize(Decimal("1e-8"))
+    ):
+        raise ValidationFailed(
+            f"{name} must be between 0 and {most} with at most 8 decimals.", code="rate_invalid"
+        )
+    return figure
+
+
+_RATE_FIELDS = {
+    RebateRate.Basis.PER_LOT: ("amount_per_lot",),
+    RebateRate.Basis.SPREAD_SHARE: ("spread_per_lot", "share_percent"),
+    RebateRate.Basis.COMMISSION_SHARE: ("share_percent",),
+}
+
+
 def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> None:
+    """Rates of a version: `basis` per_lot (`amount_per_lot`), spread_share (`spread_per_lot`,
+    `share_percent`) or commission_share (`share_percent`)."""
     if not rates:
         raise ValidationFailed("A plan version needs at least one rate.", code="rates_required")
-    RebateRate.objects.unscoped().bulk_create(
-        RebateRate(
-            entity_id=version.entity_id,
-            version=version,
-            symbols=list(rate.get("symbols", [])),
-            account_group=rate.get("account_group", ""),
-            server_id=rate.get("server_id"),
-            amount_per_lot=Decimal(str(rate["amount_per_lot"])),
+    rows = []
+    for rate in rates:
+        basis = rate.get("basis", RebateRate.Basis.PER_LOT)
+        if basis not in _RATE_FIELDS:
+            raise ValidationFailed(f"Unknown rate basis {basis!r}.", code="rate_invalid")
+        figures = {
+            name: _rate_figure(
+                rate, name, most=Decimal(100) if name == "share_percent" else Decimal(10**12)
+            )
+            for name in _RATE_FIELDS[basis]
+        }
+        rows.append(
+            RebateRate(
+                entity_id=version.entity_id,
+                version=version,
+                symbols=list(rate.get("symbols", [])),
+                account_group=rate.get("account_group", ""),
+                server_id=rate.get("server_id"),
+                basis=basis,
+                **figures,
+            )
         )
-        for rate in rates
-    )
+    RebateRate.objects.unscoped().bulk_create(rows)
 
 
 def _split_checked(tier_split: list[Any]) -> list[Decimal]:

@@ -83,6 +83,7 @@ def deal(
     volume: str = "1",
     symbol: str = "EURUSD",
     ticket: int | None = None,
+    commission: str = "0",
 ) -> Deal:
     deal, _ = Deal.objects.unscoped().update_or_create(
         server=account.server,
@@ -97,7 +98,7 @@ def deal(
             "volume": Decimal(volume),
             "price": Decimal("1.1"),
             "profit": Decimal(0),
-            "commission": Decimal(0),
+            "commission": Decimal(commission),
             "swap": Decimal(0),
             "time": time,
             "position": position,

@@ -2,20 +2,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import count
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from ib.models import CommissionLine, IbClosure, ReferralReview
+from brokercrm.errors import Conflict, ValidationFailed
+from ib.models import CommissionLine, CommissionRun, IbAssignment, IbClosure, ReferralReview
 from ib.selectors import ib_ancestors_at, ib_statement
 from ib.services import (
     commission_batch_run,
     ib_parent_set,
     ib_reattribute,
     rebate_plan_correct,
+    rebate_plan_create,
+    rebate_plan_publish,
     referral_attribute,
     referral_code_create,
 )
@@ -23,6 +26,7 @@ from ib.tests.factories import account_of, at, deal, ib_of, plan_of, round_trip
 from identity.models import ClientProfile
 from platforms.tests.factories import client_of
 from wallets.models import LedgerAccount
+from wallets.services import fx_rate_record
 from wallets.tests.factories import assert_ledger_sound
 
 _codes = count(1)
@@ -259,3 +263,276 @@ def test_two_concurrent_runs_pay_nothing_twice(world):
     assert {line.status for line in lines(ib=ib)} == {"paid"}
     assert wallet_balance(ib) == Decimal("60.00")
     assert_ledger_sound(world.eu)
+
+
+def test_a_correction_can_itself_be_corrected_and_nets_once(world):
+    plan = plan_of(world.eu, per_lot="10", split=[100])
+    ib = ib_of(world.eu_brand, plan)
+    round_trip(account_of(attributed_client(ib, world.eu_brand)), opened=at(5))
+    commission_batch_run()
+    first = plan.versions.unscoped().get()
+    second = rebate_plan_correct(
+        actor=None,
+        version=first,
+        rates=[{"symbols": [], "amount_per_lot": "12.5"}],
+        tier_split=[100],
+        min_holding_seconds=60,
+        reason="Agreed rate was 12.50",
+    )
+    commission_batch_run()
+    third = rebate_plan_correct(
+        actor=None,
+        version=second,
+        rates=[{"symbols": [], "amount_per_lot": "11"}],
+        tier_split=[100],
+        min_holding_seconds=60,
+        reason="12.50 was for gold only",
+    )
+    commission_batch_run()
+    commission_batch_run(full=True)
+    assert [
+        (line.kind, line.plan_version_id, line.amount, line.status) for line in lines(ib=ib)
+    ] == [
+        ("commission", first.pk, Decimal("10"), "paid"),
+        ("reversal", first.pk, Decimal("-10"), "paid"),
+        ("adjustment", second.pk, Decimal("12.5"), "paid"),
+        ("reversal", second.pk, Decimal("-12.5"), "computed"),
+        ("adjustment", third.pk, Decimal("11"), "computed"),
+    ]
+    # 12.50 was paid; the second correction nets -1.50, which waits for future earnings
+    assert wallet_balance(ib) == Decimal("12.50")
+    assert sum(line.paid_amount or 0 for line in lines(ib=ib)) == Decimal("12.50")
+    # the corrected versions are closed to further corrections; nothing was written
+    with pytest.raises(ValidationFailed) as refused:
+        rebate_plan_correct(
+            actor=None,
+            version=first,
+            rates=[{"symbols": [], "amount_per_lot": "1"}],
+            tier_split=[100],
+            reason="again",
+        )
+    assert refused.value.code == "version_corrected"
+    assert plan.versions.unscoped().count() == 3
+    assert_ledger_sound(world.eu)
+
+
+def test_a_correction_that_lowers_the_rate_waits_for_future_earnings(world):
+    plan = plan_of(world.eu, per_lot="10", split=[100])
+    ib = ib_of(world.eu_brand, plan)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    round_trip(account, opened=at(5))
+    commission_batch_run()
+    rebate_plan_correct(
+        actor=None,
+        version=plan.versions.unscoped().get(),
+        rates=[{"symbols": [], "amount_per_lot": "4"}],
+        tier_split=[100],
+        min_holding_seconds=60,
+        reason="Overpaid",
+    )
+    commission_batch_run()
+    # -10 + 4 = -6 open: nothing paid back or out
+    assert wallet_balance(ib) == Decimal("10.00")
+    assert {line.status for line in lines(ib=ib, kind__in=["reversal", "adjustment"])} == {
+        "computed"
+    }
+    round_trip(account, opened=at(6), volume="2")  # earns 8 under the correction
+    commission_batch_run()
+    assert wallet_balance(ib) == Decimal("12.00")  # 10 paid, then -6 + 8
+    assert {line.status for line in lines(ib=ib)} == {"paid"}
+    assert sum(line.paid_amount for line in lines(ib=ib)) == Decimal("12.00")
+    assert_ledger_sound(world.eu)
+
+
+def shared_plan(entity: Any, rates: list[dict[str, Any]], **options: Any) -> Any:
+    plan = rebate_plan_create(
+        actor=None, entity=entity, name=f"Share {next(_codes)}", currency="USD"
+    )
+    rebate_plan_publish(
+        actor=None,
+        plan=plan,
+        valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        rates=rates,
+        tier_split=options.get("split", [100]),
+        per_trade_ceiling=options.get("ceiling"),
+        min_holding_seconds=60,
+    )
+    return plan
+
+
+def test_share_of_spread_and_of_commission(world):
+    plan = shared_plan(
+        world.eu,
+        [
+            {"basis": "spread_share", "spread_per_lot": "8", "share_percent": "25"},
+            {"basis": "commission_share", "symbols": ["XAUUSD"], "share_percent": "40"},
+        ],
+        split=[75, 25],
+    )
+    ib = ib_of(world.eu_brand, plan)
+    parent = ib_of(world.eu_brand, plan)
+    ib_parent_set(actor=None, ib=ib, parent=parent, valid_from=START)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    # 3 lots EURUSD: 25% of 8 x 3 = 6 → 4.50 / 1.50
+    round_trip(account, opened=at(5), volume="3")
+    # gold: the client paid 3.50 to open and 3.50 to close → 40% of 7 = 2.80 → 2.10 / 0.70
+    position = 90001
+    deal(account, entry="in", time=at(6), position=position, symbol="XAUUSD", commission="-3.5")
+    deal(
+        account, entry="out", time=at(6, 14), position=position, symbol="XAUUSD", commission="-3.5"
+    )
+    commission_batch_run()
+    assert sorted((line.ib_id, line.amount) for line in lines()) == sorted(
+        [
+            (ib.pk, Decimal("4.5")),
+            (parent.pk, Decimal("1.5")),
+            (ib.pk, Decimal("2.1")),
+            (parent.pk, Decimal("0.7")),
+        ]
+    )
+    assert (wallet_balance(ib), wallet_balance(parent)) == (Decimal("6.60"), Decimal("2.20"))
+    assert_ledger_sound(world.eu)
+
+
+def test_commission_share_of_another_currency_waits_for_the_fx_rate(world):
+    plan = shared_plan(world.eu, [{"basis": "commission_share", "share_percent": "50"}])
+    ib = ib_of(world.eu_brand, plan)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    account.currency = "EUR"
+    account.save(update_fields=["currency"])
+    position = 90002
+    deal(account, entry="in", time=at(7), position=position, commission="-2")
+    closing = deal(account, entry="out", time=at(7, 15), position=position, commission="-2")
+    commission_batch_run()
+    assert [line.status for line in lines(deal=closing)] == ["delayed"]
+    assert wallet_balance(ib) == 0
+    fx_rate_record(base="EUR", quote="USD", rate="1.1", source="ECB", as_of=at(7, 9))
+    fx_rate_record(base="EUR", quote="USD", rate="1.3", source="ECB", as_of=at(8))  # later
+    commission_batch_run()
+    # 50% of 4 EUR at 1.1 = 2.20 USD
+    assert [(line.status, line.amount) for line in lines(deal=closing)] == [
+        ("paid", Decimal("2.2"))
+    ]
+    assert wallet_balance(ib) == Decimal("2.20")
+    assert_ledger_sound(world.eu)
+
+
+@pytest.mark.parametrize(
+    "rate",
+    [
+        {"basis": "spread_share", "spread_per_lot": "8"},
+        {"basis": "commission_share", "share_percent": "120"},
+        {"basis": "per_lot", "amount_per_lot": "ten"},
+        {"basis": "per_lot", "amount_per_lot": 1.5},
+        {"basis": "per_lot", "amount_per_lot": "-1"},
+        {"basis": "turnover", "amount_per_lot": "1"},
+    ],
+)
+def test_bad_rates_are_refused_and_nothing_is_written(world, rate):
+    plan = rebate_plan_create(actor=None, entity=world.eu, name="Bad", currency="USD")
+    with pytest.raises(ValidationFailed) as refused:
+        rebate_plan_publish(
+            actor=None,
+            plan=plan,
+            valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+            rates=[rate],
+            tier_split=[100],
+        )
+    assert refused.value.code == "rate_invalid"
+    assert not plan.versions.unscoped().exists()
+
+
+def test_overlapping_attributions_are_refused_whole(world):
+    plan = plan_of(world.eu, split=[100])
+    first, second = ib_of(world.eu_brand, plan), ib_of(world.eu_brand, plan)
+    profile = attributed_client(first, world.eu_brand)
+    # bad data: a second open attribution of the same client, written around the services
+    IbAssignment.objects.unscoped().create(
+        entity=world.eu, profile=profile, ib=second, valid_from=START, source="manager"
+    )
+    round_trip(account_of(profile), opened=at(5))
+    runs = CommissionRun.objects.count()
+    with pytest.raises(Conflict) as refused:
+        commission_batch_run()
+    assert refused.value.code == "commission_ambiguous"
+    assert lines() == []
+    assert CommissionRun.objects.count() == runs
+    assert (wallet_balance(first), wallet_balance(second)) == (0, 0)
+
+
+def test_lines_keep_their_deal_ib_and_version(world):
+    from django.db import IntegrityError, transaction
+
+    plan = plan_of(world.eu, split=[100])
+    ib = ib_of(world.eu_brand, plan)
+    closing = round_trip(account_of(attributed_client(ib, world.eu_brand)), opened=at(5))
+    commission_batch_run()
+    statements = [
+        ("DELETE FROM platforms_deal WHERE id = %s", closing.pk),
+        ("DELETE FROM ib_rebateplanversion WHERE plan_id = %s", plan.pk),
+    ]
+    for sql, key in statements:
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [key])
+    assert len(lines(ib=ib)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deal_committed_late_with_a_lower_id_is_still_paid(world):
+    from django.db import transaction
+
+    from platforms.selectors import DEAL_IMPORT_LOCK
+
+    plan = plan_of(world.eu, split=[100])
+    ib = ib_of(world.eu_brand, plan)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_import() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [DEAL_IMPORT_LOCK])
+                round_trip(account, opened=at(3))  # lower ids, committed last
+                inserted.set()
+                release.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    importer = threading.Thread(target=slow_import)
+    importer.start()
+    assert inserted.wait(10)
+    round_trip(account, opened=at(4))  # higher ids, committed first
+    batch = threading.Thread(target=lambda: (commission_batch_run(), connection.close()))
+    batch.start()
+    batch.join(0.5)
+    assert batch.is_alive()  # waits for the open import instead of skipping past it
+    release.set()
+    importer.join()
+    batch.join()
+    commission_batch_run()
+    assert errors == []
+    assert len(lines(ib=ib)) == 2
+    assert wallet_balance(ib) == Decimal("20.00")
+
+
+@pytest.mark.django_db
+def test_database_half_even_rounding_matches_decimal():
+    import random
+
+    rng = random.Random(7)
+    values = [Decimal(n) / 1000 for n in range(-3000, 3001, 5)]  # every midpoint near zero
+    values += [Decimal(rng.randrange(-(10**12), 10**12)) / 10**8 for _ in range(2000)]
+    values += [Decimal("0.125"), Decimal("-0.125"), Decimal("2.5"), Decimal("-2.5"), Decimal(0)]
+    with connection.cursor() as cursor:
+        for scale in (0, 2, 3):
+            cursor.execute(
+                "SELECT ib_round_half_even(x, %s) FROM unnest(%s::numeric[]) WITH ORDINALITY"
+                " AS t(x, n) ORDER BY n",
+                [scale, values],
+            )
+            got = [row[0] for row in cursor.fetchall()]
+            quantum = Decimal(1).scaleb(-scale)
+            assert got == [v.quantize(quantum, rounding=ROUND_HALF_EVEN) for v in values]

@@ -30,7 +30,7 @@ from brokercrm.scoping import scope_for
 from platforms.connectors import LoginNotFound, Page, PlatformAccount, PlatformError
 from platforms.connectors import TradingPlatform as Platform
 from platforms.models import Deal, SyncCursor, TradingAccount, TradingEvent, TradingServer
-from platforms.selectors import blocked_accounts
+from platforms.selectors import DEAL_IMPORT_LOCK, blocked_accounts
 
 from .accounts import accounts_by_login
 from .common import LOCK_FEED, LOCK_RECONCILE, server_connector, server_lock
@@ -332,6 +332,8 @@ def _import_deals(
         report.deals_seen += len(page.items)
         with transaction.atomic(durable=True):
             if page.items:
+                with connection.cursor() as lock:
+                    lock.execute("SELECT pg_advisory_xact_lock_shared(%s)", [DEAL_IMPORT_LOCK])
                 tickets = [deal.ticket for deal in page.items]
                 existing = set(
                     Deal.objects.in_entity(server.entity_id)
