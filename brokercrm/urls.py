@@ -3,12 +3,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brokercrm.accounts.api.views import MeView
+from brokercrm.accounts.api.views import ClientTokenView, MeView
 
 from . import views
 
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
+    path("client-tokens", ClientTokenView.as_view(), name="client-tokens"),
     path("", include("entities.api.urls")),
     path("", include("identity.api.urls")),
     path("", include("wallets.api.urls")),

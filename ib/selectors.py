@@ -24,6 +24,11 @@ def ib_ancestors_at(*, ib: IbPartner, at: dt.datetime) -> list[IbPartner]:
     return [row.ancestor for row in rows]
 
 
+def ib_partner_of_profile(*, profile_id: int) -> IbPartner | None:
+    """The IB partner a client profile is, if any (one per profile)."""
+    return IbPartner.objects.unscoped().filter(profile_id=profile_id).first()
+
+
 def ib_statement(*, ib: IbPartner, date_from: dt.datetime, date_to: dt.datetime) -> dict[str, Any]:
     """Every line of the IB's deals in [date_from, date_to): deal, lots, plan version, tier,
     amount; totals, and what the ledger paid into the IB's wallet for those lines."""

@@ -9,6 +9,7 @@ MatchDecision with its evidence and the rule-set version, and audited.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -100,6 +101,7 @@ class RegistrationInput:
     device_fingerprint: str = ""
     ip: str = ""
     agreement_version: str = ""
+    referral_code: str = ""
 
 
 @dataclass
@@ -108,6 +110,8 @@ class RegistrationResult:
     decision: MatchDecision
     profile: ClientProfile | None
     person: Person | None
+    # None: no code given (or no profile made); False: kept for review, attributes nothing.
+    referral_attributed: bool | None = None
 
 
 @dataclass
@@ -214,6 +218,7 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
     """Register a client through `brand`. Returns what happened; raises only for bad input,
     a refused country, or an applicant too young (nothing is written then)."""
     values = _normalise(data)
+    referral_code = _referral_code_checked(data.referral_code)
     routing = onboarding_entity_for(brand=brand, country=values.residence_country)
     min_age = int(routing.ruleset.document.get("min_age_years", 18))
     if _age_years(values.birth_date, timezone.localdate()) < min_age:
@@ -263,6 +268,16 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
                 confidence=match.confidence,
                 explanation=match.explanation(),
             )
+        referral_attributed = None
+        if profile is not None and referral_code:
+            # Local import: the IB app builds on identity, not the other way round.
+            from ib.services import referral_attribute
+
+            # A code of another entity, or an unknown one, attributes nothing and is kept for
+            # review; the registration goes ahead either way.
+            referral_attributed = (
+                referral_attribute(profile=profile, code=referral_code) is not None
+            )
         audit_record(
             actor=None,
             actor_label=f"brand:{brand.code}",
@@ -276,9 +291,33 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
                 "ruleset": routing.ruleset.reference,
                 "routing": routing.explanation,
                 "match": match.explanation(),
+                "referral_code": referral_code,
+                "referral_attributed": referral_attributed,
             },
         )
-    return RegistrationResult(outcome=outcome, decision=decision, profile=profile, person=person)
+    return RegistrationResult(
+        outcome=outcome,
+        decision=decision,
+        profile=profile,
+        person=person,
+        referral_attributed=referral_attributed,
+    )
+
+
+_REFERRAL_CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
+
+
+def _referral_code_checked(code: str) -> str:
+    """A referral code as typed in a link: a slug of at most 40 characters, or nothing."""
+    if not isinstance(code, str):
+        raise ValidationFailed("The referral code must be text.", code="referral_code_invalid")
+    code = code.strip()
+    if code and not _REFERRAL_CODE.fullmatch(code):
+        raise ValidationFailed(
+            "A referral code has at most 40 letters, digits, hyphens or underscores.",
+            code="referral_code_invalid",
+        )
+    return code
 
 
 def _profile_create(

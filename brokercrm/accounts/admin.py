@@ -29,9 +29,12 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["kind", "is_active", "is_staff", "is_superuser"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets[:2],
-        ("Access", {"fields": ("kind", "is_active", "is_staff", "is_superuser")}),
+        ("Access", {"fields": ("kind", "profile", "is_active", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+    # A client login is opened by client_login_create for one profile; the kind and the
+    # profile never change afterwards (the database refuses a client without a profile).
+    readonly_fields = ["kind", "profile"]
 
 
 @admin.register(Role)

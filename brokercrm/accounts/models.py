@@ -9,7 +9,7 @@ from django.db.models import Q
 
 
 class User(AbstractUser):
-    """Staff and clients alike. A client login will belong to one ClientProfile, hence one
+    """Staff and clients alike. A client login belongs to one ClientProfile, hence one
     entity; staff reach entities only through role grants."""
 
     class Kind(models.TextChoices):
@@ -17,9 +17,24 @@ class User(AbstractUser):
         CLIENT = "client", "Client"
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAFF)
+    profile = models.OneToOneField(
+        "identity.ClientProfile",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="login",
+        help_text="The one client profile a client login opens; none for staff.",
+    )
 
     class Meta:
         db_table = "accounts_user"
+        constraints = [
+            models.CheckConstraint(
+                name="user_client_has_profile",
+                condition=Q(kind="client", profile__isnull=False)
+                | Q(kind="staff", profile__isnull=True),
+            ),
+        ]
 
 
 class Role(models.Model):

@@ -48,6 +48,13 @@ class RegistrationSerializer(serializers.Serializer):
     agreement_version = serializers.CharField(
         max_length=40, required=False, default="", allow_blank=True
     )
+    referral_code = serializers.SlugField(
+        max_length=40,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The IB referral code the applicant came with, if any.",
+    )
 
 
 class RegistrationResultSerializer(serializers.Serializer):
@@ -55,6 +62,11 @@ class RegistrationResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(["accepted", "pending_review"])
     profile_id = serializers.IntegerField()
     entity = serializers.CharField()
+    referral_attributed = serializers.BooleanField(
+        allow_null=True,
+        help_text="Null without a referral code; false when the code was kept for review "
+        "(unknown, or of another entity) and attributed nothing.",
+    )
 
 
 class DocumentSerializer(serializers.ModelSerializer):

@@ -28,3 +28,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def grant(user: User, role_code: str, **where: Any) -> RoleGrant:
     return role_grant(actor=None, user=user, role=role_get(role_code), reason="test setup", **where)
+
+
+CLIENT_PASSWORD = "purple-tiger-evening-42"
+
+
+def client_login(profile: Any, password: str = CLIENT_PASSWORD) -> User:
+    from brokercrm.accounts.services import client_login_create
+
+    return client_login_create(actor=None, profile=profile, password=password)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class ClientTokenRequestSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    # Long enough for any passphrase, short enough that hashing it stays cheap.
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class ClientTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    profile_id = serializers.IntegerField()

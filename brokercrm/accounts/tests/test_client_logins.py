@@ -1,0 +1,284 @@
+"""Client logins: one per client profile, hence one entity; tokens through the brand key."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from brokercrm.accounts.models import User
+from brokercrm.accounts.services import CLIENT_LOGIN_MAX_FAILURES, client_login_create
+from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
+from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from identity.api.auth import brand_api_key_create
+from identity.tests.factories import register
+
+EMAIL = "ivan.petrov@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _no_failure_counts_from_earlier_runs():
+    # Failed-login counters live in the cache, which outlives a test database.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def eu_profile(world):
+    return register(world.eu_brand).profile
+
+
+@pytest.fixture
+def uk_profile(world, eu_profile):
+    # The same person, same e-mail, now also a client of the UK entity.
+    result = register(world.uk_brand, residence_country="GB")
+    assert result.outcome == "auto_link"
+    return result.profile
+
+
+def brand_api(brand) -> APIClient:
+    _, secret = brand_api_key_create(brand=brand, name="web")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    return client
+
+
+def token_client(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+# --- creating a login -----------------------------------------------------------------------
+
+
+def test_login_created_for_the_profile_and_audited(world, eu_profile):
+    user = client_login(eu_profile)
+    assert (user.kind, user.profile_id, user.is_staff) == ("client", eu_profile.pk, False)
+    assert user.username == f"eu+{EMAIL}"
+    assert user.check_password(CLIENT_PASSWORD)
+    event = AuditEvent.objects.get(action="access.client_login_created")
+    assert (event.entity_id, event.object_id) == (world.eu.pk, str(user.pk))
+    assert CLIENT_PASSWORD not in str(event.after)
+
+
+@pytest.mark.parametrize("password", ["short", "password1234", "1234567890123", "ivanpetrov1"])
+def test_weak_password_refused_and_nothing_written(eu_profile, password):
+    with pytest.raises(ValidationFailed) as raised:
+        client_login_create(actor=None, profile=eu_profile, password=password)
+    assert raised.value.code == "password_weak"
+    assert raised.value.extra["errors"]["password"]
+    assert not User.objects.filter(kind="client").exists()
+    assert not AuditEvent.objects.filter(action="access.client_login_created").exists()
+
+
+def test_empty_password_refused(eu_profile):
+    with pytest.raises(ValidationFailed) as raised:
+        client_login_create(actor=None, profile=eu_profile, password="")
+    assert raised.value.code == "password_required"
+
+
+def test_second_login_for_the_profile_refused(eu_profile):
+    client_login(eu_profile)
+    with pytest.raises(Conflict) as raised:
+        client_login(eu_profile, password="another-long-passphrase")
+    assert raised.value.code == "login_exists"
+    assert User.objects.filter(kind="client").count() == 1
+
+
+def test_same_email_in_the_same_entity_refused(world, eu_profile):
+    # given another profile of the EU entity that carries the same e-mail address
+    other = register(
+        world.eu_brand,
+        given_name="Olga",
+        family_name="Sidorova",
+        birth_date="1990-01-02",
+        phone="+49 151 99999999",
+        document=None,
+        ip="203.0.113.99",
+        device_fingerprint="dev-olga",
+    ).profile
+    type(other).objects.unscoped().filter(pk=other.pk).update(
+        email_canonical=eu_profile.email_canonical
+    )
+    other.refresh_from_db()
+    client_login(eu_profile)
+    with pytest.raises(Conflict) as raised:
+        client_login(other)
+    assert raised.value.code == "login_email_taken"
+    assert User.objects.filter(kind="client").count() == 1
+
+
+def test_same_email_may_hold_a_login_in_another_entity(eu_profile, uk_profile):
+    eu_user = client_login(eu_profile)
+    uk_user = client_login(uk_profile, password="a-different-uk-passphrase")
+    assert eu_user.pk != uk_user.pk
+    assert (eu_user.username, uk_user.username) == (f"eu+{EMAIL}", f"uk+{EMAIL}")
+
+
+def test_staff_need_to_change_the_entitys_profiles(world, eu_profile):
+    with pytest.raises(NotFound):
+        client_login_create(actor=world.uk_compliance, profile=eu_profile, password=CLIENT_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        client_login_create(actor=world.eu_support, profile=eu_profile, password=CLIENT_PASSWORD)
+    assert not User.objects.filter(kind="client").exists()
+    user = client_login_create(
+        actor=world.eu_compliance, profile=eu_profile, password=CLIENT_PASSWORD
+    )
+    assert user.profile_id == eu_profile.pk
+
+
+def test_closed_profile_gets_no_login(eu_profile):
+    type(eu_profile).objects.unscoped().filter(pk=eu_profile.pk).update(status="closed")
+    eu_profile.refresh_from_db()
+    with pytest.raises(ValidationFailed) as raised:
+        client_login(eu_profile)
+    assert raised.value.code == "profile_closed"
+
+
+def test_database_refuses_staff_with_a_profile_and_client_without(world, eu_profile):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="staff-with-profile", kind="staff", profile=eu_profile)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="client-without-profile", kind="client")
+    assert not User.objects.filter(
+        username__in=["staff-with-profile", "client-without-profile"]
+    ).exists()
+
+
+# --- the token endpoint ---------------------------------------------------------------------
+
+URL = "/api/v1/client-tokens"
+
+
+def test_token_for_the_brands_entity(world, eu_profile):
+    user = client_login(eu_profile)
+    response = brand_api(world.eu_brand).post(
+        URL, {"email": "Ivan.Petrov@Example.com ", "password": CLIENT_PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "token": Token.objects.get(user=user).key,
+        "profile_id": eu_profile.pk,
+    }
+    assert AuditEvent.objects.filter(action="access.client_token_issued", actor=user).count() == 1
+    me = token_client(response.json()["token"]).get("/api/v1/me")
+    assert me.status_code == 200
+    assert {key: me.json()[key] for key in ("id", "kind", "profile_id", "grants")} == {
+        "id": user.pk,
+        "kind": "client",
+        "profile_id": eu_profile.pk,
+        "grants": [],
+    }
+
+
+def test_token_failures_answer_alike(world, eu_profile, uk_profile):
+    client_login(eu_profile)
+    # the UK profile has a login with its own password; the UK brand may not log into EU
+    client_login(uk_profile, password="a-different-uk-passphrase")
+    eu_api, uk_api = brand_api(world.eu_brand), brand_api(world.uk_brand)
+    attempts = [
+        (eu_api, {"email": EMAIL, "password": "wrong-password-123"}),  # wrong password
+        (uk_api, {"email": EMAIL, "password": CLIENT_PASSWORD}),  # EU password on UK brand
+        (eu_api, {"email": "nobody@example.com", "password": CLIENT_PASSWORD}),  # unknown
+        (eu_api, {"email": "not an address", "password": CLIENT_PASSWORD}),  # unreadable
+    ]
+    answers = [api.post(URL, body, format="json") for api, body in attempts]
+    assert [answer.status_code for answer in answers] == [400] * 4
+    assert {str(answer.json()) for answer in answers} == {
+        str({"code": "login_failed", "detail": "The e-mail address or the password is wrong."})
+    }
+    assert not Token.objects.exists()
+
+
+def test_token_endpoint_bad_input(world, eu_profile):
+    client_login(eu_profile)
+    api = brand_api(world.eu_brand)
+    for body in ({}, {"email": EMAIL}, {"email": EMAIL, "password": "x" * 257}, []):
+        response = api.post(URL, body, format="json")
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid"
+    # no brand key, or a staff login instead of one
+    assert APIClient().post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}).status_code == 401
+    staff = APIClient()
+    staff.force_authenticate(world.eu_admin)
+    assert staff.post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}).status_code in (401, 403)
+    assert not Token.objects.exists()
+
+
+def test_repeated_failures_are_throttled_for_known_and_unknown_addresses(world, eu_profile):
+    client_login(eu_profile)
+    api = brand_api(world.eu_brand)
+    for email in (EMAIL, "nobody@example.com"):
+        for _ in range(CLIENT_LOGIN_MAX_FAILURES):
+            assert (
+                api.post(URL, {"email": email, "password": "wrong"}, format="json").status_code
+                == 400
+            )
+        response = api.post(URL, {"email": email, "password": CLIENT_PASSWORD}, format="json")
+        assert response.status_code == 429
+        assert response.json()["code"] == "login_throttled"
+    assert not Token.objects.exists()
+
+
+def test_inactive_login_gets_no_token(world, eu_profile):
+    user = client_login(eu_profile)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    response = brand_api(world.eu_brand).post(
+        URL, {"email": EMAIL, "password": CLIENT_PASSWORD}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "login_failed")
+
+
+def test_client_token_sees_nothing_on_staff_endpoints(world, eu_profile):
+    # given a client token of the EU entity, where the client's own profile exists
+    client_login(eu_profile)
+    token = (
+        brand_api(world.eu_brand)
+        .post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}, format="json")
+        .json()["token"]
+    )
+    api = token_client(token)
+    for path in (
+        "/api/v1/client-profiles",
+        "/api/v1/ib-partners",
+        "/api/v1/commission-lines",
+        "/api/v1/duplicate-cases",
+    ):
+        response = api.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["results"] == [], path
+    assert api.get(f"/api/v1/client-profiles/{eu_profile.pk}").status_code == 404
+    assert (
+        api.patch(
+            f"/api/v1/client-profiles/{eu_profile.pk}", {"city": "Paris"}, format="json"
+        ).status_code
+        == 404
+    )
+    # the admin site is for staff only
+    admin = APIClient()
+    assert admin.login(username=f"eu+{EMAIL}", password=CLIENT_PASSWORD)
+    assert admin.get("/admin/").status_code == 302
+
+
+def test_login_works_when_the_failure_counter_is_unavailable(world, eu_profile, monkeypatch):
+    class DownCache:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+
+            return fail
+
+    from brokercrm.accounts import services
+
+    monkeypatch.setattr(services, "cache", DownCache())
+    client_login(eu_profile)
+    api = brand_api(world.eu_brand)
+    wrong = api.post(URL, {"email": EMAIL, "password": "wrong"}, format="json")
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "login_failed")
+    right = api.post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}, format="json")
+    assert right.status_code == 200
