@@ -255,6 +255,9 @@ SPECTACULAR_SETTINGS = {
         "KycDocumentKindEnum": "kyc.models.KycDocument.Kind",
         "KycCheckKindEnum": "kyc.models.KycCheck.Kind",
         "WithdrawalDecisionEnum": "payments.api.serializers.WITHDRAWAL_DECISIONS",
+        "IbPartnerStatusEnum": "ib.models.IbPartner.Status",
+        "ReferralReviewStatusEnum": "ib.models.ReferralReview.Status",
+        "ReferralReviewDecisionEnum": "ib.services.management.REVIEW_DECISIONS",
     },
 }
 

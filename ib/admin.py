@@ -1,17 +1,22 @@
 """IB back office: partners, codes, hierarchy, plans and commission lines. Everything is
-written by `ib.services`; the admin shows it, scoped to the entities of the staff member, and
-downloads statements."""
+written by `ib.services`; the admin shows it, scoped to the entities of the staff member,
+downloads statements, and offers the services an IB manager uses from a list (suspend or
+reactivate IBs, dismiss referral reviews, queue a commission run). The services check the
+permission in each row's entity and write the audit rows."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.errors import ApplicationError
 
 from .models import (
     CommissionLine,
@@ -28,10 +33,30 @@ from .models import (
     ReferralReview,
 )
 from .selectors import ib_statement, ib_statement_csv
+from .services import commission_run_request, ib_partner_update, referral_review_resolve
 
 
 class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Rows only the IB services write."""
+
+
+def _each(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    call: Callable[[Any], Any],
+    done: str,
+) -> None:
+    """Call a service per selected row; a refusal is reported for its row, not raised."""
+    count = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            call(obj)
+            count += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.detail} ({exc.code})", messages.ERROR)
+    if count:
+        modeladmin.message_user(request, f"{count} {done}.", messages.SUCCESS)
 
 
 @admin.register(IbPartner)
@@ -39,7 +64,37 @@ class IbPartnerAdmin(ReadOnlyScopedAdmin):
     list_display = ("name", "entity", "plan", "status", "created_at")
     list_filter = ("entity", "status")
     search_fields = ("name",)
-    actions = ("statement_last_31_days",)
+    actions = ("statement_last_31_days", "suspend", "reactivate")
+
+    @admin.action(description="Suspend the selected IBs (no new clients or codes)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(
+            self,
+            request,
+            queryset,
+            lambda ib: ib_partner_update(
+                actor=request.user,
+                ib=ib,
+                status=IbPartner.Status.SUSPENDED,
+                reason="suspended in the back office",
+            ),
+            "suspended",
+        )
+
+    @admin.action(description="Reactivate the selected IBs")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(
+            self,
+            request,
+            queryset,
+            lambda ib: ib_partner_update(
+                actor=request.user,
+                ib=ib,
+                status=IbPartner.Status.ACTIVE,
+                reason="reactivated in the back office",
+            ),
+            "reactivated",
+        )
 
     @admin.action(description="Download statement CSV (last 31 days)")
     def statement_last_31_days(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
@@ -62,8 +117,24 @@ class ReferralCodeAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(ReferralReview)
 class ReferralReviewAdmin(ReadOnlyScopedAdmin):
-    list_display = ("code_text", "reason", "profile", "entity", "created_at")
-    list_filter = ("reason",)
+    list_display = ("code_text", "reason", "profile", "entity", "created_at", "status")
+    list_filter = ("status", "reason")
+    actions = ("dismiss",)
+
+    @admin.action(description="Dismiss the selected reviews (attribute nobody)")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(
+            self,
+            request,
+            queryset,
+            lambda review: referral_review_resolve(
+                actor=request.user,
+                review=review,
+                decision="dismiss",
+                reason="dismissed in the back office",
+            ),
+            "dismissed",
+        )
 
 
 @admin.register(IbAssignment)
@@ -131,3 +202,13 @@ class CommissionLineAdmin(ReadOnlyScopedAdmin):
 @admin.register(CommissionRun)
 class CommissionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "started_at", "finished_at", "lines_created", "payouts", "payout_total")
+    actions = ("queue_run",)
+
+    @admin.action(description="Queue a new commission run (select any run)")
+    def queue_run(self, request: HttpRequest, queryset: QuerySet) -> None:
+        try:
+            commission_run_request(actor=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, f"{exc.detail} ({exc.code})", messages.ERROR)
+        else:
+            self.message_user(request, "A commission run is queued.", messages.SUCCESS)

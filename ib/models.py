@@ -4,7 +4,9 @@ commission lines computed from imported deals. See docs/adr/0010-ib-commissions.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
@@ -14,6 +16,22 @@ from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
 
 MONEY = {"max_digits": 24, "decimal_places": 8}
+
+
+def _named(
+    to: Any, *, null: bool = False, on_delete: Any = models.PROTECT, related_name: str = "+"
+) -> Any:
+    """A reference from a commission line, which the batch writes by the million: not
+    indexed and not checked row by row (see CommissionLine)."""
+    return models.ForeignKey(
+        to,
+        on_delete=on_delete,
+        null=null,
+        blank=null,
+        related_name=related_name,
+        db_index=False,
+        db_constraint=False,
+    )
 
 
 class IbProgramme(EntityOwned):
@@ -222,7 +240,13 @@ class IbAssignment(EntityOwned):
 
 
 class ReferralReview(EntityOwned):
-    """A referral that attributed nothing and needs a person to look at it."""
+    """A referral that attributed nothing and needs a person to look at it: an IB manager
+    attributes the client to an IB of the review's entity, or dismisses it, once."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ATTRIBUTED = "attributed", "Attributed to an IB"
+        DISMISSED = "dismissed", "Dismissed"
 
     profile = models.ForeignKey(
         "identity.ClientProfile", on_delete=models.PROTECT, related_name="+"
@@ -230,6 +254,37 @@ class ReferralReview(EntityOwned):
     code_text = models.CharField(max_length=40)
     reason = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    # The attribution the decision made (status `attributed`).
+    assignment = models.ForeignKey(
+        IbAssignment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="referralreview_decision_complete",
+                condition=Q(status="open", decided_at__isnull=True, assignment__isnull=True)
+                | Q(status="dismissed", decided_at__isnull=False, assignment__isnull=True)
+                | Q(status="attributed", decided_at__isnull=False, assignment__isnull=False),
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["entity", "created_at"],
+                condition=Q(status="open"),
+                name="referralreview_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code_text}: {self.reason}"
@@ -248,6 +303,8 @@ class CommissionRun(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        # Starting a run is its own right (IB managers, finance): it pays every entity's IBs.
+        permissions = [("run_commissionbatch", "Can start the commission batch")]
 
     def __str__(self) -> str:
         return f"Commission run {self.pk}"
@@ -269,82 +326,26 @@ class CommissionLine(EntityOwned):
     # million. Lines are only written by set-based statements that join the rows they name,
     # and those rows are never deleted (triggers in migration 0003 refuse it while a line
     # names them; journal entries are append-only). See docs/adr/0010-ib-commissions.md.
-    entity = models.ForeignKey(
-        "entities.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    deal = models.ForeignKey(
-        "platforms.Deal",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    ib = models.ForeignKey(
-        IbPartner,
-        on_delete=models.PROTECT,
-        related_name="lines",
-        db_index=False,
-        db_constraint=False,
-    )
+    entity = _named("entities.LegalEntity")
+    deal = _named("platforms.Deal")
+    ib = _named(IbPartner, related_name="lines")
     tier = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     deal_time = models.DateTimeField()
     lots = models.DecimalField(max_digits=20, decimal_places=4)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    plan_version = models.ForeignKey(
-        RebatePlanVersion,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    plan_version = _named(RebatePlanVersion)
     # The rate of that version the deal matched: with the deal, the hierarchy at its time and
     # the version, it explains the amount.
-    rate = models.ForeignKey(
-        RebateRate,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    rate = _named(RebateRate, null=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     # Which run wrote / paid the line: bookkeeping.
-    run = models.ForeignKey(
-        CommissionRun,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    payout_run = models.ForeignKey(
-        CommissionRun,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    run = _named(CommissionRun, null=True, on_delete=models.DO_NOTHING)
+    payout_run = _named(CommissionRun, null=True, on_delete=models.DO_NOTHING)
     # Set at payout: the line's share of the rounded payout (sums exactly to the payout).
     paid_amount = models.DecimalField(**MONEY, null=True, blank=True)
-    payout_journal = models.ForeignKey(
-        "wallets.JournalEntry",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    payout_journal = _named("wallets.JournalEntry", null=True)
 
     class Meta:
         ordering = ["deal_time", "pk"]

@@ -120,6 +120,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "payments.resolve_reconciliationbreak",
             "identity.view_clientprofile",
             "ib.view_*",
+            "ib.run_commissionbatch",
             "platforms.view_*",
             "platforms.fund_tradingaccount",
             "audit.view_auditevent",

@@ -4,6 +4,12 @@ from ib.services.commissions import (
     commission_batch_run,
     rebate_plan_correct,
 )
+from ib.services.management import (
+    commission_run_allowed,
+    commission_run_request,
+    ib_partner_update,
+    referral_review_resolve,
+)
 from ib.services.partners import (
     ib_parent_set,
     ib_partner_create,
@@ -16,12 +22,16 @@ from ib.services.partners import (
 
 __all__ = [
     "commission_batch_run",
+    "commission_run_allowed",
+    "commission_run_request",
     "ib_parent_set",
     "ib_partner_create",
+    "ib_partner_update",
     "ib_reattribute",
     "rebate_plan_correct",
     "rebate_plan_create",
     "rebate_plan_publish",
     "referral_attribute",
     "referral_code_create",
+    "referral_review_resolve",
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -41,16 +41,21 @@ def ib_partner_create(
     _require(actor, "ib.add_ibpartner", profile.entity_id)
     if plan is not None and plan.entity_id != profile.entity_id:
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
+    exists = ValidationFailed("This client is already an IB.", code="ib_exists")
     with transaction.atomic(durable=actor is not None):
         if IbPartner.objects.unscoped().filter(profile=profile).exists():
-            raise ValidationFailed("This client is already an IB.", code="ib_exists")
-        ib = IbPartner.objects.unscoped().create(
-            entity_id=profile.entity_id,
-            person_id=profile.person_id,
-            profile=profile,
-            name=name or f"IB {profile.pk}",
-            plan=plan,
-        )
+            raise exists
+        try:
+            with transaction.atomic():
+                ib = IbPartner.objects.unscoped().create(
+                    entity_id=profile.entity_id,
+                    person_id=profile.person_id,
+                    profile=profile,
+                    name=name or f"IB {profile.pk}",
+                    plan=plan,
+                )
+        except IntegrityError as exc:  # made an IB by a concurrent request
+            raise exists from exc
         IbClosure.objects.unscoped().create(
             entity_id=ib.entity_id, ib=ib, ancestor=ib, depth=0, valid_from=EPOCH
         )
@@ -62,12 +67,19 @@ def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) ->
     _require(actor, "ib.add_referralcode", ib.entity_id)
     if brand.entity_id != ib.entity_id:
         raise ValidationFailed("The brand belongs to another entity.", code="brand_other_entity")
+    if ib.status != IbPartner.Status.ACTIVE:
+        raise ValidationFailed("The IB is suspended.", code="ib_suspended")
+    taken = ValidationFailed("This code is taken.", code="referral_code_taken")
     with transaction.atomic():
         if ReferralCode.objects.unscoped().filter(code=code).exists():
-            raise ValidationFailed("This code is taken.", code="referral_code_taken")
-        referral = ReferralCode.objects.unscoped().create(
-            entity_id=ib.entity_id, ib=ib, brand=brand, code=code
-        )
+            raise taken
+        try:
+            with transaction.atomic():
+                referral = ReferralCode.objects.unscoped().create(
+                    entity_id=ib.entity_id, ib=ib, brand=brand, code=code
+                )
+        except IntegrityError as exc:  # taken by a concurrent request
+            raise taken from exc
         audit_record(actor=actor, action="ib.code_create", entity=ib.entity_id, obj=referral)
     return referral
 
@@ -81,12 +93,20 @@ def referral_attribute(
     kept for review with reason `referral_other_entity`, as is an unknown code."""
     at = at or timezone.now()
     with transaction.atomic():
-        referral = ReferralCode.objects.unscoped().filter(code=code, active=True).first()
+        referral = (
+            ReferralCode.objects.unscoped()
+            .filter(code=code, active=True)
+            .select_related("ib")
+            .first()
+        )
         reason = ""
         if referral is None:
             reason = "referral_unknown"
         elif referral.entity_id != profile.entity_id:
             reason = "referral_other_entity"
+        elif referral.ib.status != IbPartner.Status.ACTIVE:
+            # A suspended IB gains no clients; a person decides what becomes of this one.
+            reason = "referral_ib_suspended"
         if reason:
             ReferralReview.objects.unscoped().create(
                 entity_id=profile.entity_id, profile=profile, code_text=code[:40], reason=reason
@@ -125,7 +145,13 @@ def ib_reattribute(
         raise NotFound()
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")
+    if ib.status != IbPartner.Status.ACTIVE:
+        raise ValidationFailed("The IB is suspended.", code="ib_suspended")
     with transaction.atomic():
+        # One attribution change per client at a time, also while it has none to lock yet:
+        # two open attributions would make every later commission run refuse the deal.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x1A, profile.pk & 0x7FFFFFFF])
         current = (
             IbAssignment.objects.unscoped()
             .select_for_update()
@@ -240,20 +266,48 @@ def ib_parent_set(
     return link
 
 
+def _wallet_currencies(entity_id: int) -> list[str]:
+    """What the entity offers wallets in: commissions are paid into the IB's wallet, so a plan
+    in another currency would make every commission run fail at payout."""
+    from entities.models import LegalEntity
+    from entities.selectors import RuleSetMissing, ruleset_effective
+
+    entity = LegalEntity.objects.get(pk=entity_id)
+    try:
+        return list(ruleset_effective(entity=entity, kind="wallet").document["currencies"])
+    except RuleSetMissing:
+        return list(entity.wallet_currencies)
+
+
 def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> RebatePlan:
     entity_id = entity if isinstance(entity, int) else entity.pk
     _require(actor, "ib.add_rebateplan", entity_id)
-    with transaction.atomic():
-        plan = RebatePlan.objects.unscoped().create(
-            entity_id=entity_id, name=name, currency=currency
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("Give the plan a name of at most 100 characters.", code="invalid")
+    if currency not in _wallet_currencies(entity_id):
+        raise ValidationFailed(
+            "The entity offers no wallets in this currency: commissions could not be paid.",
+            code="currency_not_offered",
         )
+    taken = ValidationFailed("A plan of this name exists.", code="plan_name_taken")
+    with transaction.atomic():
+        if RebatePlan.objects.unscoped().filter(entity_id=entity_id, name=name).exists():
+            raise taken
+        try:
+            with transaction.atomic():
+                plan = RebatePlan.objects.unscoped().create(
+                    entity_id=entity_id, name=name, currency=currency
+                )
+        except IntegrityError as exc:  # created by a concurrent request
+            raise taken from exc
         audit_record(actor=actor, action="ib.plan_create", entity=entity_id, obj=plan)
     return plan
 
 
 def _rate_figure(rate: dict[str, Any], name: str, *, most: Decimal) -> Decimal:
     value = rate.get(name)
-    if value is None or isinstance(value, float):
+    if value is None or isinstance(value, float | bool):
         raise ValidationFailed(f"Give {name} as a decimal string.", code="rate_invalid")
     try:
         figure = Decimal(str(value))
@@ -281,13 +335,37 @@ _RATE_FIELDS = {
 def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> None:
     """Rates of a version: `basis` per_lot (`amount_per_lot`), spread_share (`spread_per_lot`,
     `share_percent`) or commission_share (`share_percent`)."""
-    if not rates:
+    if not rates or not isinstance(rates, list):
         raise ValidationFailed("A plan version needs at least one rate.", code="rates_required")
+    if len(rates) > 500:
+        raise ValidationFailed("A plan version has at most 500 rates.", code="rate_invalid")
+    server_ids = {rate.get("server_id") for rate in rates if isinstance(rate, dict)} - {None}
+    if server_ids and (
+        not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in server_ids)
+        or _servers_of_entity(server_ids, version.entity_id) != server_ids
+    ):
+        raise ValidationFailed("Unknown trading server.", code="rate_invalid")
     rows = []
     for rate in rates:
+        if not isinstance(rate, dict):
+            raise ValidationFailed("A rate is an object.", code="rate_invalid")
         basis = rate.get("basis", RebateRate.Basis.PER_LOT)
         if basis not in _RATE_FIELDS:
             raise ValidationFailed(f"Unknown rate basis {basis!r}.", code="rate_invalid")
+        symbols = rate.get("symbols", [])
+        account_group = rate.get("account_group", "")
+        if (
+            not isinstance(symbols, list)
+            or len(symbols) > 200
+            or not all(isinstance(sym, str) and 0 < len(sym) <= 32 for sym in symbols)
+            or not isinstance(account_group, str)
+            or len(account_group) > 64
+        ):
+            raise ValidationFailed(
+                "Symbols are up to 200 names of at most 32 characters; an account group at"
+                " most 64.",
+                code="rate_invalid",
+            )
         figures = {
             name: _rate_figure(
                 rate, name, most=Decimal(100) if name == "share_percent" else Decimal(10**12)
@@ -298,8 +376,8 @@ def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> No
             RebateRate(
                 entity_id=version.entity_id,
                 version=version,
-                symbols=list(rate.get("symbols", [])),
-                account_group=rate.get("account_group", ""),
+                symbols=list(symbols),
+                account_group=account_group,
                 server_id=rate.get("server_id"),
                 basis=basis,
                 **figures,
@@ -308,13 +386,62 @@ def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> No
     RebateRate.objects.unscoped().bulk_create(rows)
 
 
+def _servers_of_entity(server_ids: set[int], entity_id: int) -> set[int]:
+    from platforms.models import TradingServer
+
+    return set(
+        TradingServer.objects.unscoped()
+        .filter(pk__in=server_ids, entity_id=entity_id)
+        .values_list("pk", flat=True)
+    )
+
+
 def _split_checked(tier_split: list[Any]) -> list[Decimal]:
-    split = [Decimal(str(part)) for part in tier_split]
-    if not split or any(part < 0 for part in split) or sum(split) > 100:
-        raise ValidationFailed(
-            "Tier splits are percentages that add up to at most 100.", code="tier_split_invalid"
-        )
+    invalid = ValidationFailed(
+        "Tier splits are up to 10 percentages (decimal strings, at most 4 decimals) that add"
+        " up to at most 100.",
+        code="tier_split_invalid",
+    )
+    if not isinstance(tier_split, list | tuple) or not 0 < len(tier_split) <= 10:
+        raise invalid
+    split = []
+    for part in tier_split:
+        if isinstance(part, float | bool) or not isinstance(part, int | str | Decimal):
+            raise invalid
+        try:
+            figure = Decimal(str(part))
+        except (InvalidOperation, ValueError) as exc:
+            raise invalid from exc
+        if (
+            not figure.is_finite()
+            or not 0 <= figure <= 100
+            or figure != figure.quantize(Decimal("1e-4"))
+        ):
+            raise invalid
+        split.append(figure)
+    if sum(split) > 100:
+        raise invalid
     return split
+
+
+def _ceiling_checked(per_trade_ceiling: Any) -> Decimal | None:
+    if per_trade_ceiling is None:
+        return None
+    return _rate_figure(
+        {"per_trade_ceiling": per_trade_ceiling}, "per_trade_ceiling", most=Decimal(10**12)
+    )
+
+
+def _holding_checked(min_holding_seconds: Any) -> int:
+    if (
+        not isinstance(min_holding_seconds, int)
+        or isinstance(min_holding_seconds, bool)
+        or not 0 <= min_holding_seconds <= 2**31 - 1
+    ):
+        raise ValidationFailed(
+            "The minimum holding time is a whole number of seconds.", code="invalid"
+        )
+    return min_holding_seconds
 
 
 def rebate_plan_publish(
@@ -330,6 +457,8 @@ def rebate_plan_publish(
     """A new version of the plan from `valid_from`; the previous one ends there."""
     _require(actor, "ib.change_rebateplan", plan.entity_id)
     split = _split_checked(tier_split)
+    per_trade_ceiling = _ceiling_checked(per_trade_ceiling)
+    min_holding_seconds = _holding_checked(min_holding_seconds)
     with transaction.atomic():
         RebatePlan.objects.unscoped().select_for_update().get(pk=plan.pk)  # one publish at a time
         versions = RebatePlanVersion.objects.unscoped().filter(plan=plan)

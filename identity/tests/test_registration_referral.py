@@ -14,17 +14,10 @@ from identity.api.auth import brand_api_key_create
 from identity.models import ClientProfile, MatchDecision
 
 from .factories import register
+from .test_api import PAYLOAD
 
 URL = "/api/v1/registrations"
-EU_PAYLOAD = {
-    "given_name": "Ivan",
-    "family_name": "Petrov",
-    "birth_date": "1985-07-14",
-    "residence_country": "DE",
-    "email": "ivan.petrov@example.com",
-    "phone": "+49 151 23456789",
-    "document": {"type": "passport", "number": "C01X00T47", "issuing_country": "DE"},
-}
+EU_PAYLOAD = PAYLOAD
 UK_PAYLOAD = {
     **EU_PAYLOAD,
     "residence_country": "GB",

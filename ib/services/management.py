@@ -1,0 +1,145 @@
+"""What an IB manager does by hand: change an IB's plan or status, decide referral reviews,
+start the commission batch. Each is one transaction with its audit row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.scoping import scope_for
+from ib.models import IbPartner, RebatePlan, ReferralReview
+from ib.services.partners import _require, ib_reattribute
+
+# "Leave the plan as it is" (None means "no plan").
+UNCHANGED: Any = object()
+
+RUN_PERMISSION = "ib.run_commissionbatch"
+
+
+def ib_partner_update(
+    *,
+    actor: Any,
+    ib: IbPartner,
+    plan: RebatePlan | None = UNCHANGED,
+    status: str | None = None,
+    reason: str,
+) -> IbPartner:
+    """Move an IB to another plan (or none) and/or suspend or reactivate it (audited).
+
+    The batch pays a deal by the plan its direct IB has when the batch sees the deal, so a new
+    plan applies to deals not yet processed. A suspended IB gains no clients (referral codes
+    go to review, no manual attribution, no new codes); the commission batch does not read
+    the status, so deals of clients already attributed still earn."""
+    _require(actor, "ib.change_ibpartner", ib.entity_id)
+    if not reason:
+        raise ValidationFailed("Give a reason.", code="reason_required")
+    if status is not None and status not in IbPartner.Status.values:
+        raise ValidationFailed("Unknown IB status.", code="status_invalid")
+    if plan is not UNCHANGED and plan is not None and plan.entity_id != ib.entity_id:
+        raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
+    with transaction.atomic(durable=actor is not None):
+        ib = IbPartner.objects.unscoped().select_for_update().get(pk=ib.pk)
+        before = {"plan": ib.plan_id, "status": ib.status}
+        if plan is not UNCHANGED:
+            ib.plan = plan
+        if status is not None:
+            ib.status = status
+        after = {"plan": ib.plan_id, "status": ib.status}
+        if after == before:
+            raise ValidationFailed("Nothing to change.", code="no_change")
+        ib.save(update_fields=["plan", "status"])
+        audit_record(
+            actor=actor,
+            action="ib.partner_update",
+            entity=ib.entity_id,
+            obj=ib,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    return ib
+
+
+REVIEW_DECISIONS = ("attribute", "dismiss")
+
+
+def referral_review_resolve(
+    *,
+    actor: Any,
+    review: ReferralReview,
+    decision: str,
+    reason: str,
+    ib: IbPartner | None = None,
+    valid_from: dt.datetime | None = None,
+) -> ReferralReview:
+    """Decide a referral review once: attribute the client to an IB of the review's entity
+    from `valid_from` (through the manager's reattribution, audited), or dismiss it."""
+    _require(actor, "ib.change_referralreview", review.entity_id)
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationFailed("Decide attribute or dismiss.", code="decision_invalid")
+    if not reason:
+        raise ValidationFailed("Give a reason.", code="reason_required")
+    if decision == "attribute":
+        if ib is None or valid_from is None:
+            raise ValidationFailed(
+                "Name the IB and the date the attribution starts.", code="ib_required"
+            )
+        if ib.entity_id != review.entity_id:
+            raise ValidationFailed(
+                "The IB belongs to another entity than the client.", code="ib_other_entity"
+            )
+    with transaction.atomic(durable=actor is not None):
+        review = ReferralReview.objects.unscoped().select_for_update().get(pk=review.pk)
+        if review.status != ReferralReview.Status.OPEN:
+            raise Conflict("This review was decided already.", code="review_decided")
+        if decision == "attribute":
+            assert ib is not None
+            assert valid_from is not None
+            review.assignment = ib_reattribute(
+                actor=actor, profile=review.profile, ib=ib, valid_from=valid_from, reason=reason
+            )
+            review.status = ReferralReview.Status.ATTRIBUTED
+        else:
+            review.status = ReferralReview.Status.DISMISSED
+        review.decided_by = actor
+        review.decided_at = timezone.now()
+        review.decision_reason = reason
+        review.save(
+            update_fields=["status", "assignment", "decided_by", "decided_at", "decision_reason"]
+        )
+        audit_record(
+            actor=actor,
+            action="ib.referral_review_resolve",
+            entity=review.entity_id,
+            obj=review,
+            before={"status": ReferralReview.Status.OPEN},
+            after={"status": review.status, "assignment": review.assignment_id},
+            reason=reason,
+        )
+    return review
+
+
+def commission_run_allowed(actor: Any) -> bool:
+    """The batch spans entities: the right to start it in any entity is the right to start it."""
+    scope = scope_for(actor, RUN_PERMISSION)
+    return scope.everything or bool(scope.entity_ids)
+
+
+def commission_run_request(*, actor: Any) -> None:
+    """Queue a commission batch run once this transaction commits (audited). Runs follow
+    each other and are idempotent, so a second request only finds less to do."""
+    if not commission_run_allowed(actor):
+        raise PermissionDenied("You may not start the commission batch.")
+    from ib.tasks import commission_batch_run_task
+
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=actor, action="ib.commission_run_request", object_type="ib.CommissionRun"
+        )
+        # A broker that is down must not turn a committed, audited request into a 500.
+        transaction.on_commit(commission_batch_run_task.delay, robust=True)
