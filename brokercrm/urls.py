@@ -1,15 +1,20 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brokercrm.accounts.api.views import ClientTokenView, MeView
+from brokercrm.accounts.api.views import ClientProfileLoginViewSet, ClientTokenView, MeView
 
 from . import views
 
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("client-tokens", ClientTokenView.as_view(), name="client-tokens"),
+    re_path(
+        r"^client-profiles/(?P<pk>[0-9]{1,18})/login$",
+        ClientProfileLoginViewSet.as_view({"post": "create"}),
+        name="client-profile-login",
+    ),
     path("", include("entities.api.urls")),
     path("", include("identity.api.urls")),
     path("", include("wallets.api.urls")),

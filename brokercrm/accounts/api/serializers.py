@@ -12,3 +12,20 @@ class ClientTokenRequestSerializer(serializers.Serializer):
 class ClientTokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     profile_id = serializers.IntegerField()
+
+
+class ClientLoginCreateSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        max_length=256,
+        trim_whitespace=False,
+        help_text="The client's first password; Django's password validators apply.",
+    )
+
+
+class ClientLoginSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.CharField(
+        help_text="The profile's e-mail address: the client logs in with it."
+    )
+    profile_id = serializers.IntegerField()

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from brokercrm.api.base import ScopedViewSet
 from identity.api.auth import BrandKeyAuthentication, IsBrandKey
+from identity.models import ClientProfile
 
 from ..models import RoleGrant
-from ..services import client_token_obtain
+from ..services import client_login_create, client_token_obtain
 from . import serializers as s
 
 
@@ -74,3 +76,33 @@ class ClientTokenView(APIView):
             password=data.validated_data["password"],
         )
         return Response({"token": token.key, "profile_id": token.user.profile_id})
+
+
+class ClientProfileLoginViewSet(ScopedViewSet):
+    """Staff open the portal login of a client profile: `POST /client-profiles/{id}/login`.
+
+    The login's e-mail is the profile's; the password is the client's first one. A profile of
+    another entity answers 404; staff who see it but may not change client profiles get 403;
+    a weak password 400 `password_weak`; a second login 409 `login_exists`."""
+
+    base_queryset = ClientProfile.objects.select_related("entity")
+    view_permission = "identity.view_clientprofile"
+
+    @extend_schema(request=s.ClientLoginCreateSerializer, responses={201: s.ClientLoginSerializer})
+    def create(self, request: Request, pk: str | None = None) -> Response:
+        profile = self.get_object()
+        self.require("identity.change_clientprofile", profile)
+        data = s.ClientLoginCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = client_login_create(
+            actor=self.actor, profile=profile, password=data.validated_data["password"]
+        )
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "email": user.email,
+                "profile_id": user.profile_id,
+            },
+            status=status.HTTP_201_CREATED,
+        )

@@ -41,6 +41,7 @@ class Command(BaseCommand):
         self.stdout.write("database migrated")
         call_command("seed_demo")
         call_command("seed_payments")
+        call_command("seed_ib")
         python = sys.executable
         address = f"{options['host']}:{options['port']}"
         var = str(settings.VAR_DIR)
