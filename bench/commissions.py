@@ -174,6 +174,7 @@ def naive_sample(sample: int) -> float:
         CommissionLine,
         IbAssignment,
         IbClosure,
+        IbPlanPeriod,
         IbProgramme,
         RebatePlanVersion,
     )
@@ -196,11 +197,19 @@ def naive_sample(sample: int) -> float:
                     .select_related("ib")
                     .first()
                 )
-                if assignment is None or assignment.ib.plan_id is None:
+                if assignment is None:
+                    continue
+                period = (
+                    IbPlanPeriod.objects.unscoped()
+                    .filter(ib_id=assignment.ib_id, valid_from__lte=deal.time)
+                    .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=deal.time))
+                    .first()
+                )
+                if period is None:
                     continue
                 version = (
                     RebatePlanVersion.objects.unscoped()
-                    .filter(plan_id=assignment.ib.plan_id, valid_from__lte=deal.time)
+                    .filter(plan_id=period.plan_id, valid_from__lte=deal.time)
                     .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=deal.time))
                     .filter(corrected_by__isnull=True)
                     .first()

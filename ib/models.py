@@ -132,11 +132,16 @@ class RebateRate(EntityOwned):
 
     def __str__(self) -> str:
         where = ",".join(self.symbols) or "*"
+
+        def figure(value: Decimal | None) -> str:
+            return format(value.normalize(), "f") if value is not None else "?"
+
         if self.basis == self.Basis.PER_LOT:
-            return f"{where}: {self.amount_per_lot}/lot"
+            return f"{where}: {figure(self.amount_per_lot)}/lot"
         if self.basis == self.Basis.SPREAD_SHARE:
-            return f"{where}: {self.share_percent}% of {self.spread_per_lot}/lot spread"
-        return f"{where}: {self.share_percent}% of commission"
+            share, spread = figure(self.share_percent), figure(self.spread_per_lot)
+            return f"{where}: {share}% of {spread}/lot spread"
+        return f"{where}: {figure(self.share_percent)}% of commission"
 
 
 class IbPartner(EntityOwned):
@@ -172,8 +177,41 @@ class ReferralCode(EntityOwned):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    @property
+    def link(self) -> str:
+        """The referral link on the brand's site; its registration page sends `ref` on as the
+        registration's `referral_code`."""
+        return f"https://{self.brand.domain}/register?ref={self.code}"
+
     def __str__(self) -> str:
         return self.code
+
+
+class IbPlanPeriod(EntityOwned):
+    """The plan an IB's clients' deals earn by, from `valid_from` until `valid_to` (None:
+    still in force). The batch takes the period of the deal's time, so moving an IB to
+    another plan never reprices deals made before the move."""
+
+    ib = models.ForeignKey(IbPartner, on_delete=models.PROTECT, related_name="plan_periods")
+    plan = models.ForeignKey(RebatePlan, on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ib_id", "valid_from"]
+        indexes = [models.Index(fields=["ib", "valid_from"], name="ibplanperiod_ib_from")]
+        constraints = [
+            models.CheckConstraint(
+                name="ibplanperiod_ordered",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+            ),
+            models.UniqueConstraint(
+                fields=["ib"], condition=Q(valid_to__isnull=True), name="ibplanperiod_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"IB {self.ib_id} on plan {self.plan_id} from {self.valid_from:%Y-%m-%d}"
 
 
 class IbLink(EntityOwned):

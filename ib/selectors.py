@@ -35,7 +35,7 @@ def ib_statement(*, ib: IbPartner, date_from: dt.datetime, date_to: dt.datetime)
     lines = (
         CommissionLine.objects.unscoped()
         .filter(ib=ib, deal_time__gte=date_from, deal_time__lt=date_to)
-        .select_related("deal", "plan_version")
+        .select_related("deal", "plan_version", "rate")
         .order_by("deal_time", "pk")
     )
     rows = [
@@ -46,6 +46,7 @@ def ib_statement(*, ib: IbPartner, date_from: dt.datetime, date_to: dt.datetime)
             "deal_time": line.deal_time,
             "lots": line.lots,
             "plan_version": line.plan_version.number,
+            "rate": str(line.rate) if line.rate_id else "",
             "tier": line.tier,
             "kind": line.kind,
             "status": line.status,
@@ -98,6 +99,7 @@ STATEMENT_COLUMNS = [
     "deal_time",
     "lots",
     "plan_version",
+    "rate",
     "tier",
     "kind",
     "status",

@@ -72,11 +72,13 @@ class IbPartnerCreateSerializer(serializers.Serializer):
 
 
 class IbPartnerUpdateSerializer(serializers.Serializer):
-    """Give only what changes: `plan` (null: no plan) and/or `status`."""
+    """Give only what changes: `plan` (null: no plan; from `plan_from`, default now, never in
+    the past) and/or `status`."""
 
     plan = ScopedPrimaryKeyField(
         model=RebatePlan, perm="ib.view_rebateplan", required=False, allow_null=True
     )
+    plan_from = serializers.DateTimeField(required=False)
     status = serializers.ChoiceField(choices=IbPartner.Status.choices, required=False)
     reason = serializers.CharField(max_length=REASON_MAX)
 
@@ -84,7 +86,7 @@ class IbPartnerUpdateSerializer(serializers.Serializer):
 class ReferralCodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReferralCode
-        fields = ["id", "entity", "ib", "brand", "code", "active", "created_at"]
+        fields = ["id", "entity", "ib", "brand", "code", "link", "active", "created_at"]
 
 
 class ReferralCodeCreateSerializer(serializers.Serializer):

@@ -120,6 +120,7 @@ class IbPartnerViewSet(
             actor=request.user,
             ib=ib,
             plan=data.validated_data.get("plan", UNCHANGED),
+            plan_from=data.validated_data.get("plan_from"),
             status=data.validated_data.get("status"),
             reason=data.validated_data["reason"],
         )
@@ -136,7 +137,9 @@ class IbPartnerViewSet(
         """The IB's referral codes; POST adds one for a brand of the IB's entity."""
         ib = self.get_object()
         if request.method == "GET":
-            codes = scoped(ReferralCode.objects.all(), self.scope("ib.view_referralcode"))
+            codes = scoped(
+                ReferralCode.objects.select_related("brand"), self.scope("ib.view_referralcode")
+            )
             return Response(
                 s.ReferralCodeSerializer(codes.filter(ib=ib).order_by("pk"), many=True).data
             )

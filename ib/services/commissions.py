@@ -79,8 +79,9 @@ FROM platforms_deal d
 JOIN platforms_tradingaccount ta ON ta.id = d.account_id
 JOIN ib_ibassignment a ON a.profile_id = ta.profile_id AND a.entity_id = d.entity_id
      AND a.valid_from <= d.time AND (a.valid_to IS NULL OR a.valid_to > d.time)
-JOIN ib_ibpartner direct ON direct.id = a.ib_id
-JOIN ib_rebateplan p ON p.id = direct.plan_id
+JOIN ib_ibplanperiod pp ON pp.ib_id = a.ib_id
+     AND pp.valid_from <= d.time AND (pp.valid_to IS NULL OR pp.valid_to > d.time)
+JOIN ib_rebateplan p ON p.id = pp.plan_id
 JOIN ib_rebateplanversion v ON v.plan_id = p.id
      AND v.valid_from <= d.time AND (v.valid_to IS NULL OR v.valid_to > d.time)
      AND NOT EXISTS (SELECT 1 FROM ib_rebateplanversion cv WHERE cv.corrects_id = v.id)
@@ -99,7 +100,7 @@ JOIN LATERAL (
 """
     + _OPENING_LEG
     + """
-JOIN ib_ibclosure c ON c.ib_id = direct.id
+JOIN ib_ibclosure c ON c.ib_id = a.ib_id
      AND c.valid_from <= d.time AND (c.valid_to IS NULL OR c.valid_to > d.time)
      AND c.depth < LEAST(cardinality(v.tier_split), COALESCE(prog.max_depth, 3))
 """
@@ -220,9 +221,9 @@ def _minor(currency: str) -> Decimal:
 
 
 def _payable(cursor: Any) -> dict[int, list[tuple[int, str, Decimal, Decimal]]]:
-    """Per entity: (IB, currency, open, payout) for every IB whose computed lines — open
-    ones and staged ones — net to a positive amount once rounded. A negative net (after a
-    correction) waits for future earnings."""
+    """Per entity: (IB, currency, open, payout) for every active IB whose computed lines —
+    open ones and staged ones — net to a positive amount once rounded. A negative net (after
+    a correction) waits for future earnings; a suspended IB's lines wait for reactivation."""
     cursor.execute(
         """
         SELECT entity_id, ib_id, currency, SUM(amount) FILTER (WHERE NOT staged),
@@ -234,6 +235,7 @@ def _payable(cursor: Any) -> dict[int, list[tuple[int, str, Decimal, Decimal]]]:
             SELECT entity_id, ib_id, currency, amount, true
             FROM ib_stage WHERE status = 'computed'
         ) lines
+        WHERE ib_id IN (SELECT id FROM ib_ibpartner WHERE status = 'active')
         GROUP BY entity_id, ib_id, currency ORDER BY entity_id, currency, ib_id
         """
     )

@@ -13,12 +13,15 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.scoping import scope_for
 from ib.models import IbPartner, RebatePlan, ReferralReview
-from ib.services.partners import _require, ib_reattribute
+from ib.services.partners import _require, ib_plan_period_set, ib_reattribute
 
 # "Leave the plan as it is" (None means "no plan").
 UNCHANGED: Any = object()
 
 RUN_PERMISSION = "ib.run_commissionbatch"
+
+# A plan change "from now" sent a little late is still now.
+PLAN_CHANGE_LEEWAY = dt.timedelta(minutes=5)
 
 
 def ib_partner_update(
@@ -26,15 +29,17 @@ def ib_partner_update(
     actor: Any,
     ib: IbPartner,
     plan: RebatePlan | None = UNCHANGED,
+    plan_from: dt.datetime | None = None,
     status: str | None = None,
     reason: str,
 ) -> IbPartner:
-    """Move an IB to another plan (or none) and/or suspend or reactivate it (audited).
+    """Move an IB to another plan (or none) from `plan_from` (now if not given, never in the
+    past: repricing past deals is what a plan correction is for) and/or suspend or
+    reactivate it (audited).
 
-    The batch pays a deal by the plan its direct IB has when the batch sees the deal, so a new
-    plan applies to deals not yet processed. A suspended IB gains no clients (referral codes
-    go to review, no manual attribution, no new codes); the commission batch does not read
-    the status, so deals of clients already attributed still earn."""
+    Deals earn by the plan in force at their time. A suspended IB gains no clients (referral
+    codes go to review, no manual attribution, no new codes) and is not paid: its lines keep
+    accruing and are paid by the first run after it is reactivated."""
     _require(actor, "ib.change_ibpartner", ib.entity_id)
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")
@@ -42,14 +47,27 @@ def ib_partner_update(
         raise ValidationFailed("Unknown IB status.", code="status_invalid")
     if plan is not UNCHANGED and plan is not None and plan.entity_id != ib.entity_id:
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
+    now = timezone.now()
+    plan_from = plan_from or now
+    if plan_from < now - PLAN_CHANGE_LEEWAY:
+        raise ValidationFailed(
+            "A plan change takes effect now or later; correct the plan version to reprice"
+            " past deals.",
+            code="date_invalid",
+        )
     with transaction.atomic(durable=actor is not None):
         ib = IbPartner.objects.unscoped().select_for_update().get(pk=ib.pk)
         before = {"plan": ib.plan_id, "status": ib.status}
-        if plan is not UNCHANGED:
+        if plan is not UNCHANGED and plan != ib.plan:
+            ib_plan_period_set(ib, plan, plan_from)
             ib.plan = plan
         if status is not None:
             ib.status = status
-        after = {"plan": ib.plan_id, "status": ib.status}
+        after = {
+            "plan": ib.plan_id,
+            "status": ib.status,
+            **({"plan_from": plan_from.isoformat()} if ib.plan_id != before["plan"] else {}),
+        }
         if after == before:
             raise ValidationFailed("Nothing to change.", code="no_change")
         ib.save(update_fields=["plan", "status"])

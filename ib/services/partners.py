@@ -17,6 +17,7 @@ from ib.models import (
     IbClosure,
     IbLink,
     IbPartner,
+    IbPlanPeriod,
     RebatePlan,
     RebatePlanVersion,
     RebateRate,
@@ -59,8 +60,28 @@ def ib_partner_create(
         IbClosure.objects.unscoped().create(
             entity_id=ib.entity_id, ib=ib, ancestor=ib, depth=0, valid_from=EPOCH
         )
+        if plan is not None:
+            ib_plan_period_set(ib, plan, EPOCH)
         audit_record(actor=actor, action="ib.partner_create", entity=ib.entity_id, obj=ib)
     return ib
+
+
+def ib_plan_period_set(ib: IbPartner, plan: RebatePlan | None, valid_from: dt.datetime) -> None:
+    """Put the IB on `plan` (None: no plan) from `valid_from`; the plan in force until then
+    keeps the deals before it. Runs in the caller's transaction, which holds the IB row."""
+    current = IbPlanPeriod.objects.unscoped().filter(ib=ib, valid_to__isnull=True).first()
+    if current is not None:
+        if valid_from <= current.valid_from:
+            raise ValidationFailed(
+                "A plan change must take effect after the current plan started.",
+                code="date_invalid",
+            )
+        current.valid_to = valid_from
+        current.save(update_fields=["valid_to"])
+    if plan is not None:
+        IbPlanPeriod.objects.unscoped().create(
+            entity_id=ib.entity_id, ib=ib, plan=plan, valid_from=valid_from
+        )
 
 
 def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) -> ReferralCode:

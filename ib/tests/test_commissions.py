@@ -391,6 +391,11 @@ def test_share_of_spread_and_of_commission(world):
         ]
     )
     assert (wallet_balance(ib), wallet_balance(parent)) == (Decimal("6.60"), Decimal("2.20"))
+    statement = ib_statement(ib=ib, date_from=at(1), date_to=at(28))
+    assert [row["rate"] for row in statement["lines"]] == [
+        "*: 25% of 8/lot spread",
+        "XAUUSD: 40% of commission",
+    ]
     assert_ledger_sound(world.eu)
 
 
@@ -536,3 +541,51 @@ def test_database_half_even_rounding_matches_decimal():
             got = [row[0] for row in cursor.fetchall()]
             quantum = Decimal(1).scaleb(-scale)
             assert got == [v.quantize(quantum, rounding=ROUND_HALF_EVEN) for v in values]
+
+
+def test_a_plan_change_never_reprices_deals_made_before_it(world):
+    from django.utils import timezone
+
+    from ib.services import ib_partner_update
+
+    old_plan = plan_of(world.eu, per_lot="10", split=[100], name="Old")
+    new_plan = plan_of(world.eu, per_lot="3", split=[100], name="New")
+    ib = ib_of(world.eu_brand, old_plan)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    now = timezone.now()
+    before = round_trip(account, opened=now - dt.timedelta(hours=5))
+    ib_partner_update(actor=None, ib=ib, plan=new_plan, reason="Moved to the new grid")
+    after = round_trip(account, opened=now + dt.timedelta(minutes=1), held=120)
+    # the batch sees both deals only after the change
+    commission_batch_run()
+    assert [(line.deal_id, line.amount) for line in lines(ib=ib)] == [
+        (before.pk, Decimal("10")),
+        (after.pk, Decimal("3")),
+    ]
+    with pytest.raises(ValidationFailed) as refused:
+        ib_partner_update(
+            actor=None,
+            ib=ib,
+            plan=old_plan,
+            plan_from=now - dt.timedelta(days=1),
+            reason="backdated",
+        )
+    assert refused.value.code == "date_invalid"
+    assert ib.plan_periods.unscoped().count() == 2
+
+
+def test_a_suspended_ib_is_paid_after_reactivation_only(world):
+    from ib.services import ib_partner_update
+
+    ib = ib_of(world.eu_brand, plan_of(world.eu, split=[100]))
+    account = account_of(attributed_client(ib, world.eu_brand))
+    ib_partner_update(actor=None, ib=ib, status="suspended", reason="Complaint under review")
+    round_trip(account, opened=at(5))
+    commission_batch_run()
+    assert [line.status for line in lines(ib=ib)] == ["computed"]
+    assert wallet_balance(ib) == 0
+    ib_partner_update(actor=None, ib=ib, status="active", reason="Complaint closed")
+    commission_batch_run()
+    assert [line.status for line in lines(ib=ib)] == ["paid"]
+    assert wallet_balance(ib) == Decimal("10.00")
+    assert_ledger_sound(world.eu)

@@ -203,8 +203,19 @@ def test_manager_changes_plan_and_suspends_with_audit(world, managers):
     assert (response.json()["plan"], response.json()["status"]) == (new_plan.pk, "suspended")
     event = audited("ib.partner_update", eu_manager)
     assert event.before == {"plan": old_plan.pk, "status": "active"}
-    assert event.after == {"plan": new_plan.pk, "status": "suspended"}
+    assert event.after == {
+        "plan": new_plan.pk,
+        "status": "suspended",
+        "plan_from": event.after["plan_from"],
+    }
     assert event.reason == "fraud check"
+    # the new plan is in force from the change on; the old one keeps the deals before it
+    periods = list(ib.plan_periods.unscoped().order_by("valid_from"))
+    assert [(p.plan_id, p.valid_to is None) for p in periods] == [
+        (old_plan.pk, False),
+        (new_plan.pk, True),
+    ]
+    assert periods[0].valid_to == periods[1].valid_from
 
     # a suspended IB gains no clients and no codes
     profile = client_of(world.eu_brand, approved=False)
@@ -276,6 +287,7 @@ def test_referral_codes_of_an_ib(world, managers):
     response = api(eu_manager).post(url, body, format="json")
     assert response.status_code == 201, response.content
     assert (response.json()["code"], response.json()["ib"]) == ("alpha-2026", ib.pk)
+    assert response.json()["link"] == f"https://{world.eu_brand.domain}/register?ref=alpha-2026"
     audited("ib.code_create", eu_manager)
     before = snapshot()
     refused(api(eu_manager).post(url, body, format="json"), 400, "referral_code_taken")
