@@ -3,6 +3,7 @@ commission lines computed from imported deals. See docs/adr/0010-ib-commissions.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -34,18 +35,36 @@ def _named(
     )
 
 
+def _epoch() -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 class IbProgramme(EntityOwned):
-    """Per-entity settings of the IB programme (one row per entity; absent = defaults)."""
+    """Per-entity settings of the IB programme from `valid_from` until `valid_to` (None: in
+    force). No row for a deal's time means the defaults. A deal earns by the settings of its
+    time, like the hierarchy and the plan."""
 
     max_depth = models.PositiveSmallIntegerField(
         default=3, help_text="How many tiers (the IB itself and its ancestors) earn on a deal."
     )
+    valid_from = models.DateTimeField(default=_epoch)
+    valid_to = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["entity"], name="ibprogramme_entity_unique")]
+        ordering = ["entity_id", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity"],
+                condition=Q(valid_to__isnull=True),
+                name="ibprogramme_one_in_force",
+            ),
+            models.CheckConstraint(
+                name="ibprogramme_depth_range", condition=Q(max_depth__gte=1, max_depth__lte=10)
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"IB programme of entity {self.entity_id}"
+        return f"IB programme of entity {self.entity_id} from {self.valid_from:%Y-%m-%d}"
 
 
 class RebatePlan(EntityOwned):

@@ -19,6 +19,7 @@ from ..models import (
     IbAssignment,
     IbLink,
     IbPartner,
+    IbProgramme,
     RebatePlan,
     RebatePlanVersion,
     RebateRate,
@@ -153,6 +154,21 @@ class RebatePlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = RebatePlan
         fields = ["id", "entity", "name", "currency", "created_at"]
+
+
+class IbProgrammeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IbProgramme
+        fields = ["id", "entity", "max_depth", "valid_from", "valid_to"]
+
+
+class IbProgrammeSetSerializer(serializers.Serializer):
+    """`entity` may be left out by a user who manages IBs in one entity only."""
+
+    entity = ScopedPrimaryKeyField(model=LegalEntity, perm="ib.change_ibprogramme", required=False)
+    max_depth = serializers.IntegerField(min_value=1, max_value=10)
+    valid_from = serializers.DateTimeField(required=False)
+    reason = serializers.CharField(max_length=REASON_MAX)
 
 
 class RebatePlanCreateSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from . import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("ib-partners", views.IbPartnerViewSet, basename="ib-partner")
+router.register("ib-programmes", views.IbProgrammeViewSet, basename="ib-programme")
 router.register("ib-assignments", views.IbAssignmentViewSet, basename="ib-assignment")
 router.register("rebate-plans", views.RebatePlanViewSet, basename="rebate-plan")
 router.register(

@@ -24,6 +24,7 @@ from ..models import (
     CommissionRun,
     IbAssignment,
     IbPartner,
+    IbProgramme,
     RebatePlan,
     RebatePlanVersion,
     ReferralCode,
@@ -81,6 +82,17 @@ class ManagerWritesMixin:
     def require_somewhere(self, perm: str) -> None:
         if scope_for(self.request.user, perm).is_empty:
             raise PermissionDenied("You may not manage IBs.")
+
+    def entity_or_only(self, entity: Any, perm: str) -> Any:
+        """The entity the request names, or the only one the user may do `perm` in."""
+        if entity is not None:
+            return entity
+        where = scope_for(self.request.user, perm)
+        if where.everything or len(where.entity_ids) != 1:
+            raise ValidationFailed(
+                "You manage IBs in several entities: name the entity.", code="entity_required"
+            )
+        return next(iter(where.entity_ids))
 
 
 class IbPartnerViewSet(
@@ -234,15 +246,7 @@ class RebatePlanViewSet(
             data=request.data, context=self.get_serializer_context()
         )
         data.is_valid(raise_exception=True)
-        entity = data.validated_data.get("entity")
-        if entity is None:
-            where = self.scope("ib.add_rebateplan")
-            if where.everything or len(where.entity_ids) != 1:
-                raise ValidationFailed(
-                    "You manage IBs in several entities: name the entity.",
-                    code="entity_required",
-                )
-            entity = next(iter(where.entity_ids))
+        entity = self.entity_or_only(data.validated_data.get("entity"), "ib.add_rebateplan")
         plan = services.rebate_plan_create(
             actor=request.user,
             entity=entity,
@@ -282,6 +286,31 @@ class RebatePlanViewSet(
             min_holding_seconds=data.validated_data["min_holding_seconds"],
         )
         return Response(s.RebatePlanVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class IbProgrammeViewSet(
+    ManagerWritesMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
+):
+    """The IB programme settings of the user's entities over time (how many tiers earn).
+    POST changes them from `valid_from` (now if left out, never in the past)."""
+
+    base_queryset = IbProgramme.objects.order_by("entity_id", "valid_from")
+    view_permission = "ib.view_ibprogramme"
+    serializer_class = s.IbProgrammeSerializer
+
+    @extend_schema(request=s.IbProgrammeSetSerializer, responses={201: s.IbProgrammeSerializer})
+    def create(self, request: Request) -> Response:
+        self.require_somewhere("ib.change_ibprogramme")
+        data = s.IbProgrammeSetSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        programme = services.ib_programme_set(
+            actor=request.user,
+            entity=self.entity_or_only(data.validated_data.get("entity"), "ib.change_ibprogramme"),
+            max_depth=data.validated_data["max_depth"],
+            valid_from=data.validated_data.get("valid_from"),
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.IbProgrammeSerializer(programme).data, status=status.HTTP_201_CREATED)
 
 
 class RebatePlanVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -8,6 +8,7 @@ from ib.services.management import (
     commission_run_allowed,
     commission_run_request,
     ib_partner_update,
+    ib_programme_set,
     referral_review_resolve,
 )
 from ib.services.partners import (
@@ -27,6 +28,7 @@ __all__ = [
     "ib_parent_set",
     "ib_partner_create",
     "ib_partner_update",
+    "ib_programme_set",
     "ib_reattribute",
     "rebate_plan_correct",
     "rebate_plan_create",

@@ -86,6 +86,7 @@ JOIN ib_rebateplanversion v ON v.plan_id = p.id
      AND v.valid_from <= d.time AND (v.valid_to IS NULL OR v.valid_to > d.time)
      AND NOT EXISTS (SELECT 1 FROM ib_rebateplanversion cv WHERE cv.corrects_id = v.id)
 LEFT JOIN ib_ibprogramme prog ON prog.entity_id = d.entity_id
+     AND prog.valid_from <= d.time AND (prog.valid_to IS NULL OR prog.valid_to > d.time)
 JOIN LATERAL (
     SELECT r.id, r.basis, r.amount_per_lot, r.spread_per_lot, r.share_percent
     FROM ib_rebaterate r

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.scoping import scope_for
-from ib.models import IbPartner, RebatePlan, ReferralReview
+from ib.models import IbPartner, IbProgramme, RebatePlan, ReferralReview
 from ib.services.partners import _require, ib_plan_period_set, ib_reattribute
 
 # "Leave the plan as it is" (None means "no plan").
@@ -47,14 +47,7 @@ def ib_partner_update(
         raise ValidationFailed("Unknown IB status.", code="status_invalid")
     if plan is not UNCHANGED and plan is not None and plan.entity_id != ib.entity_id:
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
-    now = timezone.now()
-    plan_from = plan_from or now
-    if plan_from < now - PLAN_CHANGE_LEEWAY:
-        raise ValidationFailed(
-            "A plan change takes effect now or later; correct the plan version to reprice"
-            " past deals.",
-            code="date_invalid",
-        )
+    plan_from = _not_backdated(plan_from, "A plan change")
     with transaction.atomic(durable=actor is not None):
         ib = IbPartner.objects.unscoped().select_for_update().get(pk=ib.pk)
         before = {"plan": ib.plan_id, "status": ib.status}
@@ -81,6 +74,65 @@ def ib_partner_update(
             reason=reason,
         )
     return ib
+
+
+def _not_backdated(when: dt.datetime | None, what: str) -> dt.datetime:
+    now = timezone.now()
+    when = when or now
+    if when < now - PLAN_CHANGE_LEEWAY:
+        raise ValidationFailed(
+            f"{what} takes effect now or later; correct the plan version to reprice past deals.",
+            code="date_invalid",
+        )
+    return when
+
+
+def ib_programme_set(
+    *,
+    actor: Any,
+    entity: Any,
+    max_depth: int,
+    valid_from: dt.datetime | None = None,
+    reason: str,
+) -> IbProgramme:
+    """How many tiers earn on the entity's deals from `valid_from` (now if not given, never
+    in the past); deals before keep the depth of their time. Audited."""
+    entity_id = entity if isinstance(entity, int) else entity.pk
+    _require(actor, "ib.change_ibprogramme", entity_id)
+    if not reason:
+        raise ValidationFailed("Give a reason.", code="reason_required")
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 10:
+        raise ValidationFailed("The depth is a whole number from 1 to 10.", code="depth_invalid")
+    valid_from = _not_backdated(valid_from, "A programme change")
+    with transaction.atomic(durable=actor is not None):
+        current = (
+            IbProgramme.objects.unscoped()
+            .select_for_update()
+            .filter(entity_id=entity_id, valid_to__isnull=True)
+            .first()
+        )
+        before = {"max_depth": current.max_depth if current else 3}
+        if current is not None:
+            if valid_from <= current.valid_from:
+                raise ValidationFailed(
+                    "A change must take effect after the settings in force started.",
+                    code="date_invalid",
+                )
+            current.valid_to = valid_from
+            current.save(update_fields=["valid_to"])
+        programme = IbProgramme.objects.unscoped().create(
+            entity_id=entity_id, max_depth=max_depth, valid_from=valid_from
+        )
+        audit_record(
+            actor=actor,
+            action="ib.programme_set",
+            entity=entity_id,
+            obj=programme,
+            before=before,
+            after={"max_depth": max_depth, "valid_from": valid_from.isoformat()},
+            reason=reason,
+        )
+    return programme
 
 
 REVIEW_DECISIONS = ("attribute", "dismiss")

@@ -589,3 +589,25 @@ def test_a_suspended_ib_is_paid_after_reactivation_only(world):
     assert [line.status for line in lines(ib=ib)] == ["paid"]
     assert wallet_balance(ib) == Decimal("10.00")
     assert_ledger_sound(world.eu)
+
+
+def test_the_depth_in_force_at_the_deals_time_decides_how_many_tiers_earn(world):
+    from django.utils import timezone
+
+    from ib.services import ib_programme_set
+
+    plan = plan_of(world.eu, split=[70, 20, 10])
+    top, middle, ib = (ib_of(world.eu_brand, plan) for _ in range(3))
+    ib_parent_set(actor=None, ib=middle, parent=top, valid_from=START)
+    ib_parent_set(actor=None, ib=ib, parent=middle, valid_from=START)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    now = timezone.now()
+    early = round_trip(account, opened=now - dt.timedelta(hours=3))
+    ib_programme_set(actor=None, entity=world.eu, max_depth=1, reason="Direct IBs only")
+    late = round_trip(account, opened=now + dt.timedelta(minutes=1), held=120)
+    commission_batch_run()
+    assert sorted(line.tier for line in lines(deal=early)) == [0, 1, 2]
+    assert [line.tier for line in lines(deal=late)] == [0]
+    with pytest.raises(ValidationFailed) as refused:
+        ib_programme_set(actor=None, entity=world.eu, max_depth=0, reason="none")
+    assert refused.value.code == "depth_invalid"

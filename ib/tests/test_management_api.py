@@ -21,6 +21,7 @@ from ib.models import (
     IbClosure,
     IbLink,
     IbPartner,
+    IbProgramme,
     RebatePlan,
     RebatePlanVersion,
     RebateRate,
@@ -57,6 +58,7 @@ def snapshot() -> dict[str, int]:
         "open_reviews": ReferralReview.objects.unscoped().filter(status="open").count(),
         "suspended": IbPartner.objects.unscoped().filter(status="suspended").count(),
         "runs": CommissionRun.objects.count(),
+        "programmes": IbProgramme.objects.unscoped().count(),
         "audit": AuditEvent.objects.count(),
     }
 
@@ -926,3 +928,48 @@ def test_publish_service_refuses_bad_terms_with_a_code(world, terms, code):
         rebate_plan_publish(actor=None, plan=plan, **arguments)
     assert refused_with.value.code == code
     assert snapshot() == before
+
+
+def test_programme_depth_changes_from_now_on_in_the_managers_entity_only(world, managers):
+    eu_manager, uk_manager = managers
+    url = "/api/v1/ib-programmes"
+    before = snapshot()
+    refused(
+        api(world.eu_support).post(url, {"max_depth": 2, "reason": "x"}, format="json"),
+        403,
+        "permission_denied",
+    )
+    for bad in (
+        {"max_depth": 0, "reason": "x"},
+        {"max_depth": 11, "reason": "x"},
+        {"max_depth": "two", "reason": "x"},
+        {"max_depth": 2},
+        {"max_depth": 2, "reason": "x", "entity": world.uk.pk},
+    ):
+        refused(api(eu_manager).post(url, bad, format="json"), 400, "invalid")
+    refused(
+        api(eu_manager).post(
+            url, {"max_depth": 2, "reason": "x", "valid_from": JAN}, format="json"
+        ),
+        400,
+        "date_invalid",
+    )
+    refused(
+        api(world.superuser).post(url, {"max_depth": 2, "reason": "x"}, format="json"),
+        400,
+        "entity_required",
+    )
+    assert snapshot() == before
+
+    response = api(eu_manager).post(url, {"max_depth": 2, "reason": "Two tiers"}, format="json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["entity"], response.json()["max_depth"]) == (world.eu.pk, 2)
+    assert audited("ib.programme_set", eu_manager).after["max_depth"] == 2
+    second = api(eu_manager).post(url, {"max_depth": 4, "reason": "Four"}, format="json")
+    assert second.status_code == 201, second.content
+    listed = api(eu_manager).get(url).json()["results"]
+    assert [(row["max_depth"], row["valid_to"] is None) for row in listed] == [
+        (2, False),
+        (4, True),
+    ]
+    assert api(uk_manager).get(url).json()["results"] == []
