@@ -66,35 +66,24 @@ class IbPartnerAdmin(ReadOnlyScopedAdmin):
     search_fields = ("name",)
     actions = ("statement_last_31_days", "suspend", "reactivate")
 
-    @admin.action(description="Suspend the selected IBs (no new clients or codes)")
-    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def _status_set(self, request: HttpRequest, queryset: QuerySet, status: str, done: str) -> None:
         _each(
             self,
             request,
             queryset,
             lambda ib: ib_partner_update(
-                actor=request.user,
-                ib=ib,
-                status=IbPartner.Status.SUSPENDED,
-                reason="suspended in the back office",
+                actor=request.user, ib=ib, status=status, reason=f"{done} in the back office"
             ),
-            "suspended",
+            done,
         )
+
+    @admin.action(description="Suspend the selected IBs (no new clients; payouts withheld)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._status_set(request, queryset, IbPartner.Status.SUSPENDED, "suspended")
 
     @admin.action(description="Reactivate the selected IBs")
     def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(
-            self,
-            request,
-            queryset,
-            lambda ib: ib_partner_update(
-                actor=request.user,
-                ib=ib,
-                status=IbPartner.Status.ACTIVE,
-                reason="reactivated in the back office",
-            ),
-            "reactivated",
-        )
+        self._status_set(request, queryset, IbPartner.Status.ACTIVE, "reactivated")
 
     @admin.action(description="Download statement CSV (last 31 days)")
     def statement_last_31_days(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
