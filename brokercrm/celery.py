@@ -57,4 +57,9 @@ app.conf.beat_schedule = {
         "task": "ib.tasks.commission_batch_run_task",
         "schedule": crontab(minute=20),
     },
+    # Deposits a killed worker left processing: the PSP is asked, the deposit finished.
+    "payments-stuck-deposits": {
+        "task": "payments.tasks.deposits_stuck_resolve_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }

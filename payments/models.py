@@ -193,6 +193,14 @@ class Deposit(EntityOwned):
                 fields=["entity", "idempotency_key"], name="deposit_idempotency_key_unique"
             ),
         ]
+        indexes = [
+            # The stuck-deposit sweep and the parked-deposit release read only these few.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(status__in=["processing", "parked"]),
+                name="deposit_unsettled",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Deposit {self.pk} {self.amount} {self.currency}"

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.utils import timezone
 
 from . import services
@@ -26,3 +27,16 @@ def reconciliation_daily_task() -> int:
 @shared_task(acks_late=True)
 def psp_webhooks_process_task() -> int:
     return services.psp_webhooks_process()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=120,
+    max_retries=3,
+)
+def deposits_stuck_resolve_task() -> dict[str, int]:
+    """Deposits a dead process left `processing`: ask the PSP, finish them (idempotent: a
+    finished deposit is no longer a candidate; one deposit's error is logged, not raised)."""
+    return services.deposits_stuck_resolve().as_dict()

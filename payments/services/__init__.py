@@ -1,6 +1,7 @@
 """Every write of the payments app (see each module)."""
 
 from .bank_accounts import bank_account_add, bank_account_verify
+from .deposit_recovery import StuckDepositsSweep, deposits_stuck_resolve
 from .deposits import (
     DepositRefused,
     deposit_create,
@@ -29,12 +30,14 @@ __all__ = [
     "CrossEntityRoute",
     "DepositRefused",
     "NoRoute",
+    "StuckDepositsSweep",
     "WithdrawalRefused",
     "bank_account_add",
     "bank_account_verify",
     "deposit_create",
     "deposit_credit",
     "deposits_credit_batch",
+    "deposits_stuck_resolve",
     "gateway_for",
     "merchant_for_webhook",
     "merchant_webhook_secret",
