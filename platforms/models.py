@@ -319,6 +319,11 @@ class SyncCursor(EntityOwned):
     # Empty when no full reconcile is under way; otherwise the page to continue from.
     accounts_cursor = models.CharField(max_length=64, blank=True)
     accounts_run_started_at = models.DateTimeField(null=True, blank=True)
+    # The pass in progress: the highest login its committed pages covered, and the live CRM
+    # accounts in that range the server did not list. Only a complete pass may call them
+    # missing (see `sync`), so they are kept here page by page, with the cursor.
+    accounts_covered_through = models.BigIntegerField(null=True, blank=True)
+    accounts_unseen = models.JSONField(default=list, blank=True)
     accounts_synced_at = models.DateTimeField(null=True, blank=True)
     feed_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -335,7 +340,10 @@ class SyncCursor(EntityOwned):
 class ControlFailure(EntityOwned):
     """The CRM and the server disagreed about whether an account may trade. Compliance's
     queue: an account the server let trade while the CRM restricts it was disabled again
-    (corrected); the reverse is only flagged, for a person to look at."""
+    (corrected); the reverse is only flagged, for a person to look at. A live CRM account
+    whose login a complete reconcile did not find on its server is flagged too (its CRM status
+    is left for a person to decide; transfers to and from it are refused meanwhile) and
+    resolved by the first complete reconcile that finds the login again."""
 
     class Kind(models.TextChoices):
         SERVER_MORE_PERMISSIVE = (
@@ -346,6 +354,10 @@ class ControlFailure(EntityOwned):
             "server_less_permissive",
             "Restricted on the server while enabled in the CRM",
         )
+        ACCOUNT_MISSING_ON_SERVER = (
+            "account_missing_on_server",
+            "Live in the CRM but not on the server",
+        )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -354,7 +366,7 @@ class ControlFailure(EntityOwned):
     account = models.ForeignKey(
         TradingAccount, on_delete=models.PROTECT, related_name="control_failures"
     )
-    kind = models.CharField(max_length=24, choices=Kind.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     crm_status = models.CharField(max_length=10)
     server_rights = models.CharField(max_length=10)
     corrected_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,7 @@ from .accounts import (
     trading_accounts_pending_resolve,
 )
 from .common import (
+    AccountMissingOnServer,
     AccountNotActive,
     NoGroupMapping,
     ServerInactive,
@@ -39,6 +40,7 @@ from .sync import (
 )
 
 __all__ = [
+    "AccountMissingOnServer",
     "AccountNotActive",
     "FeedReport",
     "NoGroupMapping",

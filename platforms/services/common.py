@@ -68,6 +68,15 @@ class AccountNotActive(ApplicationError):
     default_detail = "The trading account is not open for this."
 
 
+class AccountMissingOnServer(ApplicationError):
+    code = "account_missing_on_server"
+    status = 409
+    default_detail = (
+        "The trading server does not hold this account's login (an open control failure):"
+        " no money moves until operations resolve it."
+    )
+
+
 def server_connector(server: TradingServer) -> TradingPlatform:
     """The connector for a server, with its credentials read from the environment variable it
     names (never from the database)."""

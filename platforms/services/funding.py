@@ -50,7 +50,14 @@ from wallets.services import (
 )
 
 from .accounts import _refuse_if_blocked
-from .common import SYSTEM_LABEL, AccountNotActive, actor_of, server_connector
+from .common import (
+    SYSTEM_LABEL,
+    AccountMissingOnServer,
+    AccountNotActive,
+    actor_of,
+    server_connector,
+)
+from .controls import account_missing_on_server
 
 logger = logging.getLogger(__name__)
 _FUNDABLE = {
@@ -157,6 +164,13 @@ def trading_transfer_create(
         if account.status not in _FUNDABLE[direction]:
             raise AccountNotActive(
                 f"The account is {account.get_status_display().lower()}: no {direction} now."
+            )
+        if account_missing_on_server(account):
+            # A deposit would debit the wallet for a login that cannot be credited, and a
+            # withdrawal has no server balance to come from: a person looks first.
+            raise AccountMissingOnServer(
+                f"Login {account.login} was not found on {account.server.name} by the last"
+                f" reconcile: no {direction} until the control failure is resolved."
             )
         if direction == TradingTransfer.Direction.DEPOSIT:
             _refuse_if_blocked(

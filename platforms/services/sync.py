@@ -5,6 +5,11 @@
   `bulk_update` of the changed ones), in the same transaction as the page's cursor, so a
   reconcile killed halfway continues from the last page it committed. Every page also runs
   the drift check of CRM status against server rights (see `controls`).
+  Pages come in login order, so each page also accounts for every CRM login between the
+  previous page and its own last login: live accounts among them the server did not list are
+  kept on the cursor as unseen. Only when the last page has been read (a complete listing)
+  are they asked for one by one and those the server confirms absent recorded as missing; an
+  error anywhere marks nothing.
 - Feed polling (`trading_feed_poll`): deals from the stored deals cursor, imported ticket by
   ticket (unique per server and ticket: a re-import changes nothing), and the event feed from
   the stored events cursor: margin calls and stop-outs are kept against the account and put on
@@ -35,10 +40,13 @@ from platforms.selectors import DEAL_IMPORT_LOCK, blocked_accounts
 from .accounts import accounts_by_login
 from .common import LOCK_FEED, LOCK_RECONCILE, server_connector, server_lock
 from .controls import (
+    LIVE_STATUSES,
     Drift,
+    MissingAccount,
     drift_of,
     drifts_correct,
     drifts_record,
+    missing_accounts_record,
     push_grace,
     trading_accounts_block,
 )
@@ -94,10 +102,21 @@ class ReconcileReport:
     blocked: int = 0  # accounts the controls sweep disabled before the pass
     drifts: int = 0
     corrected: int = 0
+    missing: int = 0  # live CRM accounts whose login the server does not hold (complete pass)
+    missing_new: int = 0
+    missing_resolved: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class _Coverage:
+    """How far the pass in progress has accounted for the CRM's logins (kept on the cursor)."""
+
+    through: int | None
+    unseen: list[int]
 
 
 def trading_server_reconcile(
@@ -116,14 +135,26 @@ def trading_server_reconcile(
         state = sync_state(server)
         report.resumed_from = state.accounts_cursor
         cursor = state.accounts_cursor or None
+        coverage = _Coverage(state.accounts_covered_through, list(state.accounts_unseen))
+        if cursor is not None and coverage.through is None:
+            # A pass begun before logins were tracked (or that read nothing yet): what it
+            # covered is unknown, so it starts again; unchanged rows are not written twice.
+            cursor = None
+            report.resumed_from = ""
         if cursor is None:
             report.blocked = _controls_sweep(server)
-            _state_update(server, accounts_run_started_at=timezone.now())
+            coverage = _Coverage(None, [])
+            _state_update(
+                server,
+                accounts_run_started_at=timezone.now(),
+                accounts_covered_through=None,
+                accounts_unseen=[],
+            )
         grace = push_grace()
         try:
             while True:
                 page = platform.accounts_page(cursor, page_size)
-                corrections = _reconcile_page(server, page, report, grace)
+                corrections = _reconcile_page(server, platform, page, report, grace, coverage)
                 if corrections:
                     report.corrected += drifts_correct(
                         server=server, platform=platform, drifts=corrections
@@ -210,27 +241,34 @@ def accounts_bulk_update(rows: list[TradingAccount]) -> None:
 
 
 def _reconcile_page(
-    server: TradingServer, page: Page[PlatformAccount], report: ReconcileReport, grace: timedelta
+    server: TradingServer,
+    platform: Platform,
+    page: Page[PlatformAccount],
+    report: ReconcileReport,
+    grace: timedelta,
+    coverage: _Coverage,
 ) -> list[Drift]:
     now = timezone.now()
     changed: list[TradingAccount] = []
     drifts: list[Drift] = []
-    if page.items:
+    finished = page.next_cursor is None
+    unseen: list[int] = []
+    if page.items or finished:
         remote_by_login = {remote.login: remote for remote in page.items}
-        # Both flavours page in login order: one range scan instead of a long IN list.
-        rows = (
-            TradingAccount.objects.unscoped()
-            .filter(
-                server_id=server.pk,
-                login__gte=min(remote_by_login),
-                login__lte=max(remote_by_login),
-            )
-            .values_list(*_COMPARED)
-        )
+        # Both flavours page in login order: one range scan instead of a long IN list. The
+        # range starts after the previous page's last login (the CRM logins in between are
+        # not on the server) and the last page's has no end.
+        rows = TradingAccount.objects.unscoped().filter(server_id=server.pk, login__isnull=False)
+        if coverage.through is not None:
+            rows = rows.filter(login__gt=coverage.through)
+        if not finished:
+            rows = rows.filter(login__lte=max(remote_by_login))
         matched = 0
-        for pk, login, status, changed_at, pushed_at, *stored in rows:
+        for pk, login, status, changed_at, pushed_at, *stored in rows.values_list(*_COMPARED):
             remote = remote_by_login.get(login)
             if remote is None:
+                if status in LIVE_STATUSES:
+                    unseen.append(pk)
                 continue
             matched += 1
             fresh = _remote_row(remote)
@@ -255,13 +293,29 @@ def _reconcile_page(
     report.seen += len(page.items)
     report.rows_written += len(changed)
     report.drifts += len(drifts)
-    finished = page.next_cursor is None
+    through = max((item.login for item in page.items), default=coverage.through)
+    missing: list[MissingAccount] = []
+    if finished:
+        # Asked before anything of the last page is committed: an error here leaves the pass
+        # on its previous page, and the next run reads the last page again.
+        missing = _confirm_missing(server, platform, [*coverage.unseen, *unseen])
+        report.missing = len(missing)
     with transaction.atomic(durable=True):
         if changed:
             accounts_bulk_update(changed)
         corrections = drifts_record(server=server, drifts=drifts, now=now)
         if finished:
-            _state_update(server, accounts_cursor="", accounts_synced_at=now, last_error="")
+            report.missing_new, report.missing_resolved = missing_accounts_record(
+                server=server, missing=missing, now=now
+            )
+            _state_update(
+                server,
+                accounts_cursor="",
+                accounts_synced_at=now,
+                last_error="",
+                accounts_covered_through=None,
+                accounts_unseen=[],
+            )
             audit_record(
                 actor=None,
                 actor_label=SYNC_LABEL,
@@ -273,8 +327,40 @@ def _reconcile_page(
                 },
             )
         else:
-            _state_update(server, accounts_cursor=page.next_cursor)
+            progress: dict[str, Any] = {"accounts_cursor": page.next_cursor}
+            if through is not None:
+                progress["accounts_covered_through"] = through
+            if unseen:
+                progress["accounts_unseen"] = [*coverage.unseen, *unseen]
+            _state_update(server, **progress)
+    if not finished:
+        # Kept in memory only once committed: a failed transaction leaves the pass as it was.
+        coverage.through = through
+        coverage.unseen.extend(unseen)
     return corrections
+
+
+def _confirm_missing(
+    server: TradingServer, platform: Platform, unseen: list[int]
+) -> list[MissingAccount]:
+    """The unseen accounts the server, asked one by one, says it does not hold. The listing
+    alone is not enough: MT4 pages by offset, so a login removed from an earlier page shifts
+    the next one and a login created since the page was read is not on it. Any answer but
+    "no such login" raises (nothing is marked)."""
+    if not unseen:
+        return []
+    missing: list[MissingAccount] = []
+    for pk, login, status in (
+        TradingAccount.objects.unscoped()
+        .filter(pk__in=unseen, server_id=server.pk, status__in=list(LIVE_STATUSES))
+        .order_by("login")
+        .values_list("pk", "login", "status")
+    ):
+        try:
+            platform.user_get(login)
+        except LoginNotFound:
+            missing.append(MissingAccount(pk, login, status))
+    return missing
 
 
 # --- deals and events ------------------------------------------------------------------------

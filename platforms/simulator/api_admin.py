@@ -1,5 +1,6 @@
 """Controls for tests, benchmarks and demos under `/admin/...`: move the market, inject faults,
-add servers, seed and churn many accounts, open and close positions by hand.
+add servers, seed and churn many accounts, delete a login and restore it, open and close
+positions by hand.
 
 None of this exists on a real trading server; it is how a test produces a margin call or a
 lost answer on demand instead of waiting for one.
@@ -153,6 +154,24 @@ def register(app: JsonApp, sim: Simulator) -> None:
         server = _server(body)
         changed = operations.bulk_change(store, server, fraction=float(fraction), seed=seed)
         return {"server": server, "count": len(changed), "changed": changed}
+
+    @route("POST", "/users/delete")
+    def user_delete(request: Request) -> Any:
+        body = body_object(request)
+        server = _server(body)
+        login = int_field(body, "login")
+        assert login is not None
+        operations.user_delete(store, server, login)
+        return {"server": server, "login": login, "deleted": True}
+
+    @route("POST", "/users/restore")
+    def user_restore(request: Request) -> Any:
+        body = body_object(request)
+        server = _server(body)
+        login = int_field(body, "login")
+        assert login is not None
+        account = operations.user_restore(store, server, login)
+        return {"server": server, "login": account.login, "deleted": False}
 
     @route("POST", "/positions")
     def open_position(request: Request) -> Any:

@@ -111,6 +111,38 @@ def user_update(store: Store, server: str, login: int, changes: dict[str, Any]) 
     return store.account(server, login)
 
 
+def user_delete(store: Store, server: str, login: int) -> None:
+    """Remove a login as a dealer (or a restore from an old backup) would: the server no
+    longer lists or finds it, and its open positions are gone. The user row is kept aside so
+    `user_restore` can put it back under the same login."""
+    with store.write() as db:
+        store.account(server, login)  # login_not_found when it is not there
+        db.execute(
+            "INSERT INTO deleted_users SELECT * FROM users WHERE server = ? AND login = ?",
+            (server, login),
+        )
+        db.execute("DELETE FROM users WHERE server = ? AND login = ?", (server, login))
+        db.execute("DELETE FROM positions WHERE server = ? AND login = ?", (server, login))
+        db.execute("UPDATE servers SET user_count = user_count - 1 WHERE name = ?", (server,))
+    store.forget_offsets()
+
+
+def user_restore(store: Store, server: str, login: int) -> AccountRow:
+    """Put a deleted login back as it was when it was deleted."""
+    store.server_flavour(server)
+    with store.write() as db:
+        restored = db.execute(
+            "INSERT INTO users SELECT * FROM deleted_users WHERE server = ? AND login = ?",
+            (server, login),
+        ).rowcount
+        if not restored:
+            raise SimError("login_not_found", f"Login {login} was not deleted on {server}.")
+        db.execute("DELETE FROM deleted_users WHERE server = ? AND login = ?", (server, login))
+        db.execute("UPDATE servers SET user_count = user_count + 1 WHERE name = ?", (server,))
+    store.forget_offsets()
+    return store.account(server, login)
+
+
 def _operation(row: tuple[Any, ...], *, repeated: bool) -> OperationRow:
     server, op_key, login, kind, amount_c, ticket, balance_c, credit_c, time_ms = row
     return OperationRow(

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS users (
     mc_state INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
     PRIMARY KEY (server, login)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deleted_users AS SELECT * FROM users WHERE 0;
 CREATE TABLE IF NOT EXISTS prices (symbol TEXT PRIMARY KEY, price REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS positions (
     ticket INTEGER PRIMARY KEY, server TEXT NOT NULL, login INTEGER NOT NULL,
@@ -237,8 +238,8 @@ class Store:
 
     def allocate_logins(self, server: str, count: int) -> int:
         """Reserve `count` consecutive logins for users inserted in the same transaction;
-        returns the first. Users are never deleted, so the server's user count moves with it
-        (and MT4's offset paging need not count rows on every page)."""
+        returns the first. The server's user count moves with it (and with the admin's
+        deletions), so MT4's offset paging need not count rows on every page."""
         with self.write() as db:
             row = db.execute("SELECT next_login FROM servers WHERE name = ?", (server,)).fetchone()
             if row is None:
@@ -292,13 +293,18 @@ class Store:
         )
         return [AccountRow(*row) for row in rows], self.user_count(server)
 
+    def forget_offsets(self) -> None:
+        """After a user is deleted or restored: the rows at an offset have moved."""
+        with self.lock:
+            self._offset_hints.clear()
+
     def _offset_rows(
         self, select: str, key: str, key_index: int, server: str, offset: int, limit: int
     ) -> list[Any]:
-        """A page by offset, as MT4 pages. Rows are never deleted and their keys (logins,
-        tickets) only grow, so the row at an offset never changes: the key that ended the
-        previous page turns the next sequential request into an index seek instead of
-        skipping `offset` rows."""
+        """A page by offset, as MT4 pages. Keys (logins, tickets) only grow and rows are
+        deleted only by the admin (who calls `forget_offsets`), so the row at an offset does
+        not change: the key that ended the previous page turns the next sequential request
+        into an index seek instead of skipping `offset` rows."""
         with self.lock:
             after = self._offset_hints.get((select, server, offset))
             if after is not None:
