@@ -354,6 +354,8 @@ class CommissionRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     deal_id_from = models.BigIntegerField(default=0)
     deal_id_to = models.BigIntegerField(default=0)
+    # Deals linked to their account late (imported before the login was known) up to here.
+    linked_to = models.DateTimeField(null=True, blank=True)
     lines_created = models.PositiveIntegerField(default=0)
     payouts = models.PositiveIntegerField(default=0)
     payout_total = models.DecimalField(**MONEY, default=Decimal(0))

@@ -264,6 +264,9 @@ class Deal(EntityOwned):
     time = models.DateTimeField()
     position = models.BigIntegerField(null=True, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
+    # When a deal imported for a login not yet known was linked to its account (the database
+    # clock, under the deal-import lock): readers that follow deals by id catch up by it.
+    account_linked_at = models.DateTimeField(null=True, blank=True)
 
     scope_desk_field: ClassVar[str] = "account__profile__desk"
 
@@ -272,7 +275,14 @@ class Deal(EntityOwned):
         constraints = [
             models.UniqueConstraint(fields=["server", "ticket"], name="deal_ticket_unique"),
         ]
-        indexes = [models.Index(fields=["account", "time"], name="deal_account_time")]
+        indexes = [
+            models.Index(fields=["account", "time"], name="deal_account_time"),
+            models.Index(
+                fields=["account_linked_at"],
+                condition=models.Q(account_linked_at__isnull=False),
+                name="deal_linked_late",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Deal {self.ticket} ({self.kind})"

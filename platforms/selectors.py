@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,23 +29,33 @@ _PROFILE_BLOCKS = {
 }
 
 
-# Deal imports hold this advisory lock shared for their transaction; `deals_committed_through`
-# takes it exclusively for one statement. ("DEAL" in ASCII.)
+# Deal imports and links hold this advisory lock shared for their transaction;
+# `deals_committed_through` takes it exclusively for one statement. ("DEAL" in ASCII.)
 DEAL_IMPORT_LOCK = 0x4445414C
 
 
-def deals_committed_through() -> int:
-    """The highest deal id at or below which every deal is committed.
+@dataclass(frozen=True)
+class DealWatermark:
+    """Every deal with id <= `deal_id` is committed, and so is every link of a deal to its
+    account made at or before `linked_at` (`Deal.account_linked_at`)."""
+
+    deal_id: int
+    linked_at: datetime
+
+
+def deals_committed_through() -> DealWatermark:
+    """Where a reader following deals by id (and late links by time) may safely stop.
 
     Deal ids come from a sequence in the order imports ask for them, not the order they
     commit: a reader that took MAX(id) while an import was still open would later find a
-    lower id appear. Imports hold DEAL_IMPORT_LOCK shared; this waits for the open ones to
-    commit, reads MAX(id), and lets imports go on at once. Call it outside a transaction, or
-    imports wait until the caller's transaction ends."""
+    lower id appear. Imports and links hold DEAL_IMPORT_LOCK shared; this waits for the open
+    ones to commit, reads MAX(id) and the clock, and lets them go on at once. Call it outside
+    a transaction, or imports wait until the caller's transaction ends."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEAL_IMPORT_LOCK])
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM platforms_deal")
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(MAX(id), 0), clock_timestamp() FROM platforms_deal")
+        deal_id, linked_at = cursor.fetchone()
+        return DealWatermark(deal_id=deal_id, linked_at=linked_at)
 
 
 @dataclass(frozen=True)

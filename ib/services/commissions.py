@@ -21,7 +21,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from ib.models import CommissionLine, CommissionRun, IbPartner, RebatePlanVersion
-from ib.services.partners import _rates_create, _require, _split_checked
+from ib.services.partners import EPOCH, _rates_create, _require, _split_checked
 from platforms.selectors import deals_committed_through
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.services import JournalSpec, Line, journal_post_batch, system_account, wallet_open
@@ -124,8 +124,10 @@ _LINE_COLUMNS = (
 
 # New commissions of deals in (deal_from, deal_to] that have none yet, staged for payout.
 _STAGE_SQL = "CREATE TEMPORARY TABLE ib_stage ON COMMIT DROP AS " + _LINES_SELECT.format(
-    deals="d.id > %(deal_from)s AND d.id <= %(deal_to)s AND NOT EXISTS ("
-    " SELECT 1 FROM ib_commissionline l WHERE l.deal_id = d.id AND l.ib_id = c.ancestor_id"
+    deals="d.id <= %(deal_to)s AND (d.id > %(deal_from)s"
+    " OR (d.account_linked_at > %(linked_from)s AND d.account_linked_at <= %(linked_to)s))"
+    # One commission per deal and tier, whoever holds the tier now (the unique index).
+    " AND NOT EXISTS (SELECT 1 FROM ib_commissionline l WHERE l.deal_id = d.id"
     " AND l.tier = c.depth AND l.kind = 'commission')"
 )
 
@@ -300,17 +302,23 @@ def commission_batch_run(*, full: bool = False) -> CommissionRun:
     """Lines for the deals imported since the last run (every deal if `full`), released
     delayed lines, and a payout of every IB with a positive net: one transaction, safe to
     rerun and to run concurrently (runs follow each other)."""
-    deal_to = deals_committed_through()
+    watermark = deals_committed_through()
+    deal_to = watermark.deal_id
     with transaction.atomic():
         with connection.cursor() as cursor:
             _lines_lock(cursor)
             # Sorting and hashing a million staged lines wants more than the default.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SELECT COALESCE(MAX(deal_id_to), 0) FROM ib_commissionrun")
-            last = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT COALESCE(MAX(deal_id_to), 0), MAX(linked_to) FROM ib_commissionrun"
+            )
+            last, linked_from = cursor.fetchone()
+            linked_from = linked_from or EPOCH
             deal_from = 0 if full else last
             run = CommissionRun.objects.create(
-                deal_id_from=deal_from, deal_id_to=max(deal_to, last)
+                deal_id_from=deal_from,
+                deal_id_to=max(deal_to, last),
+                linked_to=max(watermark.linked_at, linked_from),
             )
             # Dropped on commit; also here and at the end, for a run inside a caller's transaction.
             cursor.execute("DROP TABLE IF EXISTS pg_temp.ib_stage")
@@ -320,6 +328,8 @@ def commission_batch_run(*, full: bool = False) -> CommissionRun:
                     "kind": CommissionLine.Kind.COMMISSION,
                     "deal_from": deal_from,
                     "deal_to": deal_to,
+                    "linked_from": linked_from,
+                    "linked_to": watermark.linked_at,
                 },
             )
             run.lines_created = cursor.rowcount

@@ -7,7 +7,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from brokercrm.errors import Conflict, ValidationFailed
 from ib.models import CommissionLine, CommissionRun, IbAssignment, IbClosure, ReferralReview
@@ -24,6 +24,7 @@ from ib.services import (
 )
 from ib.tests.factories import account_of, at, deal, ib_of, plan_of, round_trip
 from identity.models import ClientProfile
+from platforms.models import Deal
 from platforms.tests.factories import client_of
 from wallets.models import LedgerAccount
 from wallets.services import fx_rate_record
@@ -611,3 +612,25 @@ def test_the_depth_in_force_at_the_deals_time_decides_how_many_tiers_earn(world)
     with pytest.raises(ValidationFailed) as refused:
         ib_programme_set(actor=None, entity=world.eu, max_depth=0, reason="none")
     assert refused.value.code == "depth_invalid"
+
+
+def test_a_deal_linked_to_its_account_after_a_run_is_still_paid(world):
+    from platforms.services import deals_link
+
+    ib = ib_of(world.eu_brand, plan_of(world.eu, split=[100]))
+    account = account_of(attributed_client(ib, world.eu_brand))
+    # imported before the login was known to be ours: no account yet
+    closing = round_trip(account, opened=at(5))
+    Deal.objects.unscoped().filter(position=closing.position).update(account=None)
+    commission_batch_run()
+    assert lines() == []
+    round_trip(account, opened=at(6))  # a later deal moves the id watermark past it
+    commission_batch_run()
+    assert len(lines()) == 1
+    with transaction.atomic():
+        assert deals_link(account) == 2  # the opening leg and the closing deal
+    commission_batch_run()
+    commission_batch_run()
+    assert sorted(line.deal_id for line in lines(ib=ib)) == sorted([closing.pk, lines()[0].deal_id])
+    assert wallet_balance(ib) == Decimal("20.00")
+    assert_ledger_sound(world.eu)

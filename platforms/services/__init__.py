@@ -2,6 +2,7 @@
 
 from .accounts import (
     account_comment,
+    deals_link,
     trading_account_open,
     trading_account_provision,
     trading_account_status_set,
@@ -51,6 +52,7 @@ __all__ = [
     "TradingNotAllowed",
     "account_comment",
     "control_failure_resolve",
+    "deals_link",
     "last_sync",
     "platform_ledger_account",
     "server_connector",

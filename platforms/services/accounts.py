@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Func
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -39,7 +40,7 @@ from platforms.models import (
     TradingEvent,
     TradingServer,
 )
-from platforms.selectors import group_mappings_for, trading_blocks
+from platforms.selectors import DEAL_IMPORT_LOCK, group_mappings_for, trading_blocks
 
 from .common import (
     SYSTEM_LABEL,
@@ -271,6 +272,22 @@ def _provision_failed(account: TradingAccount, refused: PlatformError) -> None:
             )
 
 
+def deals_link(account: TradingAccount) -> int:
+    """Give the deals and events imported before the login was known to be ours their
+    account, in the caller's transaction. Linked deals are stamped with the database clock
+    under the deal-import lock, so readers that follow deals by id (the IB commission batch)
+    pick them up too. Returns the deals linked."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [DEAL_IMPORT_LOCK])
+    orphans = {"server_id": account.server_id, "login": account.login, "account__isnull": True}
+    TradingEvent.objects.in_entity(account.entity_id).filter(**orphans).update(account=account)
+    return (
+        Deal.objects.in_entity(account.entity_id)
+        .filter(**orphans)
+        .update(account=account, account_linked_at=Func(function="clock_timestamp"))
+    )
+
+
 def _provision_finish(account: TradingAccount, remote: PlatformAccount) -> TradingAccount:
     from platforms.tasks import trading_rights_push_task
 
@@ -298,11 +315,7 @@ def _provision_finish(account: TradingAccount, remote: PlatformAccount) -> Tradi
             account.status = TradingAccount.Status.ENABLED
             account.rights_pushed_at = now
         account.save()
-        # Deals and events imported before the login was known to be ours.
-        for model in (Deal, TradingEvent):
-            model.objects.in_entity(account.entity_id).filter(
-                server_id=account.server_id, login=account.login, account__isnull=True
-            ).update(account=account)
+        deals_link(account)
         audit_record(
             actor=account.created_by,
             actor_label=None if account.created_by_id else SYSTEM_LABEL,
