@@ -634,3 +634,23 @@ def test_a_deal_linked_to_its_account_after_a_run_is_still_paid(world):
     assert sorted(line.deal_id for line in lines(ib=ib)) == sorted([closing.pk, lines()[0].deal_id])
     assert wallet_balance(ib) == Decimal("20.00")
     assert_ledger_sound(world.eu)
+
+
+def test_a_backdated_parent_change_leaves_paid_deals_and_later_runs_alone(world):
+    plan = plan_of(world.eu, split=[70, 30])
+    ib, first_parent, second_parent = (ib_of(world.eu_brand, plan) for _ in range(3))
+    ib_parent_set(actor=None, ib=ib, parent=first_parent, valid_from=START)
+    account = account_of(attributed_client(ib, world.eu_brand))
+    round_trip(account, opened=at(5))
+    commission_batch_run()
+    # the new parent takes over from a date before the deal that was already paid
+    ib_parent_set(actor=None, ib=ib, parent=second_parent, valid_from=at(2))
+    rerun = commission_batch_run(full=True)
+    round_trip(account, opened=at(9))
+    commission_batch_run()
+    assert rerun.lines_created == 0
+    assert (wallet_balance(first_parent), wallet_balance(second_parent)) == (
+        Decimal("3.00"),
+        Decimal("3.00"),
+    )
+    assert_ledger_sound(world.eu)
