@@ -13,7 +13,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.scoping import scope_for
 from ib.models import IbPartner, IbProgramme, RebatePlan, ReferralReview
-from ib.services.partners import _require, ib_plan_period_set, ib_reattribute
+from ib.services.partners import _require, ib_plan_period_set, ib_reattribute, period_close
 
 # "Leave the plan as it is" (None means "no plan").
 UNCHANGED: Any = object()
@@ -105,21 +105,10 @@ def ib_programme_set(
         raise ValidationFailed("The depth is a whole number from 1 to 10.", code="depth_invalid")
     valid_from = _not_backdated(valid_from, "A programme change")
     with transaction.atomic(durable=actor is not None):
-        current = (
-            IbProgramme.objects.unscoped()
-            .select_for_update()
-            .filter(entity_id=entity_id, valid_to__isnull=True)
-            .first()
+        current = period_close(
+            IbProgramme.objects.unscoped().filter(entity_id=entity_id), valid_from
         )
         before = {"max_depth": current.max_depth if current else 3}
-        if current is not None:
-            if valid_from <= current.valid_from:
-                raise ValidationFailed(
-                    "A change must take effect after the settings in force started.",
-                    code="date_invalid",
-                )
-            current.valid_to = valid_from
-            current.save(update_fields=["valid_to"])
         programme = IbProgramme.objects.unscoped().create(
             entity_id=entity_id, max_depth=max_depth, valid_from=valid_from
         )

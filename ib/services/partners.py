@@ -66,18 +66,25 @@ def ib_partner_create(
     return ib
 
 
-def ib_plan_period_set(ib: IbPartner, plan: RebatePlan | None, valid_from: dt.datetime) -> None:
-    """Put the IB on `plan` (None: no plan) from `valid_from`; the plan in force until then
-    keeps the deals before it. Runs in the caller's transaction, which holds the IB row."""
-    current = IbPlanPeriod.objects.unscoped().filter(ib=ib, valid_to__isnull=True).first()
+def period_close(rows: Any, valid_from: dt.datetime) -> Any:
+    """End the row of `rows` still in force (valid_to NULL) at `valid_from`, in the caller's
+    transaction; a change must start after it did. Returns the row, or None."""
+    current = rows.select_for_update().filter(valid_to__isnull=True).first()
     if current is not None:
         if valid_from <= current.valid_from:
             raise ValidationFailed(
-                "A plan change must take effect after the current plan started.",
+                "A change must take effect after the settings in force started.",
                 code="date_invalid",
             )
         current.valid_to = valid_from
         current.save(update_fields=["valid_to"])
+    return current
+
+
+def ib_plan_period_set(ib: IbPartner, plan: RebatePlan | None, valid_from: dt.datetime) -> None:
+    """Put the IB on `plan` (None: no plan) from `valid_from`; the plan in force until then
+    keeps the deals before it. Runs in the caller's transaction, which holds the IB row."""
+    period_close(IbPlanPeriod.objects.unscoped().filter(ib=ib), valid_from)
     if plan is not None:
         IbPlanPeriod.objects.unscoped().create(
             entity_id=ib.entity_id, ib=ib, plan=plan, valid_from=valid_from
