@@ -387,9 +387,9 @@ def client_login_create(*, actor: User | None, profile: Any, password: str) -> U
     return user
 
 
-def _failures_key(entity_id: int, email: str) -> str:
+def _failures_key(entity_code: str, email: str) -> str:
     digest = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
-    return f"client-login-failures:{entity_id}:{digest}"
+    return f"client-login-failures:{entity_code}:{digest}"
 
 
 def _failures(key: str) -> int:
@@ -427,31 +427,37 @@ def _email_canonical(email: str) -> str | None:
         return None
 
 
-def _client_login_find(entity: Any, canonical: str | None) -> User | None:
+def _client_login_find(
+    *, brand: Any, entity_code: str, canonical: str | None
+) -> tuple[User | None, str]:
+    """The client login of the address in the entity asked for (the brand's own when none
+    is named), and the entity's code. A brand reaches the logins of its own entity, and
+    those of another entity only for profiles it onboarded there (its country routes)."""
+    code = entity_code or brand.entity.code
     if canonical is None:
-        return None
-    return (
-        User.objects.filter(
-            username=client_username(entity_code=entity.code, email_canonical=canonical),
-            kind=User.Kind.CLIENT,
-            profile__entity_id=entity.pk,
-        )
-        .select_related("profile")
-        .first()
+        return None, code
+    logins = User.objects.filter(
+        username=client_username(entity_code=code, email_canonical=canonical),
+        kind=User.Kind.CLIENT,
+        profile__entity__code=code,
     )
+    if code != brand.entity.code:
+        logins = logins.filter(profile__brand_id=brand.pk)
+    return logins.select_related("profile").first(), code
 
 
-def client_token_obtain(*, entity: Any, email: str, password: str) -> Token:
-    """The API token of the client login of `entity` with this e-mail and password.
+def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: str = "") -> Token:
+    """The API token of the client login with this e-mail and password that `brand` may
+    open: in the brand's entity, or in `entity_code` for a client the brand onboarded there.
 
     Every failure raises the same LoginFailed, and an unknown address costs the same password
     hashing as a known one, so the answer tells nothing about who is a client where."""
     canonical = _email_canonical(email)
-    # Counted per mailbox, so spelling variants of one address share the limit.
-    key = _failures_key(entity.pk, canonical or email)
+    user, code = _client_login_find(brand=brand, entity_code=entity_code, canonical=canonical)
+    # Counted per entity and mailbox, so spelling variants of one address share the limit.
+    key = _failures_key(code, canonical or email)
     if _failures(key) >= CLIENT_LOGIN_MAX_FAILURES:
         raise LoginThrottled()
-    user = _client_login_find(entity, canonical)
     if user is None:
         User().set_password(password)  # the same work as a real check
         valid = False
@@ -472,7 +478,7 @@ def client_token_obtain(*, entity: Any, email: str, password: str) -> Token:
         audit_record(
             actor=user,
             action="access.client_token_issued",
-            entity=entity.pk,
+            entity=user.profile.entity_id,
             obj=user,
             after={"profile_id": user.profile_id},
         )

@@ -30,9 +30,7 @@ def referred_client(ib, brand):
 def logged_in(profile) -> APIClient:
     """An API client holding the token the brand front end would get for this profile."""
     client_login(profile)
-    token = client_token_obtain(
-        entity=profile.entity, email=profile.email, password=CLIENT_PASSWORD
-    )
+    token = client_token_obtain(brand=profile.brand, email=profile.email, password=CLIENT_PASSWORD)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return api

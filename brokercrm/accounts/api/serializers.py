@@ -7,6 +7,12 @@ class ClientTokenRequestSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     # Long enough for any passphrase, short enough that hashing it stays cheap.
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    entity = serializers.CharField(
+        max_length=16,
+        required=False,
+        help_text="The entity code the registration answered with, for a client the brand's"
+        " country routes onboarded in another entity; the brand's own entity if left out.",
+    )
 
 
 class ClientTokenSerializer(serializers.Serializer):

@@ -71,9 +71,10 @@ class ClientTokenView(APIView):
         data = s.ClientTokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token = client_token_obtain(
-            entity=request.auth.brand.entity,
+            brand=request.auth.brand,
             email=data.validated_data["email"],
             password=data.validated_data["password"],
+            entity_code=data.validated_data.get("entity", ""),
         )
         return Response({"token": token.key, "profile_id": token.user.profile_id})
 

@@ -53,7 +53,7 @@ def test_staff_with_the_permission_opens_the_login(world, eu_profile):
     assert PASSWORD not in str(response.json())
     event = AuditEvent.objects.get(action="access.client_login_created")
     assert (event.actor_id, event.entity_id) == (world.eu_compliance.pk, world.eu.pk)
-    token = client_token_obtain(entity=world.eu, email=eu_profile.email, password=PASSWORD)
+    token = client_token_obtain(brand=world.eu_brand, email=eu_profile.email, password=PASSWORD)
     assert token.user_id == user.pk
 
 

@@ -195,6 +195,40 @@ def test_token_failures_answer_alike(world, eu_profile, uk_profile):
     assert not Token.objects.exists()
 
 
+def test_a_brand_logs_in_the_clients_it_onboarded_in_another_entity(world):
+    from entities.services import country_route_set
+
+    # the EU brand's country routes send a UK resident to the UK entity
+    country_route_set(actor=None, brand=world.eu_brand, country="GB", entity=world.uk)
+    routed = register(world.eu_brand, residence_country="GB").profile
+    assert (routed.entity_id, routed.brand_id) == (world.uk.pk, world.eu_brand.pk)
+    user = client_login(routed)
+    body = {"email": EMAIL, "password": CLIENT_PASSWORD}
+    eu_api = brand_api(world.eu_brand)
+    # the brand's own entity holds no such login; the entity the registration named does
+    assert eu_api.post(URL, body, format="json").json()["code"] == "login_failed"
+    response = eu_api.post(URL, {**body, "entity": "UK"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["profile_id"] == routed.pk
+    event = AuditEvent.objects.get(action="access.client_token_issued", actor=user)
+    assert event.entity_id == world.uk.pk
+    # the UK entity's own brand reaches its logins; an unknown entity code answers alike
+    assert brand_api(world.uk_brand).post(URL, body, format="json").status_code == 200
+    assert eu_api.post(URL, {**body, "entity": "NOPE"}, format="json").json()["code"] == (
+        "login_failed"
+    )
+
+
+def test_another_entitys_brand_cannot_name_an_entity_it_did_not_onboard(world, eu_profile):
+    client_login(eu_profile)
+    uk_api = brand_api(world.uk_brand)
+    response = uk_api.post(
+        URL, {"email": EMAIL, "password": CLIENT_PASSWORD, "entity": "EU"}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "login_failed")
+    assert not Token.objects.exists()
+
+
 def test_token_endpoint_bad_input(world, eu_profile):
     client_login(eu_profile)
     api = brand_api(world.eu_brand)
