@@ -217,10 +217,13 @@ X_FRAME_OPTIONS = "DENY"
 # Addresses of reverse proxies whose X-Forwarded-For may be believed for the audit IP.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
+# How long a client login's API token lives from issue (seconds).
+CLIENT_TOKEN_TTL = int(os.environ.get("CLIENT_TOKEN_TTL", 12 * 3600))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "brokercrm.accounts.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

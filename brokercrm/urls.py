@@ -3,13 +3,19 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brokercrm.accounts.api.views import ClientProfileLoginViewSet, ClientTokenView, MeView
+from brokercrm.accounts.api.views import (
+    ClientProfileLoginViewSet,
+    ClientTokenCurrentView,
+    ClientTokenView,
+    MeView,
+)
 
 from . import views
 
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("client-tokens", ClientTokenView.as_view(), name="client-tokens"),
+    path("client-tokens/current", ClientTokenCurrentView.as_view(), name="client-token-current"),
     re_path(
         r"^client-profiles/(?P<pk>[0-9]{1,18})/login$",
         ClientProfileLoginViewSet.as_view({"post": "create"}),

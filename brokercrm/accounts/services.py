@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
@@ -446,6 +448,30 @@ def _client_login_find(
     return logins.select_related("profile").first(), code
 
 
+def client_token_ttl() -> timedelta:
+    return timedelta(seconds=getattr(settings, "CLIENT_TOKEN_TTL", 12 * 3600))
+
+
+def token_expired(token: Token) -> bool:
+    """Whether a client login's token has outlived its time (staff tokens never do)."""
+    return (
+        token.user.kind == User.Kind.CLIENT and token.created < timezone.now() - client_token_ttl()
+    )
+
+
+def client_token_revoke(*, token: Token) -> None:
+    """End a client login's token now (logout), audited."""
+    user = token.user
+    with transaction.atomic(durable=True):
+        Token.objects.filter(pk=token.pk).delete()
+        audit_record(
+            actor=user,
+            action="access.client_token_revoked",
+            entity=user.profile.entity_id if user.profile_id else None,
+            obj=user,
+        )
+
+
 def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: str = "") -> Token:
     """The API token of the client login with this e-mail and password that `brand` may
     open: in the brand's entity, or in `entity_code` for a client the brand onboarded there.
@@ -473,7 +499,12 @@ def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: s
         raise LoginFailed()
     _failures_clear(key)
     with transaction.atomic(durable=True):
-        token, _ = Token.objects.get_or_create(user=user)
+        token = Token.objects.select_for_update().filter(user=user).first()
+        if token is not None and token_expired(token):
+            token.delete()  # a fresh key, with a fresh lifetime
+            token = None
+        if token is None:
+            token = Token.objects.create(user=user)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit_record(
             actor=user,

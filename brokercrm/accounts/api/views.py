@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,8 +12,9 @@ from identity.api.auth import BrandKeyAuthentication, IsBrandKey
 from identity.models import ClientProfile
 
 from ..models import RoleGrant
-from ..services import client_login_create, client_token_obtain
+from ..services import client_login_create, client_token_obtain, client_token_revoke
 from . import serializers as s
+from .permissions import IsClientLogin
 
 
 class MeView(APIView):
@@ -77,6 +79,17 @@ class ClientTokenView(APIView):
             entity_code=data.validated_data.get("entity", ""),
         )
         return Response({"token": token.key, "profile_id": token.user.profile_id})
+
+
+class ClientTokenCurrentView(APIView):
+    """A client logs out: its token stops working at once."""
+
+    permission_classes = [IsAuthenticated, IsClientLogin]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        client_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ClientProfileLoginViewSet(ScopedViewSet):

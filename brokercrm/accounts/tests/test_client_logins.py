@@ -316,3 +316,39 @@ def test_login_works_when_the_failure_counter_is_unavailable(world, eu_profile, 
     assert (wrong.status_code, wrong.json()["code"]) == (400, "login_failed")
     right = api.post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}, format="json")
     assert right.status_code == 200
+
+
+def test_a_client_token_expires_and_a_new_login_gets_a_new_one(world, eu_profile, settings):
+    import datetime as dt
+
+    settings.CLIENT_TOKEN_TTL = 3600
+    user = client_login(eu_profile)
+    api = brand_api(world.eu_brand)
+    body = {"email": EMAIL, "password": CLIENT_PASSWORD}
+    first = api.post(URL, body, format="json").json()["token"]
+    # within its lifetime, logging in again gives the same token
+    assert api.post(URL, body, format="json").json()["token"] == first
+    assert token_client(first).get("/api/v1/me").status_code == 200
+    Token.objects.filter(key=first).update(
+        created=Token.objects.get(key=first).created - dt.timedelta(hours=2)
+    )
+    expired = token_client(first).get("/api/v1/me")
+    assert (expired.status_code, expired.json()["code"]) == (401, "token_expired")
+    assert not Token.objects.filter(key=first).exists()
+    second = api.post(URL, body, format="json").json()["token"]
+    assert second != first
+    assert token_client(second).get("/api/v1/me").json()["id"] == user.pk
+
+
+def test_a_client_logs_out_and_its_token_stops_working(world, eu_profile):
+    user = client_login(eu_profile)
+    body = {"email": EMAIL, "password": CLIENT_PASSWORD}
+    token = brand_api(world.eu_brand).post(URL, body, format="json").json()["token"]
+    assert token_client(token).delete(f"{URL}/current").status_code == 204
+    assert token_client(token).get("/api/v1/me").status_code == 401
+    assert AuditEvent.objects.filter(action="access.client_token_revoked", actor=user).exists()
+    # staff and brand keys have no client token to end
+    staff = APIClient()
+    staff.force_authenticate(world.eu_admin)
+    assert staff.delete(f"{URL}/current").status_code == 403
+    assert brand_api(world.eu_brand).delete(f"{URL}/current").status_code in (401, 403)

@@ -1,0 +1,28 @@
+"""Token authentication with an expiry for client logins.
+
+A client's token (issued at `POST /client-tokens`) lives `CLIENT_TOKEN_TTL` from issue: after
+that it is deleted on first use and the call answers 401 `token_expired`; the brand front end
+asks for a new one. `DELETE /client-tokens/current` ends it at once (logout). Staff tokens,
+issued by an administrator, do not expire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import authentication, exceptions
+
+from ..services import token_expired
+
+
+class TokenExpired(exceptions.AuthenticationFailed):
+    default_detail = "The token has expired: log in again."
+    default_code = "token_expired"
+
+
+class ExpiringTokenAuthentication(authentication.TokenAuthentication):
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        user, token = super().authenticate_credentials(key)
+        if token_expired(token):
+            token.delete()
+            raise TokenExpired()
+        return user, token
