@@ -15,11 +15,10 @@ from ib.services.partners import (
     ib_parent_set,
     ib_partner_create,
     ib_reattribute,
-    rebate_plan_create,
-    rebate_plan_publish,
     referral_attribute,
     referral_code_create,
 )
+from ib.services.plans import rebate_plan_create, rebate_plan_publish
 
 __all__ = [
     "commission_batch_run",

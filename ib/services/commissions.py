@@ -21,7 +21,8 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from ib.models import CommissionLine, CommissionRun, IbPartner, RebatePlanVersion
-from ib.services.partners import EPOCH, _rates_create, _require, _split_checked
+from ib.services.partners import EPOCH, _require
+from ib.services.plans import _rates_create, _split_checked
 from platforms.selectors import deals_committed_through
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.services import JournalSpec, Line, journal_post_batch, system_account, wallet_open
