@@ -47,7 +47,8 @@ def ib_partner_update(
         raise ValidationFailed("Unknown IB status.", code="status_invalid")
     if plan is not UNCHANGED and plan is not None and plan.entity_id != ib.entity_id:
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
-    plan_from = _not_backdated(plan_from, "A plan change")
+    if plan is not UNCHANGED:
+        plan_from = _not_backdated(plan_from, "A plan change")
     with transaction.atomic(durable=actor is not None):
         ib = IbPartner.objects.unscoped().select_for_update().get(pk=ib.pk)
         before = {"plan": ib.plan_id, "status": ib.status}

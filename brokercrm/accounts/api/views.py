@@ -14,6 +14,7 @@ from identity.models import ClientProfile
 from ..models import RoleGrant
 from ..services import client_login_create, client_token_obtain, client_token_revoke
 from . import serializers as s
+from .authentication import ExpiringTokenAuthentication
 from .permissions import IsClientLogin
 
 
@@ -82,8 +83,9 @@ class ClientTokenView(APIView):
 
 
 class ClientTokenCurrentView(APIView):
-    """A client logs out: its token stops working at once."""
+    """A client logs out: its token stops working at once (token calls only)."""
 
+    authentication_classes = [ExpiringTokenAuthentication]
     permission_classes = [IsAuthenticated, IsClientLogin]
 
     @extend_schema(request=None, responses={204: None})

@@ -352,3 +352,7 @@ def test_a_client_logs_out_and_its_token_stops_working(world, eu_profile):
     staff.force_authenticate(world.eu_admin)
     assert staff.delete(f"{URL}/current").status_code == 403
     assert brand_api(world.eu_brand).delete(f"{URL}/current").status_code in (401, 403)
+    # a client session (no token) has nothing to end either: refused, not a server error
+    session = APIClient()
+    session.force_login(user)
+    assert session.delete(f"{URL}/current").status_code in (401, 403)
