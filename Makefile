@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync
+.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz
 
 install: $(INSTALLED)
 
@@ -52,6 +52,9 @@ bench-screening: install
 
 bench-sync: install
 	$(EMBEDDED) $(BIN)/python bench/sync.py $(ARGS)
+
+bench-mrz: install
+	$(BIN)/python bench/mrz.py $(ARGS)
 
 bench-webhooks: install
 	$(EMBEDDED) $(BIN)/python bench/webhooks.py $(ARGS)

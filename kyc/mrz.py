@@ -1,4 +1,5 @@
-"""Machine-readable zones (ICAO Doc 9303) of passports (TD3) and ID cards (TD1).
+"""Machine-readable zones (ICAO Doc 9303) of passports (TD3), travel documents (TD2) and ID
+cards (TD1).
 
 The MRZ is the one part of an identity document designed to be read by a machine, and its check
 digits tell us whether it was read (or typed) correctly. This module parses it, verifies every
@@ -41,7 +42,9 @@ class KycInputError(ApplicationError, ValueError):
         self.message: str = message
 
 
-MrzErrorCode = Literal["mrz_format", "mrz_date", "mrz_not_found", "profile_invalid"]
+MrzErrorCode = Literal[
+    "mrz_format", "mrz_date", "mrz_not_found", "mrz_unreadable", "profile_invalid"
+]
 
 
 class MrzError(KycInputError):
@@ -99,7 +102,7 @@ class MrzResult:
     """A parsed MRZ. Text fields are as printed with "<" fillers removed; `checks` holds one
     boolean per check digit the format carries (see `parse_mrz`)."""
 
-    format: Literal["TD1", "TD3"]
+    format: Literal["TD1", "TD2", "TD3"]
     document_type: str  # "P", "PM", "I", "ID", ... (the two-character code, fillers removed)
     issuing_country: str  # three-letter ICAO code; Germany's "D<<" becomes "D"
     surname: str
@@ -109,8 +112,8 @@ class MrzResult:
     birth_date: datetime.date
     sex: Literal["M", "F", "X"]  # "X" also stands for the "<" that means unspecified
     expiry_date: datetime.date
-    optional_data: str  # TD3: personal number; TD1: optional data of line 1
-    optional_data_2: str  # TD1: optional data of line 2; always "" for TD3
+    optional_data: str  # TD3: personal number; TD2: optional data; TD1: of line 1
+    optional_data_2: str  # TD1: optional data of line 2; always "" for TD2 and TD3
     checks: dict[str, bool] = dataclass_field(default_factory=dict)
     lines: tuple[str, ...] = ()  # the normalised MRZ lines, for the audit trail
 
@@ -169,10 +172,11 @@ def _normalise_lines(text: object) -> list[str]:
     lines = [line.strip().upper() for line in text.splitlines()]
     lines = [line for line in lines if line]
     shape = [len(line) for line in lines]
-    if shape not in ([44, 44], [30, 30, 30]):
+    if shape not in ([44, 44], [36, 36], [30, 30, 30]):
         raise MrzError(
             "mrz_format",
-            "An MRZ has two lines of 44 characters (passport) or three of 30 (ID card).",
+            "An MRZ has two lines of 44 characters (passport), two of 36 (travel document) "
+            "or three of 30 (ID card).",
         )
     for line in lines:
         if not _MRZ_CHARS.fullmatch(line):
@@ -183,7 +187,7 @@ def _normalise_lines(text: object) -> list[str]:
 
 
 def parse_mrz(text: str) -> MrzResult:
-    """Parse a TD3 (2 x 44) or TD1 (3 x 30) MRZ and verify its check digits.
+    """Parse a TD3 (2 x 44), TD2 (2 x 36) or TD1 (3 x 30) MRZ and verify its check digits.
 
     Surrounding whitespace, blank lines and lower case are tolerated (OCR and people produce
     them); anything else raises `MrzError` with code "mrz_format", and impossible dates raise
@@ -192,9 +196,11 @@ def parse_mrz(text: str) -> MrzResult:
     expiry_date, composite, and for TD3 also optional when the personal number is not empty.
     """
     lines = _normalise_lines(text)
-    if len(lines) == 2:
-        return _parse_td3(lines)
-    return _parse_td1(lines)
+    if len(lines) == 3:
+        return _parse_td1(lines)
+    if len(lines[0]) == 36:
+        return _parse_td2(lines)
+    return _parse_td3(lines)
 
 
 def _parse_td3(lines: list[str]) -> MrzResult:
@@ -223,6 +229,34 @@ def _parse_td3(lines: list[str]) -> MrzResult:
         sex=_parse_sex(line2[20]),
         expiry_date=_parse_date(line2[21:27], "expiry date", is_birth=False),
         optional_data=_strip_fillers(personal_number),
+        optional_data_2="",
+        checks=checks,
+        lines=tuple(lines),
+    )
+
+
+def _parse_td2(lines: list[str]) -> MrzResult:
+    line1, line2 = lines
+    surname, given_names = _split_name(line1[5:36])
+    document_number = line2[0:9]
+    checks = {
+        "document_number": _verify(document_number, line2[9]),
+        "birth_date": _verify(line2[13:19], line2[19]),
+        "expiry_date": _verify(line2[21:27], line2[27]),
+        "composite": _verify(line2[0:10] + line2[13:20] + line2[21:35], line2[35]),
+    }
+    return MrzResult(
+        format="TD2",
+        document_type=line1[0:2].strip("<"),
+        issuing_country=line1[2:5].strip("<"),
+        surname=surname,
+        given_names=given_names,
+        document_number=document_number.strip("<"),
+        nationality=line2[10:13].strip("<"),
+        birth_date=_parse_date(line2[13:19], "birth date", is_birth=True),
+        sex=_parse_sex(line2[20]),
+        expiry_date=_parse_date(line2[21:27], "expiry date", is_birth=False),
+        optional_data=_strip_fillers(line2[28:35]),
         optional_data_2="",
         checks=checks,
         lines=tuple(lines),

@@ -166,6 +166,21 @@ class RapidOcrEngine:
                 raise OcrUnavailable("The local OCR engine failed on this image.") from exc
         return _lines_from_boxes(result or [])
 
+    def read_mrz(self, image: bytes) -> MrzResult:
+        """The MRZ read from the image with the layout-aware decoder (`kyc.mrz_zone`)."""
+        from kyc.mrz_zone import MrzZoneReader
+
+        data, _info = _require_image(image)
+        pixels = _to_bgr_array(data)
+        engine = _shared_rapidocr()
+        with _rapidocr_call_lock:
+            try:
+                return MrzZoneReader(engine).read(pixels)
+            except KycInputError:
+                raise
+            except Exception as exc:  # onnxruntime and OpenCV raise their own types
+                raise OcrUnavailable("The local OCR engine failed on this image.") from exc
+
 
 # --- vendor engine: HTTP ---------------------------------------------------------------------
 
@@ -395,6 +410,8 @@ def read_mrz(image: bytes, engine: OcrEngine | None = None) -> MrzResult:
     `MrzError("mrz_not_found")` when the image holds no MRZ; parse errors as in `parse_mrz`.
     """
     reader = engine if engine is not None else get_ocr_engine()
+    if isinstance(reader, RapidOcrEngine):
+        return reader.read_mrz(image)
     mrz_text = extract_mrz(reader.read_text(image))
     if mrz_text is None:
         raise MrzError(

@@ -25,7 +25,7 @@ from identity.tests.factories import register
 from kyc.models import KycCheck, KycFile
 from kyc.services import document_upload, kyc_file_for, kyc_submit, screening_load
 from kyc.tests.conftest import DEMO_LIST, KYC_RULES, MINIMAL_PDF
-from kyc.tests.passports import render_passport, render_photo_without_mrz, td3_lines
+from kyc.tests.passports import readable_passport, render_photo_without_mrz, td3_lines
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -68,17 +68,18 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys, live_serv
     screening_load(path=DEMO_LIST)
     profile = register(world.eu_brand).profile
     kyc_file = kyc_file_for(profile=profile)
-    passport = render_passport(
-        td3_lines(
+    passport, _expiry = readable_passport(
+        lambda day: td3_lines(
             surname="PETROV",
             given_names="IVAN",
             document_number="C01X00T47",
             birth_date=profile.birth_date,
-            expiry_date=timezone.localdate() + timedelta(days=2000),
+            expiry_date=day,
             sex="M",
             nationality="D",
             issuing_country="D",
-        )
+        ),
+        timezone.localdate() + timedelta(days=2000),
     )
     document_upload(
         actor=None, kyc_file=kyc_file, kind="identity", doc_type="passport", data=passport

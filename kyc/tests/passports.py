@@ -1,23 +1,24 @@
-"""Test helpers: build MRZ lines with correct check digits, and render passport-like images.
+"""Test helpers: build MRZ lines with correct check digits, render passport-like images, and
+photograph them as a phone would.
 
 The images use only what ships with Pillow: `ImageFont.load_default(size=...)` is the scalable
 Aileron Regular font embedded in Pillow (>= 10.1), so nothing depends on system fonts (the venv
 holds no monospaced font file). Aileron is proportional; the MRZ is still laid out monospaced by
-centring every character in a fixed-width cell, as OCR-B does, and "I" gets OCR-B's serifs.
+centring every character in a fixed-width cell, as OCR-B does. Aileron draws "O" and "0" alike
+and "I" as a bare bar: harder to read than OCR-B, which is on purpose.
 
-What RapidOCR makes of it (kyc.ocr.read_mrz on random names and document numbers):
-the ICAO specimen passport reads exactly at every width from 700 to 1600 px, as PNG and as JPEG;
-random passports read exactly about 3 times in 4, and every misread we saw either found no MRZ
-or failed a check digit. ID cards read exactly 2 to 4 times in 5, but a misread name line (no
-check digit covers names) sometimes parses as valid: that is what compare_with_profile is for.
+How well the local reader reads these documents is measured by `make bench-mrz`;
+`readable_passport` gives workflow tests a document that reads, on whatever date they run.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
+import random
+from collections.abc import Callable
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from kyc.mrz import KycInputError, check_digit, parse_mrz
 
@@ -80,6 +81,39 @@ def td3_lines(
         + personal_digit
     )
     composite = line2[0:10] + line2[13:20] + line2[21:43]
+    return [line1, line2 + check_digit(composite)]
+
+
+def td2_lines(
+    *,
+    surname: str,
+    given_names: str,
+    document_number: str,
+    birth_date: datetime.date,
+    expiry_date: datetime.date,
+    sex: str = "F",
+    nationality: str = "UTO",
+    issuing_country: str = "UTO",
+    optional_data: str = "",
+    document_type: str = "I",
+) -> list[str]:
+    """The two lines of a TD2 MRZ (older ID cards, visas, residence permits)."""
+    line1 = _field(document_type, 2) + _field(issuing_country, 3)
+    line1 += _name_field(surname, given_names, 31)
+    number = _field(document_number, 9)
+    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
+    line2 = (
+        number
+        + check_digit(number)
+        + _field(nationality, 3)
+        + birth
+        + check_digit(birth)
+        + sex
+        + expiry
+        + check_digit(expiry)
+        + _field(optional_data, 7)
+    )
+    composite = line2[0:10] + line2[13:20] + line2[21:35]
     return [line1, line2 + check_digit(composite)]
 
 
@@ -153,25 +187,11 @@ def _draw_mrz_line(
     pitch: float,
     font: ImageFont.FreeTypeFont,
 ) -> None:
-    """One MRZ line in fixed pitch: each character centred in a cell of the same width.
-
-    Aileron's "I" is a bare bar that OCR reads as "1", "l" or nothing; OCR-B, the MRZ font, gives
-    it serifs, and so do we (measured: 10/30 rendered MRZs read exactly without, 19/30 with).
-    """
+    """One MRZ line in fixed pitch: each character centred in a cell of the same width."""
     left, top = origin
-    stem = max(2.0, font.size * 0.085)
-    _, cap_top, _, cap_bottom = font.getbbox("H")
     for column, char in enumerate(line):
-        cell_left = left + column * pitch
-        if char == "I":
-            centre, serif = cell_left + pitch / 2, pitch * 0.28
-            y0, y1 = top + cap_top, top + cap_bottom - 1
-            draw.rectangle((centre - stem / 2, y0, centre + stem / 2, y1), fill=_INK)
-            draw.rectangle((centre - serif, y0, centre + serif, y0 + stem - 1), fill=_INK)
-            draw.rectangle((centre - serif, y1 - stem + 1, centre + serif, y1), fill=_INK)
-            continue
         offset = (pitch - font.getlength(char)) / 2
-        draw.text((cell_left + offset, top), char, font=font, fill=_INK)
+        draw.text((left + column * pitch + offset, top), char, font=font, fill=_INK)
 
 
 def render_passport(mrz_lines: list[str], *, width: int = 1000) -> bytes:
@@ -182,12 +202,14 @@ def render_passport(mrz_lines: list[str], *, width: int = 1000) -> bytes:
     scanner would, so its image is 85.6/125 of that.
     """
     columns = max((len(line) for line in mrz_lines), default=44)
-    is_card = len(mrz_lines) == 3
-    # Real proportions: the TD3 page is 125 x 88 mm, the TD1 card 85.6 x 54 mm; on both the MRZ
-    # has a 2.54 mm pitch and so spans about 89 % of the width.
-    if is_card:
-        width = round(width * 85.6 / 125)
-    height = round(width * (54 / 85.6 if is_card else 88 / 125))
+    is_card = len(mrz_lines) == 3 or columns == 36
+    # Real proportions: the TD3 page is 125 x 88 mm, the TD2 card 105 x 74 mm, the TD1 card
+    # 85.6 x 54 mm; on all three the MRZ has a 2.54 mm pitch and spans about 89 % of the width.
+    page_mm, page_ratio = {30: (85.6, 54 / 85.6), 36: (105.0, 74 / 105)}.get(
+        columns if is_card else 0, (125.0, 88 / 125)
+    )
+    width = round(width * page_mm / 125)
+    height = round(width * page_ratio)
     image = Image.new("RGB", (width, height), _PAPER)
     draw = ImageDraw.Draw(image)
     for x in range(-height, width, max(6, width // 80)):
@@ -252,3 +274,224 @@ def render_photo_without_mrz(*, width: int = 800) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
+
+
+def photograph(png: bytes, rng: random.Random, *, width: int = 600) -> bytes:
+    """The document as a phone camera would send it: laid on a table at a slight angle (up to
+    3 degrees) and in perspective, slightly out of focus, with sensor noise, `width` pixels wide
+    and saved as JPEG at quality 50."""
+    import numpy as np
+
+    page = Image.open(io.BytesIO(png)).convert("RGB")
+    page = page.rotate(
+        rng.uniform(-3.0, 3.0),
+        resample=Image.Resampling.BICUBIC,
+        expand=True,
+        fillcolor=(90, 70, 55),
+    )
+    margin = 0.08
+    canvas_w = round(page.width * (1 + 2 * margin))
+    canvas_h = round(page.height * (1 + 2 * margin))
+    table = Image.new("RGB", (canvas_w, canvas_h), (95, 72, 55))
+    grain = ImageDraw.Draw(table)
+    for y in range(0, canvas_h, 7):
+        shade = 80 + rng.randrange(30)
+        grain.line([(0, y), (canvas_w, y + rng.randrange(-9, 9))], fill=(shade, shade - 20, 40))
+    table.paste(page, (round(page.width * margin), round(page.height * margin)))
+
+    # Perspective: each corner of the picture moves by up to 4 % of the size.
+    def jitter(x: float, y: float) -> tuple[float, float]:
+        return (x + rng.uniform(-0.04, 0.04) * canvas_w, y + rng.uniform(-0.04, 0.04) * canvas_h)
+
+    corners = [jitter(0, 0), jitter(canvas_w, 0), jitter(canvas_w, canvas_h), jitter(0, canvas_h)]
+    coefficients = _perspective_coefficients(
+        [(0, 0), (canvas_w, 0), (canvas_w, canvas_h), (0, canvas_h)], corners
+    )
+    table = table.transform(
+        (canvas_w, canvas_h),
+        Image.Transform.PERSPECTIVE,
+        coefficients,
+        resample=Image.Resampling.BICUBIC,
+        fillcolor=(95, 72, 55),
+    )
+    table = table.resize((width, round(canvas_h * width / canvas_w)), Image.Resampling.LANCZOS)
+    table = table.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9)))
+    pixels = np.asarray(table, dtype=np.float32)
+    noise = np.random.default_rng(rng.randrange(2**32)).normal(0, 6.0, pixels.shape)
+    noisy = Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    noisy.save(buffer, format="JPEG", quality=50)
+    return buffer.getvalue()
+
+
+def _perspective_coefficients(
+    target: list[tuple[float, float]], source: list[tuple[float, float]]
+) -> list[float]:
+    # Pillow maps each output pixel back to the input: solve the 8 coefficients that send the
+    # output corners `target` to the input corners `source`.
+    import numpy as np
+
+    rows = []
+    for (x, y), (u, v) in zip(target, source, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    solution = np.linalg.solve(np.array(rows), np.array([c for point in source for c in point]))
+    return [float(c) for c in solution]
+
+
+# --- random documents ----------------------------------------------------------------------------
+
+_SURNAMES = (
+    "KIM",
+    "LI",
+    "NG",
+    "SMITH",
+    "MUELLER",
+    "PETROV",
+    "OKONKWO",
+    "GARCIA",
+    "NAKAMURA",
+    "IVANOVA",
+    "VAN DER BERG",
+    "O BRIEN",
+    "KOWALSKA",
+    "HAJIYEV",
+    "FITZGERALD",
+    "PAPADOPOULOU",
+    "ABDULRAHMAN AL QASIMI",
+    "WOLFESCHLEGELSTEINHAUSEN",
+    "SZCZEPANSKA KRZYZANOWSKA",
+    "DE LA CRUZ MONTENEGRO",
+    "XU",
+    "ZHOU",
+    "QUINTERO",
+    "JOVANOVIC",
+    "BJORKLUND",
+)
+_GIVEN_NAMES = (
+    "ANNA",
+    "JOHN",
+    "MARIA",
+    "IVAN",
+    "YUKI",
+    "CHIDI",
+    "LUIS",
+    "EMMA",
+    "OLIVER",
+    "SOFIA",
+    "JEAN PIERRE",
+    "ANNA MARIA",
+    "MOHAMMED ALI",
+    "KATARZYNA",
+    "XAVIER",
+    "ZOE",
+    "QUENTIN",
+    "ALEKSANDR",
+    "BARTHOLOMEW JAMES",
+    "MARIE CLAIRE ELISABETH",
+    "WU",
+    "IGOR",
+    "HUGO",
+)
+_COUNTRIES = (
+    "UTO",
+    "GBR",
+    "DEU",
+    "FRA",
+    "CYP",
+    "POL",
+    "UKR",
+    "NGA",
+    "JPN",
+    "CHN",
+    "USA",
+    "ZAF",
+    "ARE",
+    "IND",
+    "BRA",
+    "MEX",
+    "KAZ",
+    "AZE",
+    "GRC",
+    "IRL",
+    "NLD",
+    "SWE",
+    "ESP",
+    "ITA",
+    "D",
+    "XXA",
+)
+_NUMBER_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def random_document(
+    rng: random.Random, *, kind: str | None = None, base: datetime.date | None = None
+) -> tuple[str, list[str]]:
+    """A random document's format ("TD3", "TD2", "TD1") and MRZ lines: names from several
+    cultures (some too long for the name field, which is then cut as the issuer would), a
+    document number of 5 to 9 letters and digits, any nationality, a birth date between 1935
+    and 2008, an expiry date within ten years around `base` (a fixed date, never today)."""
+    kind = kind or rng.choice(("TD3", "TD3", "TD2", "TD1"))
+    base = base or datetime.date(2026, 1, 1)
+    surname = rng.choice(_SURNAMES)
+    given = " ".join(rng.sample(_GIVEN_NAMES, rng.choice((1, 1, 2))))
+    number = "".join(rng.choice(_NUMBER_CHARS) for _ in range(rng.randint(5, 9)))
+    fields = {
+        "surname": surname,
+        "given_names": given,
+        "document_number": number,
+        "birth_date": datetime.date(1935, 1, 1) + datetime.timedelta(days=rng.randrange(26_000)),
+        "expiry_date": base + datetime.timedelta(days=rng.randrange(-1_826, 1_826)),
+        "sex": rng.choice("MFFMX"),
+        "nationality": rng.choice(_COUNTRIES),
+        "issuing_country": rng.choice(_COUNTRIES),
+    }
+    if fields["sex"] == "X":
+        fields["sex"] = "<"
+    name_room = {"TD3": 39, "TD2": 31, "TD1": 30}[kind]
+    name = _name_field(surname, given, 200)[:name_room]
+    fields["surname"], _, rest = name.partition("<<")
+    fields["given_names"] = rest.rstrip("<").replace("<", " ")
+    if kind == "TD3":
+        extra = rng.choice(("", "", "".join(rng.choice(_NUMBER_CHARS) for _ in range(8))))
+        return kind, td3_lines(**fields, personal_number=extra)
+    extra = rng.choice(("", "", "".join(rng.choice(_NUMBER_CHARS) for _ in range(6))))
+    make = td2_lines if kind == "TD2" else td1_lines
+    return kind, make(**fields, optional_data=extra)
+
+
+# --- fixtures the local reader reads -------------------------------------------------------------
+
+_READABLE: dict[tuple[str, ...], bool] = {}
+
+
+def readable_passport(
+    lines_for: Callable[[datetime.date], list[str]],
+    expiry: datetime.date,
+    *,
+    step: int = 1,
+    tries: int = 40,
+) -> tuple[bytes, datetime.date]:
+    """A rendered passport for a workflow test, and its expiry date: `expiry`, or the first day
+    after it (before it, with a negative `step`) whose passport the local reader reads exactly.
+
+    The reader refuses some renderings it cannot confirm (its rate is measured by
+    `make bench-mrz`, not here); a workflow test needs a document that reads, whatever date the
+    clock shows, so that it passes or fails by the workflow alone.
+    """
+    from kyc.mrz import MrzError
+    from kyc.ocr import read_mrz
+
+    for offset in range(tries):
+        day = expiry + datetime.timedelta(days=offset * step)
+        lines = lines_for(day)
+        png = render_passport(lines)
+        key = tuple(lines)
+        if key not in _READABLE:
+            try:
+                _READABLE[key] = list(read_mrz(png).lines) == lines
+            except MrzError:
+                _READABLE[key] = False
+        if _READABLE[key]:
+            return png, day
+    raise AssertionError(f"no passport between {expiry} and {day} reads: is the reader broken?")

@@ -28,7 +28,7 @@ from kyc.services import (
 from wallets.models import LedgerAccount
 
 from .conftest import MINIMAL_PDF
-from .passports import render_passport, td3_lines
+from .passports import readable_passport, td3_lines
 
 QUESTIONNAIRE = {
     "employment_status": "employed",
@@ -43,17 +43,24 @@ QUESTIONNAIRE = {
 def passport_for(
     profile: ClientProfile, *, number: str = "C01X00T47", expires: datetime.date | None = None
 ) -> bytes:
-    lines = td3_lines(
-        surname=profile.family_name_latin.upper(),
-        given_names=profile.given_name_latin.upper(),
-        document_number=number,
-        birth_date=profile.birth_date,
-        expiry_date=expires or timezone.localdate() + timedelta(days=5 * 365),
-        sex="M",
-        nationality="D",
-        issuing_country="D",
-    )
-    return render_passport(lines)
+    """The profile's passport, valid for about five years, or expired on or before `expires`
+    when that is in the past."""
+    today = timezone.localdate()
+    expiry = expires or today + timedelta(days=5 * 365)
+
+    def lines(day: datetime.date) -> list[str]:
+        return td3_lines(
+            surname=profile.family_name_latin.upper(),
+            given_names=profile.given_name_latin.upper(),
+            document_number=number,
+            birth_date=profile.birth_date,
+            expiry_date=day,
+            sex="M",
+            nationality="D",
+            issuing_country="D",
+        )
+
+    return readable_passport(lines, expiry, step=-1 if expiry < today else 1)[0]
 
 
 def submit_complete_file(

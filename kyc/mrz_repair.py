@@ -1,0 +1,207 @@
+"""From per-position evidence to one MRZ reading, or a refusal: a wrong reading is worse than none.
+
+The recogniser's evidence (`kyc.mrz_ctc`) says how strongly each allowed character was seen at
+each position. The likeliest character everywhere is tried first; when the check digits
+disagree, the weakest characters are swapped for their runner-ups (at most three swaps, cheapest
+first) until every check digit agrees. The reading is refused (`mrz_unreadable`) when:
+
+- no combination makes the check digits agree;
+- two different repairs are both plausible (within a factor of ten of each other);
+- a position no check digit covers (names, nationality, sex) was not seen clearly, since nothing
+  could catch a misread there;
+- a character stands where a check digit cannot tell it from a look-alike of equal value
+  ("<", "0", "A", "K" and "U" all count as 0 mod 10) and the look-alike was seen almost as well;
+- a country code names no country or ICAO code.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+
+import numpy as np
+
+from kyc.mrz import KycInputError, MrzError, MrzResult, mrz_country_alpha2, parse_mrz
+from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
+
+# A position no check digit covers is taken only when its character was seen at least this well
+# and every other character at most `_RIVAL_SHARE` as well.
+_UNCHECKED_MIN_EVIDENCE = 0.05
+_RIVAL_SHARE = 0.5
+# Runner-ups below this evidence, or seen less than a tenth as well as the chosen character, are
+# no plausible repair (trying them lets two misreads that cancel out in a check digit pass); at
+# most this many per position.
+_MIN_ALTERNATIVE = 0.02
+_MIN_ALTERNATIVE_SHARE = 0.1
+_ALTERNATIVES_PER_POSITION = 3
+_MAX_SWAPS = 3
+_MAX_TRIED = 5_000
+# A second repair this close (in log-likelihood) to the best makes the reading ambiguous.
+_AMBIGUITY_MARGIN = math.log(10)
+
+# What a check digit sees of each character: its value (0-9, A=10 ... Z=35, "<" = 0) modulo 10.
+_VALUES = [index % 10 if char != FILLER else 0 for index, char in enumerate(MRZ_ALPHABET)]
+_COUNTRY_FIELDS = {"TD3": ((0, 2, 5), (1, 10, 13)), "TD2": ((0, 2, 5), (1, 10, 13))}
+_COUNTRY_FIELDS["TD1"] = ((0, 2, 5), (1, 15, 18))
+
+
+def _unreadable(reason: str) -> MrzError:
+    return MrzError(
+        "mrz_unreadable",
+        f"The machine-readable zone could not be read with certainty ({reason}): "
+        "photograph the whole page, flat, sharp and without glare.",
+    )
+
+
+def _country_ok(code: str) -> bool:
+    code = code.strip(FILLER)
+    if not code:
+        return False
+    try:
+        return mrz_country_alpha2(code) is not None or code in {"UTO", "XXA", "XXB", "XXC", "XXX"}
+    except KycInputError:
+        return False
+
+
+def _parsed(layout: MrzLayout, lines: list[str]) -> MrzResult | None:
+    try:
+        result = parse_mrz("\n".join(lines))
+    except KycInputError:
+        return None
+    if result.format != layout.name or not result.valid:
+        return None
+    for line, start, end in _COUNTRY_FIELDS[layout.name]:
+        if not _country_ok(lines[line][start:end]):
+            return None
+    if not _fillers_trail(layout, lines):
+        return None
+    return result
+
+
+def _fillers_trail(layout: MrzLayout, lines: list[str]) -> bool:
+    # A document number is letters and digits then fillers: a filler followed by a character is
+    # a misread, except where a TD1 number runs on into the optional data.
+    number = lines[1][0:9] if layout.name != "TD1" else lines[0][5:14]
+    stripped = number.rstrip(FILLER)
+    return FILLER not in stripped and bool(stripped)
+
+
+def resolve_mrz(layout: MrzLayout, evidence: list[np.ndarray]) -> MrzResult:
+    """The reading the evidence supports (one N x 37 array per line), or `mrz_unreadable`."""
+    evidence = [_pool_lookalikes(layout, line_no, line) for line_no, line in enumerate(evidence)]
+    best = [np.argmax(line, axis=1) for line in evidence]
+    _clear_name_tail(layout, best)
+    for line_no, line in enumerate(evidence):
+        for column in range(layout.length):
+            if (line_no, column) not in layout.unchecked:
+                continue
+            seen = np.sort(line[column])[::-1]
+            if seen[0] < _UNCHECKED_MIN_EVIDENCE or seen[1] > max(
+                _RIVAL_SHARE * seen[0], _UNCHECKED_MIN_EVIDENCE
+            ):
+                raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+    # Candidate swaps: (cost, line, column, character), cost = log-likelihood given up.
+    swaps: list[tuple[float, int, int, int]] = []
+    for line_no, line in enumerate(evidence):
+        for column in range(layout.length):
+            if (line_no, column) in layout.unchecked:
+                continue
+            chosen = int(best[line_no][column])
+            top = float(line[column, chosen])
+            order = np.argsort(-line[column])
+            rivals = [int(k) for k in order if k != chosen][:_ALTERNATIVES_PER_POSITION]
+            for k in rivals:
+                seen = float(line[column, k])
+                if seen < max(_MIN_ALTERNATIVE, _MIN_ALTERNATIVE_SHARE * top):
+                    break
+                if _VALUES[k] == _VALUES[chosen]:
+                    # The check digits cannot tell these two apart: only the eye can, and it
+                    # must be sure. Swapping them never repairs a check digit either.
+                    if seen > _RIVAL_SHARE * top:
+                        raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+                    continue
+                swaps.append((math.log(max(top, 1e-9)) - math.log(seen), line_no, column, k))
+    swaps.sort()
+    found = _search(layout, best, swaps)
+    if not found:
+        raise _unreadable("the check digits do not agree")
+    if len(found) > 1 and found[1][0] - found[0][0] < _AMBIGUITY_MARGIN:
+        raise _unreadable("two readings fit the check digits")
+    return found[0][1]
+
+
+# In fields of letters and digits, these pairs differ only by font (OCR-B draws them apart, many
+# issuers' fonts do not): each counts as seen as well as the other, and only the check digits
+# may choose; where they cannot (two choices cancel out), the reading is refused.
+_POOLED = [(MRZ_ALPHABET.index(a), MRZ_ALPHABET.index(b)) for a, b in (("O", "0"), ("I", "1"))]
+# Where the holder's name stands: (line, first column, end column).
+_NAME_FIELDS = {"TD3": (0, 5, 44), "TD2": (0, 5, 36), "TD1": (2, 0, 30)}
+
+
+def _pool_lookalikes(layout: MrzLayout, line_no: int, line: np.ndarray) -> np.ndarray:
+    line = line.copy()
+    for column, kind in enumerate(layout.kinds[line_no]):
+        if kind != "*":
+            continue
+        for a, b in _POOLED:
+            line[column, a] = line[column, b] = max(line[column, a], line[column, b])
+    return line
+
+
+def _clear_name_tail(layout: MrzLayout, best: list[np.ndarray]) -> None:
+    """A name is primary identifier, "<<", secondary identifier, then fillers to the end: a lone
+    letter among the closing fillers is a filler misread (the recogniser takes a run of "<"
+    for rotated text), and is read as one; two or more letters there make the name unsure."""
+    line_no, start, end = _NAME_FIELDS[layout.name]
+    text = "".join(MRZ_ALPHABET[k] for k in best[line_no][start:end])
+    separator = text.find("<<")
+    if separator < 0:
+        return
+    given = separator + 2
+    tail = separator if text[given : given + 1] == FILLER else text.find("<<", given)
+    if tail < 0:
+        return
+    filler = MRZ_ALPHABET.index(FILLER)
+    for i in range(tail + 2, len(text)):
+        if text[i] == FILLER:
+            continue
+        before = text[i - 1] == FILLER
+        after = i == len(text) - 1 or text[i + 1] == FILLER
+        if not (before and after):
+            # Letters after the name's end: one of them or a filler before them was misread.
+            raise _unreadable(f"line {line_no + 1}, position {start + i + 1}")
+        best[line_no][start + i] = filler
+
+
+def _search(
+    layout: MrzLayout, best: list[np.ndarray], swaps: list[tuple[float, int, int, int]]
+) -> list[tuple[float, MrzResult]]:
+    """Readings whose check digits agree, cheapest first: the likeliest one, then swap sets of
+    growing cost (best first over subsets of `swaps`), stopping once two are found."""
+    base = [[MRZ_ALPHABET[k] for k in line] for line in best]
+    found: list[tuple[float, MrzResult]] = []
+    # Heap of (cost, indices into swaps); a subset is extended only by later indices, so each
+    # subset is visited once.
+    heap: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+    tried = 0
+    while heap and tried < _MAX_TRIED and len(found) < 2:
+        cost, chosen = heapq.heappop(heap)
+        tried += 1
+        if found and cost - found[0][0] >= _AMBIGUITY_MARGIN:
+            break
+        lines = [list(line) for line in base]
+        places = set()
+        for index in chosen:
+            _, line_no, column, k = swaps[index]
+            lines[line_no][column] = MRZ_ALPHABET[k]
+            places.add((line_no, column))
+        if len(places) == len(chosen):
+            result = _parsed(layout, ["".join(line) for line in lines])
+            if result is not None:
+                found.append((cost, result))
+        if len(chosen) < _MAX_SWAPS:
+            first = chosen[-1] + 1 if chosen else 0
+            for index in itertools.islice(range(first, len(swaps)), 0, 40):
+                heapq.heappush(heap, (cost + swaps[index][0], (*chosen, index)))
+    return found

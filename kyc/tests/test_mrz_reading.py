@@ -1,0 +1,318 @@
+"""Reading an MRZ off an image: the constrained CTC decoder, the check-digit repair that refuses
+what it cannot confirm, and the whole reader on rendered passports and ID cards (TD3, TD2, TD1):
+what it returns is the printed MRZ or a refusal, never another valid reading."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kyc.mrz import MrzError, parse_mrz
+from kyc.mrz_ctc import decode_line, position_bands
+from kyc.mrz_layout import LAYOUTS, MRZ_ALPHABET, TD1, TD2, TD3
+from kyc.mrz_repair import resolve_mrz
+from kyc.ocr import RapidOcrEngine, read_mrz
+from kyc.tests.passports import (
+    photograph,
+    random_document,
+    render_passport,
+    td1_lines,
+    td2_lines,
+    td3_lines,
+)
+
+FILLER = MRZ_ALPHABET.index("<")
+
+
+# --- the layouts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_every_layout_allows_what_its_specimen_holds(layout) -> None:
+    rng = random.Random(3)
+    for _ in range(50):
+        kind, lines = random_document(rng, kind=layout.name)
+        for line_no, line in enumerate(lines):
+            for column, char in enumerate(line):
+                assert char in layout.allowed(line_no, column), (kind, line_no, column, line)
+
+
+def test_names_are_the_positions_no_check_digit_covers() -> None:
+    assert {(0, c) for c in range(44)} <= TD3.unchecked
+    assert (1, 10) in TD3.unchecked  # nationality
+    assert (1, 20) in TD3.unchecked  # sex
+    assert (1, 0) not in TD3.unchecked
+    assert (1, 43) not in TD3.unchecked
+    assert {(2, c) for c in range(30)} <= TD1.unchecked
+    assert (1, 35) not in TD2.unchecked
+
+
+# --- the decoder ---------------------------------------------------------------------------------
+
+
+def _emissions(frames: list[dict[str, float]], positions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities for `frames`, each a {character: probability} (the rest is blank)."""
+    probs = np.full((len(frames), len(MRZ_ALPHABET)), 1e-6)
+    blank = np.full(len(frames), 1.0)
+    for t, seen in enumerate(frames):
+        for char, p in seen.items():
+            probs[t, MRZ_ALPHABET.index(char)] = p
+            blank[t] -= p
+    emissions = np.repeat(np.log(probs)[:, None, :], positions, axis=1)
+    return emissions, np.log(np.clip(blank, 1e-6, 1))
+
+
+def test_a_filler_run_read_short_still_gives_every_position() -> None:
+    # "A<<<B" in five cells of three frames each; the recogniser fired "<" clearly only twice
+    # over the three filler cells, and barely in the middle one (what RapidOCR does with runs of
+    # "<"): a plain CTC decoding would give "A<B" or "A<<B".
+    frames = [{}, {"A": 0.9}, {}, {}, {"<": 0.6}, {}, {}, {"<": 0.05}, {}, {}, {"<": 0.5}, {}]
+    frames += [{}, {"B": 0.9}, {}]
+    emissions, blank = _emissions(frames, 5)
+    allowed = np.ones((5, len(MRZ_ALPHABET)), dtype=bool)
+    bands = position_bands(len(frames), np.arange(6) * 3.0)
+
+    chosen, evidence = decode_line(emissions, blank, allowed, bands)
+
+    assert "".join(MRZ_ALPHABET[k] for k in chosen) == "A<<<B"
+    assert evidence[0, MRZ_ALPHABET.index("A")] == pytest.approx(0.9)
+    assert evidence[2, FILLER] == pytest.approx(0.05)  # seen faintly: its evidence says so
+
+
+def test_the_decoder_keeps_a_character_in_its_cell() -> None:
+    # A "7" seen only in the third cell's frames cannot stand for the first position.
+    frames = [{}, {}, {}, {}, {}, {}, {"7": 0.9}, {}, {}]
+    emissions, blank = _emissions(frames, 3)
+    allowed = np.ones((3, len(MRZ_ALPHABET)), dtype=bool)
+    chosen, evidence = decode_line(emissions, blank, allowed, position_bands(9, np.arange(4) * 3.0))
+    assert MRZ_ALPHABET[chosen[2]] == "7"
+    assert evidence[0].max() < 0.01
+
+
+def test_a_line_too_short_for_its_characters_is_no_reading() -> None:
+    emissions, blank = _emissions([{"A": 0.9}] * 3, 5)
+    allowed = np.ones((5, len(MRZ_ALPHABET)), dtype=bool)
+    assert decode_line(emissions, blank, allowed, position_bands(3, np.linspace(0, 3, 6))) is None
+
+
+# --- the repair ----------------------------------------------------------------------------------
+
+
+def _evidence(lines: list[str], sure: float = 0.9) -> list[np.ndarray]:
+    out = []
+    for line in lines:
+        array = np.zeros((len(line), len(MRZ_ALPHABET)))
+        for column, char in enumerate(line):
+            array[column, MRZ_ALPHABET.index(char)] = sure
+        out.append(array)
+    return out
+
+
+def _see(evidence: list[np.ndarray], line: int, column: int, **seen: float) -> None:
+    evidence[line][column] = 0
+    for char, p in seen.items():
+        evidence[line][column, MRZ_ALPHABET.index("<" if char == "filler" else char)] = p
+
+
+PASSPORT = td3_lines(
+    surname="ERIKSSON",
+    given_names="ANNA MARIA",
+    document_number="L898902C3",
+    birth_date=datetime.date(1974, 8, 12),
+    expiry_date=datetime.date(2032, 4, 15),
+    personal_number="ZE184226B",
+)
+
+
+def test_clear_evidence_reads_as_printed() -> None:
+    assert list(resolve_mrz(TD3, _evidence(PASSPORT)).lines) == PASSPORT
+
+
+def test_a_misread_digit_is_repaired_by_its_check_digit() -> None:
+    evidence = _evidence(PASSPORT)
+    # Birth date "740812": the "8" seen as more likely a "3", the "8" a close second.
+    _see(evidence, 1, 16, **{"3": 0.6, "8": 0.4})
+    assert list(resolve_mrz(TD3, evidence).lines) == PASSPORT
+
+
+def test_two_misreads_that_cancel_in_the_check_digit_are_refused() -> None:
+    # "O" and "0" in the document number look alike in many fonts; at positions 1 and 7 (both
+    # of weight 7) swapping both keeps every check digit: nothing can choose.
+    lines = td3_lines(
+        surname="DOE",
+        given_names="JANE",
+        document_number="0OWS7COB",
+        birth_date=datetime.date(1990, 1, 1),
+        expiry_date=datetime.date(2030, 1, 1),
+    )
+    assert (lines[1][0], lines[1][6]) == ("0", "O")
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, _evidence(lines))
+    assert refused.value.code == "mrz_unreadable"
+    assert "two readings" in str(refused.value)
+
+
+def test_no_repair_fits_is_refused() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 1, 16, **{"3": 0.9})  # no runner-up at all
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert refused.value.code == "mrz_unreadable"
+
+
+def test_a_name_letter_seen_two_ways_is_refused_not_guessed() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 6, R=0.5, B=0.4)  # "ERIKSSON": R or B?
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert refused.value.code == "mrz_unreadable"
+    assert "line 1, position 7" in str(refused.value)
+
+
+def test_a_name_letter_seen_faintly_is_refused() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 6, R=0.03)
+    with pytest.raises(MrzError):
+        resolve_mrz(TD3, evidence)
+
+
+def test_a_lone_letter_among_the_closing_fillers_is_a_filler() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 40, A=0.7, filler=0.2)
+    assert list(resolve_mrz(TD3, evidence).lines) == PASSPORT
+
+
+def test_letters_after_the_name_has_ended_make_it_unsure() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 39, K=0.7)
+    _see(evidence, 0, 40, X=0.7)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert refused.value.code == "mrz_unreadable"
+
+
+def test_a_filler_and_its_check_equal_look_alike_both_seen_well_is_refused() -> None:
+    # "<" and "K" both count 0 in a check digit: only the eye can tell them apart.
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 1, 40, filler=0.6, K=0.5)
+    with pytest.raises(MrzError):
+        resolve_mrz(TD3, evidence)
+
+
+def test_an_unknown_country_code_is_refused() -> None:
+    evidence = _evidence(PASSPORT)
+    for column, char in zip(range(10, 13), "QQQ", strict=True):
+        _see(evidence, 1, column, **{char: 0.9})
+    with pytest.raises(MrzError):
+        resolve_mrz(TD3, evidence)
+
+
+# --- TD2 -----------------------------------------------------------------------------------------
+
+
+def test_td2_lines_parse_with_every_check() -> None:
+    lines = td2_lines(
+        surname="ERIKSSON",
+        given_names="ANNA MARIA",
+        document_number="D23145890",
+        birth_date=datetime.date(1974, 8, 12),
+        expiry_date=datetime.date(2032, 4, 15),
+        optional_data="AB12",
+    )
+    assert [len(line) for line in lines] == [36, 36]
+    result = parse_mrz("\n".join(lines))
+    assert result.format == "TD2"
+    assert result.valid
+    assert (result.surname, result.given_names, result.document_number) == (
+        "ERIKSSON",
+        "ANNA MARIA",
+        "D23145890",
+    )
+    assert (result.optional_data, result.expiry_date) == ("AB12", datetime.date(2032, 4, 15))
+    corrupted = lines[1][:35] + str((int(lines[1][35]) + 1) % 10)
+    assert parse_mrz(lines[0] + "\n" + corrupted).checks["composite"] is False
+
+
+# --- the whole reader ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine() -> RapidOcrEngine:
+    return RapidOcrEngine()
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        td2_lines(
+            surname="ERIKSSON",
+            given_names="ANNA MARIA",
+            document_number="D23145890",
+            birth_date=datetime.date(1974, 8, 12),
+            expiry_date=datetime.date(2032, 4, 15),
+        ),
+        td1_lines(
+            surname="ERIKSSON",
+            given_names="ANNA MARIA",
+            document_number="D23145890",
+            birth_date=datetime.date(1974, 8, 12),
+            expiry_date=datetime.date(2032, 4, 15),
+        ),
+    ],
+    ids=["TD2", "TD1"],
+)
+def test_id_cards_are_read(engine, lines) -> None:
+    assert list(read_mrz(render_passport(lines), engine=engine).lines) == lines
+
+
+_NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=12)
+
+
+@given(
+    kind=st.sampled_from(["TD3", "TD2", "TD1"]),
+    surname=_NAMES,
+    given=_NAMES,
+    number=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=5, max_size=9),
+    nationality=st.sampled_from(["UTO", "GBR", "DEU", "FRA", "CYP", "POL", "UKR", "NGA", "D"]),
+    birth=st.dates(datetime.date(1935, 1, 1), datetime.date(2008, 12, 31)),
+    expiry=st.dates(datetime.date(2021, 1, 1), datetime.date(2035, 12, 31)),
+    photographed=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_what_is_read_is_the_printed_mrz_or_a_refusal(
+    engine, kind, surname, given, number, nationality, birth, expiry, photographed, seed
+) -> None:
+    make = {"TD3": td3_lines, "TD2": td2_lines, "TD1": td1_lines}[kind]
+    room = {"TD3": 39, "TD2": 31, "TD1": 30}[kind] - 2
+    surname, given = surname[: room // 2], given[: room - room // 2]
+    lines = make(
+        surname=surname,
+        given_names=given,
+        document_number=number,
+        birth_date=birth,
+        expiry_date=expiry,
+        nationality=nationality,
+        issuing_country=nationality,
+    )
+    image = render_passport(lines)
+    if photographed:
+        image = photograph(image, random.Random(seed))
+    try:
+        result = read_mrz(image, engine=engine)
+    except MrzError as refused:
+        code = refused.code
+    else:
+        code = "read"
+        assert list(result.lines) == lines
+    assert code in {"read", "mrz_unreadable", "mrz_not_found"}
