@@ -20,6 +20,24 @@ def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_allow_audit_truncate")
 
+# Days across two years on which the calendar tests (the `clock` fixture) run: month ends, a
+# leap day, new year's eve.
+CLOCK_DAYS = ["2026-03-01", "2026-09-30", "2027-03-31", "2027-12-31", "2028-02-29"]
+
+
+@pytest.fixture(params=CLOCK_DAYS)
+def clock(request: Any) -> Any:
+    """The clock at 09:30 UTC on each of `CLOCK_DAYS`, running; fixtures that the test asks for
+    after this one see that day. `clock.shift(timedelta)` moves it on."""
+    import datetime
+
+    import time_machine
+
+    day = datetime.date.fromisoformat(request.param)
+    moment = datetime.datetime.combine(day, datetime.time(9, 30), tzinfo=datetime.UTC)
+    with time_machine.travel(moment, tick=True) as traveller:
+        yield traveller
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _plain_http_for_live_servers() -> None:
