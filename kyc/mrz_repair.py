@@ -17,7 +17,6 @@ first) until every check digit agrees. The reading is refused (`mrz_unreadable`)
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 
 import numpy as np
@@ -29,6 +28,9 @@ from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
 # and every other character at most `_RIVAL_SHARE` as well.
 _UNCHECKED_MIN_EVIDENCE = 0.05
 _RIVAL_SHARE = 0.5
+# A character of the same check value (which no check digit can catch) may be seen at most this
+# well beside the chosen one.
+_TWIN_SHARE = 0.25
 # Runner-ups below this evidence, or seen less than a tenth as well as the chosen character, are
 # no plausible repair (trying them lets two misreads that cancel out in a check digit pass); at
 # most this many per position.
@@ -116,9 +118,10 @@ def resolve_mrz(layout: MrzLayout, evidence: list[np.ndarray]) -> MrzResult:
                 if seen < max(_MIN_ALTERNATIVE, _MIN_ALTERNATIVE_SHARE * top):
                     break
                 if _VALUES[k] == _VALUES[chosen]:
-                    # The check digits cannot tell these two apart: only the eye can, and it
-                    # must be sure. Swapping them never repairs a check digit either.
-                    if seen > _RIVAL_SHARE * top:
+                    # The check digits cannot tell these two apart ("M" and "W", "<" and "K"):
+                    # only the eye can, and it must be sure. Swapping them never repairs a
+                    # check digit either.
+                    if seen > _TWIN_SHARE * top:
                         raise _unreadable(f"line {line_no + 1}, position {column + 1}")
                     continue
                 swaps.append((math.log(max(top, 1e-9)) - math.log(seen), line_no, column, k))
@@ -181,8 +184,9 @@ def _search(
     growing cost (best first over subsets of `swaps`), stopping once two are found."""
     base = [[MRZ_ALPHABET[k] for k in line] for line in best]
     found: list[tuple[float, MrzResult]] = []
-    # Heap of (cost, indices into swaps); a subset is extended only by later indices, so each
-    # subset is visited once.
+    # Heap of (cost, indices into swaps, ascending). The swaps are sorted by cost, so from each
+    # subset come two no cheaper ones: its last swap replaced by the next, and the next added.
+    # Each subset is reached once, and all in order of cost.
     heap: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
     tried = 0
     while heap and tried < _MAX_TRIED and len(found) < 2:
@@ -200,8 +204,11 @@ def _search(
             result = _parsed(layout, ["".join(line) for line in lines])
             if result is not None:
                 found.append((cost, result))
-        if len(chosen) < _MAX_SWAPS:
-            first = chosen[-1] + 1 if chosen else 0
-            for index in itertools.islice(range(first, len(swaps)), 0, 40):
-                heapq.heappush(heap, (cost + swaps[index][0], (*chosen, index)))
+        following = chosen[-1] + 1 if chosen else 0
+        if following < len(swaps):
+            if chosen:
+                replaced = cost - swaps[chosen[-1]][0] + swaps[following][0]
+                heapq.heappush(heap, (replaced, (*chosen[:-1], following)))
+            if len(chosen) < _MAX_SWAPS:
+                heapq.heappush(heap, (cost + swaps[following][0], (*chosen, following)))
     return found
