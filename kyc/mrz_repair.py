@@ -177,6 +177,30 @@ def _clear_name_tail(layout: MrzLayout, best: list[np.ndarray]) -> None:
         best[line_no][start + i] = filler
 
 
+# The fields each check digit covers, by line: (first column, end column).
+_CHECKED_FIELDS = {
+    "TD3": {1: ((0, 10), (13, 20), (21, 28), (28, 43))},
+    "TD2": {1: ((0, 10), (13, 20), (21, 28), (28, 35))},
+    "TD1": {0: ((5, 15), (15, 30)), 1: ((0, 7), (8, 15), (18, 29))},
+}
+_FREE_SWAP = 0.05  # a swap this cheap is a look-alike pool's, not a repair
+
+
+def _one_repair_per_field(layout: MrzLayout, repairs: list[tuple[float, int, int]]) -> bool:
+    """At most one real repair within a field: two misreads in one field can cancel out in its
+    check digit (weights 7, 3, 1), so two repairs there are as likely to be two new errors."""
+    seen = set()
+    for cost, line_no, column in repairs:
+        if cost <= _FREE_SWAP:
+            continue
+        for first, end in _CHECKED_FIELDS[layout.name].get(line_no, ()):
+            if first <= column < end:
+                if (line_no, first) in seen:
+                    return False
+                seen.add((line_no, first))
+    return True
+
+
 def _search(
     layout: MrzLayout, best: list[np.ndarray], swaps: list[tuple[float, int, int, int]]
 ) -> list[tuple[float, MrzResult]]:
@@ -200,7 +224,8 @@ def _search(
             _, line_no, column, k = swaps[index]
             lines[line_no][column] = MRZ_ALPHABET[k]
             places.add((line_no, column))
-        if len(places) == len(chosen):
+        repairs = [swaps[index][:3] for index in chosen]
+        if len(places) == len(chosen) and _one_repair_per_field(layout, repairs):
             result = _parsed(layout, ["".join(line) for line in lines])
             if result is not None:
                 found.append((cost, result))

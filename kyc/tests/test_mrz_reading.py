@@ -140,6 +140,17 @@ def test_a_misread_digit_is_repaired_by_its_check_digit() -> None:
     assert list(resolve_mrz(TD3, evidence).lines) == PASSPORT
 
 
+def test_two_repairs_in_one_field_are_refused() -> None:
+    # Two digits of the birth date seen wrong: repairing both would fit, but two changes in one
+    # field can as well cancel out in its check digit, so the field is not trusted.
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 1, 16, **{"3": 0.6, "8": 0.4})
+    _see(evidence, 1, 17, **{"7": 0.6, "1": 0.4})
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert refused.value.code == "mrz_unreadable"
+
+
 def test_two_misreads_that_cancel_in_the_check_digit_are_refused() -> None:
     # "O" and "0" in the document number look alike in many fonts; at positions 1 and 7 (both
     # of weight 7) swapping both keeps every check digit: nothing can choose.
