@@ -198,15 +198,17 @@ def parse_mrz(text: str) -> MrzResult:
     lines = _normalise_lines(text)
     if len(lines) == 3:
         return _parse_td1(lines)
-    if len(lines[0]) == 36:
-        return _parse_td2(lines)
-    return _parse_td3(lines)
+    return _parse_two_lines(lines, "TD2" if len(lines[0]) == 36 else "TD3")
 
 
-def _parse_td3(lines: list[str]) -> MrzResult:
+def _parse_two_lines(lines: list[str], kind: Literal["TD2", "TD3"]) -> MrzResult:
+    """TD3 (2 x 44) and TD2 (2 x 36) share their layout up to the optional data: TD3's is a
+    14-character personal number with its own check digit, TD2's 7 characters without one."""
     line1, line2 = lines
-    surname, given_names = _split_name(line1[5:44])
-    document_number, personal_number = line2[0:9], line2[28:42]
+    end = len(line1)  # 44 or 36
+    optional_end = end - 2 if kind == "TD3" else end - 1
+    surname, given_names = _split_name(line1[5:end])
+    document_number, optional = line2[0:9], line2[28:optional_end]
     checks = {
         "document_number": _verify(document_number, line2[9]),
         "birth_date": _verify(line2[13:19], line2[19]),
@@ -214,11 +216,11 @@ def _parse_td3(lines: list[str]) -> MrzResult:
     }
     # An empty personal number may carry "<" or "0" as its check digit (both are allowed by
     # 9303), so the check is only meaningful when there is a number.
-    if personal_number.strip("<"):
-        checks["optional"] = _verify(personal_number, line2[42])
-    checks["composite"] = _verify(line2[0:10] + line2[13:20] + line2[21:43], line2[43])
+    if kind == "TD3" and optional.strip("<"):
+        checks["optional"] = _verify(optional, line2[optional_end])
+    checks["composite"] = _verify(line2[0:10] + line2[13:20] + line2[21 : end - 1], line2[end - 1])
     return MrzResult(
-        format="TD3",
+        format=kind,
         document_type=line1[0:2].strip("<"),
         issuing_country=line1[2:5].strip("<"),
         surname=surname,
@@ -228,35 +230,7 @@ def _parse_td3(lines: list[str]) -> MrzResult:
         birth_date=_parse_date(line2[13:19], "birth date", is_birth=True),
         sex=_parse_sex(line2[20]),
         expiry_date=_parse_date(line2[21:27], "expiry date", is_birth=False),
-        optional_data=_strip_fillers(personal_number),
-        optional_data_2="",
-        checks=checks,
-        lines=tuple(lines),
-    )
-
-
-def _parse_td2(lines: list[str]) -> MrzResult:
-    line1, line2 = lines
-    surname, given_names = _split_name(line1[5:36])
-    document_number = line2[0:9]
-    checks = {
-        "document_number": _verify(document_number, line2[9]),
-        "birth_date": _verify(line2[13:19], line2[19]),
-        "expiry_date": _verify(line2[21:27], line2[27]),
-        "composite": _verify(line2[0:10] + line2[13:20] + line2[21:35], line2[35]),
-    }
-    return MrzResult(
-        format="TD2",
-        document_type=line1[0:2].strip("<"),
-        issuing_country=line1[2:5].strip("<"),
-        surname=surname,
-        given_names=given_names,
-        document_number=document_number.strip("<"),
-        nationality=line2[10:13].strip("<"),
-        birth_date=_parse_date(line2[13:19], "birth date", is_birth=True),
-        sex=_parse_sex(line2[20]),
-        expiry_date=_parse_date(line2[21:27], "expiry date", is_birth=False),
-        optional_data=_strip_fillers(line2[28:35]),
+        optional_data=_strip_fillers(optional),
         optional_data_2="",
         checks=checks,
         lines=tuple(lines),

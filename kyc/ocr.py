@@ -14,9 +14,12 @@ Both engines first run the image through `kyc.uploads.inspect_upload`, so a deco
 a corrupt file or a PDF is refused with an `UploadRejected` before any decoding or network call.
 Engine failures raise `OcrUnavailable` (a retryable 503, not the client's fault).
 
-`read_mrz` = engine.read_text -> `extract_mrz` (find the 2 x 44 or 3 x 30 block, fit lines whose
-filler runs were misread) -> `repair_mrz_alphabets` (a digit in a name becomes a letter, a letter
-in a date a digit) -> `kyc.mrz.parse_mrz`.
+`read_mrz` with the local engine uses RapidOCR's detector and recogniser directly
+(`kyc.mrz_zone`: the MRZ found, cut into cells and decoded under its field layout, repaired only
+where a check digit confirms it, or refused with "mrz_unreadable"). With any other engine it is
+engine.read_text -> `extract_mrz` (find the 2 x 44 or 3 x 30 block, fit lines whose filler runs
+were misread) -> `repair_mrz_alphabets` (a digit in a name becomes a letter, a letter in a date
+a digit) -> `kyc.mrz.parse_mrz`.
 """
 
 from __future__ import annotations

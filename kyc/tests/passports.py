@@ -48,6 +48,29 @@ def _name_field(surname: str, given_names: str, length: int) -> str:
     return _field(f"{surname}<<{given_names}", length)
 
 
+def _line2_start(
+    document_number: str,
+    nationality: str,
+    birth_date: datetime.date,
+    sex: str,
+    expiry_date: datetime.date,
+) -> str:
+    """The first 28 characters of line 2 of a TD3 or TD2 MRZ: number, nationality, birth date,
+    sex and expiry, each with its check digit."""
+    number = _field(document_number, 9)
+    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
+    return (
+        number
+        + check_digit(number)
+        + _field(nationality, 3)
+        + birth
+        + check_digit(birth)
+        + sex
+        + expiry
+        + check_digit(expiry)
+    )
+
+
 def td3_lines(
     *,
     surname: str,
@@ -64,22 +87,10 @@ def td3_lines(
     """The two lines of a passport MRZ with every check digit computed."""
     line1 = _field(document_type, 2) + _field(issuing_country, 3)
     line1 += _name_field(surname, given_names, 39)
-    number = _field(document_number, 9)
-    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
     personal = _field(personal_number, 14)
     personal_digit = check_digit(personal) if personal_number else "<"
-    line2 = (
-        number
-        + check_digit(number)
-        + _field(nationality, 3)
-        + birth
-        + check_digit(birth)
-        + sex
-        + expiry
-        + check_digit(expiry)
-        + personal
-        + personal_digit
-    )
+    line2 = _line2_start(document_number, nationality, birth_date, sex, expiry_date)
+    line2 += personal + personal_digit
     composite = line2[0:10] + line2[13:20] + line2[21:43]
     return [line1, line2 + check_digit(composite)]
 
@@ -100,19 +111,8 @@ def td2_lines(
     """The two lines of a TD2 MRZ (older ID cards, visas, residence permits)."""
     line1 = _field(document_type, 2) + _field(issuing_country, 3)
     line1 += _name_field(surname, given_names, 31)
-    number = _field(document_number, 9)
-    birth, expiry = _yymmdd(birth_date), _yymmdd(expiry_date)
-    line2 = (
-        number
-        + check_digit(number)
-        + _field(nationality, 3)
-        + birth
-        + check_digit(birth)
-        + sex
-        + expiry
-        + check_digit(expiry)
-        + _field(optional_data, 7)
-    )
+    line2 = _line2_start(document_number, nationality, birth_date, sex, expiry_date)
+    line2 += _field(optional_data, 7)
     composite = line2[0:10] + line2[13:20] + line2[21:35]
     return [line1, line2 + check_digit(composite)]
 
