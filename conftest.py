@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.db.backends.signals import connection_created
 
+from brokercrm.gate import SYSTEM
+
 
 def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
     # Transactional tests empty the database with TRUNCATE between tests; the audit table
@@ -108,8 +110,8 @@ def world(db: Any) -> World:
     uk_onboarding = publish_rules(
         uk, "onboarding", {"allowed_countries": ["GB"], "restricted_countries": ["US"]}
     )
-    country_route_set(actor=None, brand=eu_brand, country="*", entity=eu)
-    country_route_set(actor=None, brand=uk_brand, country="*", entity=uk)
+    country_route_set(actor=SYSTEM, brand=eu_brand, country="*", entity=eu)
+    country_route_set(actor=SYSTEM, brand=uk_brand, country="*", entity=uk)
     users = {
         "eu_compliance": ("compliance", {"entity": eu}),
         "eu_support": ("support", {"entity": eu}),

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit log"
+
+    def ready(self) -> None:
+        from brokercrm import auditing
+
+        from .services import audit_record
+
+        auditing.recorder_register(audit_record)

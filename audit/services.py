@@ -9,9 +9,10 @@ from django.db.models import Model
 from django.utils import timezone
 
 from brokercrm import context
+from brokercrm.gate import is_system
+from brokercrm.masking import mask_personal, to_jsonable
 
 from .chain import GENESIS_HASH, row_hash
-from .masking import mask_personal, to_jsonable
 from .models import AuditEvent
 
 # pg_advisory_xact_lock key that serialises appends to the chain ("AUDIT" in ASCII).
@@ -34,9 +35,12 @@ def audit_record(
     """Append one event, in the caller's transaction, chained to the previous event.
 
     Call it inside the transaction that makes the change, so the change and its audit row
-    commit or roll back together. `actor` is a user, or None for the system (then give
-    `actor_label`, e.g. "system:audit_verify"). Personal data in before/after is masked.
+    commit or roll back together. `actor` is a user, `SYSTEM` / `system("job")`, or None for
+    the system (then give `actor_label`, e.g. "system:audit_verify"). Personal data in
+    before/after is masked.
     """
+    if is_system(actor):
+        actor_label = actor_label or actor.label
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if actor is None and not actor_label:

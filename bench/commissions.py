@@ -29,6 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from brokercrm.gate import SYSTEM
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -75,9 +77,9 @@ def world_create(*, ibs: int, tiers: int, clients: int) -> dict[str, Any]:
     )
     IbProgramme.objects.create(entity=entity, max_depth=tiers)
     profiles = bench_profiles(entity=entity, brand=brand, count=ibs + clients, label="P")
-    plan = rebate_plan_create(actor=None, entity=entity, name="Bench", currency="USD")
+    plan = rebate_plan_create(actor=SYSTEM, entity=entity, name="Bench", currency="USD")
     rebate_plan_publish(
-        actor=None,
+        actor=SYSTEM,
         plan=plan,
         valid_from=datetime(2020, 1, 1, tzinfo=UTC),
         rates=[
@@ -89,12 +91,12 @@ def world_create(*, ibs: int, tiers: int, clients: int) -> dict[str, Any]:
         min_holding_seconds=MIN_HOLDING,
     )
     partners = [
-        ib_partner_create(actor=None, profile=profile, name=f"IB {n}", plan=plan)
+        ib_partner_create(actor=SYSTEM, profile=profile, name=f"IB {n}", plan=plan)
         for n, profile in enumerate(profiles[:ibs])
     ]
     # A ternary tree: deep enough for every tier from a few hundred IBs.
     for n, partner in enumerate(partners[1:], start=1):
-        ib_parent_set(actor=None, ib=partner, parent=partners[(n - 1) // 3], valid_from=START)
+        ib_parent_set(actor=SYSTEM, ib=partner, parent=partners[(n - 1) // 3], valid_from=START)
     client_profiles = profiles[ibs:]
     IbAssignment.objects.bulk_create(
         [

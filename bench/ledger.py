@@ -226,8 +226,10 @@ def naive_transfer_factory(entity_id: int) -> Callable[[Transfer], int]:
 
     from django.db import IntegrityError, transaction
 
+    from brokercrm.idempotency import IdempotencyKeyReused
+    from brokercrm.transactions import with_retries
     from wallets.models import JournalEntry, LedgerAccount, Posting
-    from wallets.services import IdempotencyKeyReused, InsufficientFunds, with_retries
+    from wallets.services import InsufficientFunds
 
     @with_retries()
     def naive_transfer(transfer: Transfer) -> int:

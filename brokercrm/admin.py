@@ -14,10 +14,10 @@ from django.forms import ModelForm
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 
-from audit.masking import snapshot
-from audit.services import audit_record
 from brokercrm.api.base import scoped
+from brokercrm.auditing import audit as audit_record
 from brokercrm.errors import ApplicationError
+from brokercrm.masking import snapshot
 from brokercrm.scoping import EntityOwnedQuerySet, Scope, scope_for
 
 admin.site.site_header = "brokercrm back office"

@@ -10,6 +10,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The event outbox: deliveries left behind by a missing or killed worker, and retries.
+    "events-deliver": {
+        "task": "brokercrm.events.tasks.events_deliver_task",
+        "schedule": crontab(minute="*"),
+    },
     "audit-verify-chain": {
         "task": "audit.tasks.audit_verify_chain",
         "schedule": crontab(hour=2, minute=15),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 COUNTRIES: dict[str, str] = dict(
     line.split(" ", 1)
     for line in """\
@@ -330,10 +328,6 @@ def is_country(code: str) -> bool:
 
 def is_currency(code: str) -> bool:
     return code in CURRENCY_MINOR_UNITS
-
-
-def minor_unit(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[currency])
 
 
 COUNTRY_CHOICES = sorted(COUNTRIES.items(), key=lambda item: item[1])

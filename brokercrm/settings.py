@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "brokercrm.accounts",
+    "brokercrm.events",
     "brokercrm",
     "entities",
     "identity",

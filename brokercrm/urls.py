@@ -3,12 +3,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brokercrm.accounts.api.views import (
-    ClientProfileLoginViewSet,
-    ClientTokenCurrentView,
-    ClientTokenView,
-    MeView,
-)
+from brokercrm.accounts.api.views import ClientTokenCurrentView, MeView
+from identity.api.logins import ClientProfileLoginViewSet, ClientTokenView
 
 from . import views
 

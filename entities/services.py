@@ -11,21 +11,15 @@ from django.db.models import Max
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError as SchemaError
 
-from audit.masking import snapshot
 from audit.services import audit_record
 from brokercrm.accounts.services import entity_grants_sync
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import is_system, require, require_superuser
+from brokercrm.masking import snapshot
 from brokercrm.reference import COUNTRIES, CURRENCY_MINOR_UNITS
-from brokercrm.scoping import scope_for
 
 from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
 from .rules import ENTITY_WIDE_KINDS, SCHEMAS, validate_rule_document
-
-
-def _require(actor: Any, perm: str, entity_id: int) -> None:
-    """System actions pass actor=None; a user must hold `perm` on the entity."""
-    if actor is not None and not scope_for(actor, perm).allows_entity(entity_id):
-        raise PermissionDenied(code="permission_denied")
 
 
 def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
@@ -54,10 +48,7 @@ def _check_currencies(base_currency: str, wallet_currencies: list[str]) -> list[
 
 
 def entity_create(*, actor: Any, reason: str = "", **fields: Any) -> LegalEntity:
-    if actor is not None and not actor.is_superuser:
-        raise PermissionDenied(
-            "Only a superuser can create a legal entity.", code="permission_denied"
-        )
+    require_superuser(actor, "Only a superuser can create a legal entity.")
     entity = LegalEntity(**fields)
     entity.wallet_currencies = _check_currencies(
         entity.base_currency, list(entity.wallet_currencies or [])
@@ -80,7 +71,7 @@ def entity_create(*, actor: Any, reason: str = "", **fields: Any) -> LegalEntity
 def entity_update(
     *, actor: Any, entity: LegalEntity, reason: str = "", **changes: Any
 ) -> LegalEntity:
-    _require(actor, "entities.change_legalentity", entity.pk)
+    require(actor, "entities.change_legalentity", entity.pk)
     forbidden = set(changes) - {
         "legal_name",
         "regulator",
@@ -115,9 +106,9 @@ def entity_update(
 
 
 def _save_owned(
-    *, actor: Any, instance: Any, perm: str, action: str, before: dict[str, Any] | None, reason: str
+    *, actor: Any, instance: Any, action: str, before: dict[str, Any] | None, reason: str
 ) -> Any:
-    _require(actor, perm, instance.entity_id)
+    """Save a row the caller has already passed through the gate, audited."""
     _full_clean(instance)
     try:
         with transaction.atomic():
@@ -137,12 +128,12 @@ def _save_owned(
 
 
 def brand_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields: Any) -> Brand:
+    require(actor, "entities.add_brand", entity.pk)
     fields["domain"] = fields.get("domain", "").strip().lower()
     brand = Brand(entity=entity, **fields)
     return _save_owned(
         actor=actor,
         instance=brand,
-        perm="entities.add_brand",
         action="entities.brand_created",
         before=None,
         reason=reason,
@@ -150,6 +141,7 @@ def brand_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields:
 
 
 def brand_update(*, actor: Any, brand: Brand, reason: str = "", **changes: Any) -> Brand:
+    require(actor, "entities.change_brand", brand.entity_id)
     if "entity" in changes or "entity_id" in changes:
         raise ValidationFailed("A brand cannot move to another entity.", code="field_read_only")
     before = snapshot(brand)
@@ -158,7 +150,6 @@ def brand_update(*, actor: Any, brand: Brand, reason: str = "", **changes: Any) 
     return _save_owned(
         actor=actor,
         instance=brand,
-        perm="entities.change_brand",
         action="entities.brand_updated",
         before=before,
         reason=reason,
@@ -166,6 +157,7 @@ def brand_update(*, actor: Any, brand: Brand, reason: str = "", **changes: Any) 
 
 
 def desk_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields: Any) -> Desk:
+    require(actor, "entities.add_desk", entity.pk)
     countries = [code.upper() for code in fields.pop("countries", [])]
     unknown = [code for code in countries if code not in COUNTRIES]
     if unknown:
@@ -174,7 +166,6 @@ def desk_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields: 
     return _save_owned(
         actor=actor,
         instance=desk,
-        perm="entities.add_desk",
         action="entities.desk_created",
         before=None,
         reason=reason,
@@ -188,7 +179,7 @@ def country_route_set(
     country = country.strip().upper()
     if country != CountryRoute.ANY_COUNTRY and country not in COUNTRIES:
         raise ValidationFailed(f"{country!r} is not a country code.", code="country_unknown")
-    _require(actor, "entities.add_countryroute", entity.pk)
+    require(actor, "entities.add_countryroute", entity.pk)
     with transaction.atomic():
         existing = (
             CountryRoute.objects.unscoped()
@@ -198,7 +189,7 @@ def country_route_set(
         )
         if existing is not None:
             # Re-pointing a route away from an entity is that entity's decision too.
-            _require(actor, "entities.change_countryroute", existing.entity_id)
+            require(actor, "entities.change_countryroute", existing.entity_id)
             before = snapshot(existing)
             existing.entity = entity
             route = existing
@@ -208,7 +199,6 @@ def country_route_set(
         return _save_owned(
             actor=actor,
             instance=route,
-            perm="entities.add_countryroute",
             action="entities.country_route_set",
             before=before,
             reason=reason,
@@ -238,7 +228,7 @@ def ruleset_publish(
         raise ValidationFailed(
             f"{kind} rules apply to the whole entity.", code="ruleset_entity_wide"
         )
-    _require(actor, "entities.add_ruleset", entity.pk)
+    require(actor, "entities.add_ruleset", entity.pk)
     try:
         normalised = validate_rule_document(kind, document)
     except SchemaError as exc:
@@ -274,7 +264,7 @@ def ruleset_publish(
             effective_from=effective_from,
             document=normalised,
             note=note,
-            created_by=actor if actor is not None else None,
+            created_by=None if is_system(actor) else actor,
         )
         audit_record(
             actor=actor,

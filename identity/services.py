@@ -17,12 +17,14 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.masking import snapshot
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from brokercrm.events.bus import announce
+from brokercrm.masking import snapshot
 from brokercrm.scoping import scope_for
 from entities.selectors import onboarding_entity_for
 
+from . import events
 from .crypto import blind_index
 from .matching import DocumentValue, MatchResult, Probe, match_probe
 from .models import (
@@ -269,15 +271,19 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
                 explanation=match.explanation(),
             )
         referral_attributed = None
-        if profile is not None and referral_code:
-            # Local import: the IB app builds on identity, not the other way round.
-            from ib.services import referral_attribute
-
-            # A code of another entity, or an unknown one, attributes nothing and is kept for
-            # review; the registration goes ahead either way.
-            referral_attributed = (
-                referral_attribute(profile=profile, code=referral_code) is not None
+        if profile is not None:
+            # Subscribers act in this transaction: the IB app attributes a referral code (one of
+            # another entity, or an unknown one, attributes nothing and is kept for review; the
+            # registration goes ahead either way).
+            announced = announce(
+                events.REGISTRATION_ACCEPTED,
+                entity=entity,
+                person=profile.person_id,
+                profile=profile,
+                payload={"outcome": outcome, "referral_code": referral_code or ""},
+                actor_label=f"brand:{brand.code}",
             )
+            referral_attributed = announced.replies.get("referral_attributed")
         audit_record(
             actor=None,
             actor_label=f"brand:{brand.code}",
@@ -607,6 +613,26 @@ def duplicate_case_decide(
 # --- flags and profile edits --------------------------------------------------------------
 
 
+def _person_blocked(person: Person, *, entity_id: int | None, reason: str, flags: dict) -> None:
+    announce(
+        events.PERSON_BLOCKED,
+        entity=entity_id,
+        person=person,
+        payload={"reason": reason, "flags": sorted(name for name, on in flags.items() if on)},
+    )
+
+
+def _profile_activated(profile: ClientProfile, *, reason: str) -> None:
+    # Subscribers act in this transaction (the wallets app opens the entity's base wallet).
+    announce(
+        events.PROFILE_ACTIVATED,
+        entity=profile.entity_id,
+        person=profile.person_id,
+        profile=profile,
+        payload={"reason": reason},
+    )
+
+
 def person_flags_set(
     *, person: Person, reason: str, actor: Any = None, entity: Any = None, **flags: Any
 ) -> Person:
@@ -637,9 +663,7 @@ def person_flags_set(
             reason=reason,
         )
         if flags.get("aml_blocked") or flags.get("sanctions_hit"):
-            from platforms.services import trading_block_on_commit
-
-            trading_block_on_commit(person=person, reason=reason)
+            _person_blocked(person, entity_id=entity_id, reason=reason, flags=flags)
     return person
 
 
@@ -652,9 +676,7 @@ def profile_activate(*, profile: ClientProfile, reason: str, actor: Any = None) 
         before = snapshot(profile, ["status"])
         profile.status = ClientProfile.Status.ACTIVE
         profile.save(update_fields=["status", "updated_at"])
-        from wallets.services import wallets_on_activation
-
-        wallets_on_activation(profile=profile)
+        _profile_activated(profile, reason=reason)
         audit_record(
             actor=actor,
             action="identity.profile_activated",
@@ -696,9 +718,9 @@ def person_aml_block(*, actor: Any, person: Person, reason: str, entity: Any) ->
             after=_flags(person),
             reason=reason,
         )
-        from platforms.services import trading_block_on_commit
-
-        trading_block_on_commit(person=person, reason=f"AML block: {reason}")
+        _person_blocked(
+            person, entity_id=entity_id, reason=f"AML block: {reason}", flags={"aml_blocked": True}
+        )
     return person
 
 
@@ -744,9 +766,7 @@ def profile_update(
                 setattr(profile, name, value)
             profile.save()
             if activated:
-                from wallets.services import wallets_on_activation
-
-                wallets_on_activation(profile=profile)
+                _profile_activated(profile, reason=reason)
             audit_record(
                 actor=actor,
                 action="identity.profile_updated",
@@ -760,10 +780,15 @@ def profile_update(
                 ClientProfile.Status.RESTRICTED,
                 ClientProfile.Status.CLOSED,
             ):
-                from platforms.services import trading_block_on_commit
-
-                trading_block_on_commit(
-                    profile=profile, reason=f"Profile {profile.status}: {reason}"
+                announce(
+                    events.PROFILE_RESTRICTED,
+                    entity=profile.entity_id,
+                    person=profile.person_id,
+                    profile=profile,
+                    payload={
+                        "status": profile.status,
+                        "reason": f"Profile {profile.status}: {reason}",
+                    },
                 )
     except IntegrityError as exc:
         raise Conflict("The change conflicts with another record.", code="conflict") from exc

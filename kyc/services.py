@@ -24,12 +24,15 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from brokercrm.events.bus import announce
 from brokercrm.scoping import scope_for
 from entities.rules import ANY, kyc_rules_with_defaults
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.models import ClientProfile, DuplicateCase, IdentityDocument, Person
+from identity.selectors import person_is_blocked
 from identity.services import person_flags_set, profile_activate
 
+from . import events
 from .due_diligence import edd_triggers
 from .models import KycCheck, KycDocument, KycFile, ScreeningEntry, ScreeningListVersion
 from .questionnaire import (
@@ -738,6 +741,13 @@ def _approve(kyc_file: KycFile, profile: ClientProfile, *, reason: str, actor: A
         hours=int(cooling.get("first_withdrawal_hours", 0))
     )
     profile_activate(profile=profile, reason=f"KYC approved: {reason}", actor=actor)
+    announce(
+        events.KYC_APPROVED,
+        entity=kyc_file.entity_id,
+        person=profile.person_id,
+        profile=profile,
+        payload={"decided_by": "staff" if actor is not None else "auto"},
+    )
 
 
 # --- decisions ----------------------------------------------------------------------------
@@ -755,7 +765,7 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
         profile = (
             ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
         )
-        if Person.objects.filter(pk=profile.person_id, aml_blocked=True).exists():
+        if person_is_blocked(profile.person_id):
             raise Conflict("The person carries an AML block.", code="aml_blocked")
         two_needed = kyc_file.risk_level == KycFile.RiskLevel.HIGH
         if two_needed and kyc_file.first_approver_id is None:
@@ -963,8 +973,12 @@ def documents_expiry_sweep(*, today: date | None = None) -> dict[str, int]:
                 obj=kyc_file,
                 after={"expired_on": latest.expires_on},
             )
-            from platforms.services import trading_block_on_commit
-
-            trading_block_on_commit(profile=kyc_file.profile_id, reason="Identity document expired")
+            announce(
+                events.DOCUMENT_EXPIRED,
+                entity=kyc_file.entity_id,
+                profile=kyc_file.profile_id,
+                payload={"expired_on": latest.expires_on.isoformat()},
+                actor_label="system:expiry_monitor",
+            )
             expired += 1
     return {"flagged": flagged, "reverification": expired}

@@ -23,12 +23,13 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol, cast
 
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.httpjson import JsonResponse, UpstreamError, json_request
-from brokercrm.reference import CURRENCY_MINOR_UNITS, minor_unit
+from brokercrm.money import round_minor
+from brokercrm.reference import CURRENCY_MINOR_UNITS
 
 __all__ = [
     "HARD_DECLINES",
@@ -78,7 +79,7 @@ def psp_amount(amount: Decimal, currency: str) -> Decimal:
         raise ValidationFailed(f"{currency!r} is not a known currency.", code="currency_unknown")
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise ValidationFailed("The amount must be a finite Decimal.", code="invalid_amount")
-    rounded = amount.quantize(minor_unit(currency), rounding=ROUND_HALF_EVEN)
+    rounded = round_minor(amount, currency)
     if rounded <= 0:
         raise ValidationFailed(
             f"{amount} {currency} rounds to nothing at the PSP.", code="invalid_amount"

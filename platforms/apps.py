@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class PlatformsConfig(AppConfig):
     name = "platforms"
     verbose_name = "Trading platforms"
+
+    def ready(self) -> None:
+        from . import subscribers
+
+        subscribers.connect()

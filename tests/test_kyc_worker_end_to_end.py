@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from brokercrm.gate import SYSTEM
 from brokercrm.simulators import SimulatorProcess
 from entities.services import ruleset_publish
 from identity.tests.factories import register
@@ -57,13 +58,13 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys, live_serv
     settings.KYC_LIVENESS_WEBHOOK_SECRET = LIVENESS_SECRET
     settings.PUBLIC_BASE_URL = live_server.url
     ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         kind="kyc",
         document={**KYC_RULES, "liveness_required": True},
     )
     ruleset_publish(
-        actor=None, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
+        actor=SYSTEM, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
     )
     screening_load(path=DEMO_LIST)
     profile = register(world.eu_brand).profile

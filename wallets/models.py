@@ -16,10 +16,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
-
-MONEY = {"max_digits": 24, "decimal_places": 8}
 
 
 class LedgerAccount(EntityOwned):

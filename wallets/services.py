@@ -12,43 +12,30 @@ Guarantees, and who keeps them:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from decimal import Decimal
+from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked, request_hash
+from brokercrm.money import QUANTUM, money, round_to
 from brokercrm.reference import CURRENCY_MINOR_UNITS
+from brokercrm.transactions import with_retries
 
-from .models import MONEY, FxRate, Hold, JournalEntry, LedgerAccount, Posting
-
-QUANTUM = Decimal(1).scaleb(-MONEY["decimal_places"])
-MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - QUANTUM
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from .models import FxRate, Hold, JournalEntry, LedgerAccount, Posting
 
 
 class InsufficientFunds(ApplicationError):
     code = "insufficient_funds"
     status = 409
     default_detail = "The wallet does not have enough available funds."
-
-
-class IdempotencyKeyReused(ApplicationError):
-    code = "idempotency_key_reused"
-    status = 409
-    default_detail = "This idempotency key was already used for a different request."
 
 
 class HoldNotPending(ApplicationError):
@@ -60,64 +47,6 @@ class HoldNotPending(ApplicationError):
 class CrossEntityTransfer(ApplicationError):
     code = "cross_entity_transfer"
     default_detail = "Money does not move between entities through a transfer."
-
-
-def with_retries(attempts: int = 5) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Run a durable transaction again on deadlock or serialization failure."""
-
-    def decorator(func: Callable[P, R]) -> Callable[P, R]:
-        @wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            if connection.in_atomic_block:
-                # Inside a caller's transaction a failure aborts that transaction: only the
-                # caller can run it again.
-                return func(*args, **kwargs)
-            for attempt in range(attempts):
-                try:
-                    return func(*args, **kwargs)
-                except OperationalError as exc:
-                    sqlstate = getattr(exc.__cause__, "sqlstate", None)
-                    if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
-                        raise
-                    time.sleep(0.005 * 2**attempt)
-            raise AssertionError("unreachable")
-
-        return wrapper
-
-    return decorator
-
-
-def money(value: Any, *, field_name: str = "amount") -> Decimal:
-    """A positive Decimal with at most 8 decimal places; never a float."""
-    if isinstance(value, float):
-        raise ValidationFailed(
-            f"{field_name} must be a decimal string, not a float.", code="amount_invalid"
-        )
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(f"{field_name} is not a number.", code="amount_invalid") from exc
-    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise ValidationFailed(f"{field_name} must be positive and finite.", code="amount_invalid")
-    if amount != amount.quantize(QUANTUM):
-        raise ValidationFailed(
-            f"{field_name} has more than 8 decimal places.", code="amount_invalid"
-        )
-    return amount
-
-
-def request_hash(payload: dict[str, Any]) -> str:
-    """What an idempotency key is bound to: a reused key with another hash is refused."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def idempotency_key_checked(idempotency_key: str) -> str:
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
-        )
-    return key
 
 
 def _constraint_name(exc: IntegrityError) -> str:
@@ -640,9 +569,7 @@ def fx_quote(*, entity: Any, base: str, quote: str) -> FxQuote:
         )
     except RuleSetMissing:
         markup = 0
-    rate = (mid * (Decimal(10000 - markup) / Decimal(10000))).quantize(
-        Decimal("1e-10"), ROUND_HALF_EVEN
-    )
+    rate = round_to(mid * (Decimal(10000 - markup) / Decimal(10000)), Decimal("1e-10"))
     return FxQuote(base, quote, mid, markup, rate, source, as_of.isoformat())
 
 
@@ -679,7 +606,7 @@ def wallet_transfer(
             base=source.currency,
             quote=target.currency,
         )
-        converted = (amount * quote.rate).quantize(QUANTUM, ROUND_HALF_EVEN)
+        converted = round_to(amount * quote.rate, QUANTUM)
         if converted <= 0:
             raise ValidationFailed("The amount is too small to convert.", code="amount_invalid")
         fx_source = system_account(

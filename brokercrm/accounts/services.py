@@ -1,28 +1,21 @@
-"""Roles, grants and client logins: every write to who-may-do-what goes through here and is
-audited."""
+"""Roles and grants: every write to who-may-do-what goes through here and is audited.
+
+Client logins (one per client profile) are opened and checked by `identity.logins`."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from datetime import timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from django.conf import settings
+from django.apps import apps
 from django.contrib.auth.models import Permission
-from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.models import UserObjectPermission
-from rest_framework.authtoken.models import Token
 
-from audit.services import audit_record
+from brokercrm.auditing import audit as audit_record
 from brokercrm.errors import (
-    ApplicationError,
     Conflict,
     NotFound,
     PermissionDenied,
@@ -33,13 +26,14 @@ from brokercrm.scoping import forget_scopes, scope_for
 from .models import Role, RoleGrant, User
 from .roles import ROLE_DEFINITIONS, SCOPED_APPS, oversight_allows
 
-logger = logging.getLogger(__name__)
-
 
 def _scope_content_types() -> tuple[ContentType, ContentType]:
-    from entities.models import Desk, LegalEntity
-
-    return (ContentType.objects.get_for_model(LegalEntity), ContentType.objects.get_for_model(Desk))
+    # Grants live on the entity rows (ADR 0001); the kernel names the models, it does not import
+    # the app that defines them.
+    return (
+        ContentType.objects.get_for_model(apps.get_model("entities", "LegalEntity")),
+        ContentType.objects.get_for_model(apps.get_model("entities", "Desk")),
+    )
 
 
 def _grantable_permissions() -> dict[str, Permission]:
@@ -118,8 +112,7 @@ def role_permission_names(role: Role) -> set[str]:
 
 def user_grants_sync(user: User) -> None:
     """Rewrite the user's guardian object permissions from their active grants."""
-    from entities.models import LegalEntity
-
+    legal_entity = apps.get_model("entities", "LegalEntity")
     entity_ct, desk_ct = _scope_content_types()
     mirrors = {
         (perm.content_type_id, perm.codename): perm.pk
@@ -127,7 +120,7 @@ def user_grants_sync(user: User) -> None:
             content_type__in=[entity_ct, desk_ct], codename__contains="."
         )
     }
-    all_entity_ids = list(LegalEntity.objects.values_list("pk", flat=True))
+    all_entity_ids = list(legal_entity.objects.values_list("pk", flat=True))
     wanted: set[tuple[int, int, str]] = set()  # (permission id, content type id, object pk)
     for grant in RoleGrant.objects.filter(user=user, revoked_at__isnull=True).select_related(
         "role"
@@ -300,217 +293,3 @@ def role_get(code: str) -> Role:
     except Role.DoesNotExist as exc:
         known = ", ".join(Role.objects.values_list("code", flat=True))
         raise NotFound(f"No role {code!r}. Known roles: {known}.", code="role_unknown") from exc
-
-
-# --- client logins ----------------------------------------------------------------------
-
-# Failed logins allowed per (entity, e-mail as typed) within the window, whether or not a
-# login exists for it: the limit itself then tells nothing about which addresses are clients.
-CLIENT_LOGIN_MAX_FAILURES = 10
-CLIENT_LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
-
-
-class LoginFailed(ApplicationError):
-    code = "login_failed"
-    status = 400
-    # One answer for a wrong password, an unknown address and another entity's login.
-    default_detail = "The e-mail address or the password is wrong."
-
-
-class LoginThrottled(ApplicationError):
-    code = "login_throttled"
-    status = 429
-    default_detail = "Too many failed attempts. Please wait a few minutes and try again."
-
-
-def client_username(*, entity_code: str, email_canonical: str) -> str:
-    """The username of a client login: one per e-mail address per entity."""
-    username = f"{entity_code.lower()}+{email_canonical}"
-    if len(username) > 150:  # AbstractUser.username; the hash keeps it deterministic
-        username = f"{entity_code.lower()}+{hashlib.sha256(email_canonical.encode()).hexdigest()}"
-    return username
-
-
-def client_login_create(*, actor: User | None, profile: Any, password: str) -> User:
-    """Open a portal login for `profile`: the profile's e-mail address, the client's password.
-
-    System calls (actor None) may; staff need to change client profiles in the entity."""
-    if actor is not None and not actor.is_superuser:
-        if not scope_for(actor, "identity.view_clientprofile").contains(profile):
-            raise NotFound("No such client profile.", code="profile_not_found")
-        if not scope_for(actor, "identity.change_clientprofile").contains(profile):
-            raise PermissionDenied(
-                "You may not open logins for this entity's clients.", code="permission_denied"
-            )
-    if profile.status == "closed":
-        raise ValidationFailed("The client profile is closed.", code="profile_closed")
-    if not profile.email_canonical:
-        raise ValidationFailed("The client profile has no e-mail address.", code="email_missing")
-    user = User(
-        username=client_username(
-            entity_code=profile.entity.code, email_canonical=profile.email_canonical
-        ),
-        email=profile.email,
-        kind=User.Kind.CLIENT,
-        profile=profile,
-        is_staff=False,
-    )
-    if not isinstance(password, str) or not password:
-        raise ValidationFailed("Choose a password.", code="password_required")
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            " ".join(exc.messages),
-            code="password_weak",
-            extra={"errors": {"password": exc.messages}},
-        ) from exc
-    user.set_password(password)
-    try:
-        with transaction.atomic(durable=True):
-            if User.objects.filter(profile=profile).exists():
-                raise Conflict("This client profile has a login already.", code="login_exists")
-            if User.objects.filter(username=user.username).exists():
-                raise Conflict(
-                    "Another client of this entity logs in with this e-mail address.",
-                    code="login_email_taken",
-                )
-            user.save()
-            audit_record(
-                actor=actor,
-                actor_label=None if actor is not None else "system:client_login",
-                action="access.client_login_created",
-                entity=profile.entity_id,
-                obj=user,
-                after={"user_id": user.pk, "profile_id": profile.pk},
-            )
-    except IntegrityError as exc:  # a concurrent create won the race
-        raise Conflict("This client profile has a login already.", code="login_exists") from exc
-    return user
-
-
-def _failures_key(entity_code: str, email: str) -> str:
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
-    return f"client-login-failures:{entity_code}:{digest}"
-
-
-def _failures(key: str) -> int:
-    try:
-        return int(cache.get(key) or 0)
-    except Exception:  # the cache is down: log in without the limit rather than fail
-        logger.warning("Failed-login counter unavailable", exc_info=True)
-        return 0
-
-
-def _failure_count(key: str) -> None:
-    try:
-        if not cache.add(key, 1, timeout=CLIENT_LOGIN_FAILURE_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=CLIENT_LOGIN_FAILURE_WINDOW_SECONDS)
-    except Exception:
-        logger.warning("Failed-login counter unavailable", exc_info=True)
-
-
-def _failures_clear(key: str) -> None:
-    try:
-        cache.delete(key)
-    except Exception:
-        logger.warning("Failed-login counter unavailable", exc_info=True)
-
-
-def _email_canonical(email: str) -> str | None:
-    from identity.normalize import NormalizationError, normalize_email
-
-    try:
-        return normalize_email(email)
-    except NormalizationError:
-        return None
-
-
-def _client_login_find(
-    *, brand: Any, entity_code: str, canonical: str | None
-) -> tuple[User | None, str]:
-    """The client login of the address in the entity asked for (the brand's own when none
-    is named), and the entity's code. A brand reaches the logins of its own entity, and
-    those of another entity only for profiles it onboarded there (its country routes)."""
-    code = entity_code or brand.entity.code
-    if canonical is None:
-        return None, code
-    logins = User.objects.filter(
-        username=client_username(entity_code=code, email_canonical=canonical),
-        kind=User.Kind.CLIENT,
-        profile__entity__code=code,
-    )
-    if code != brand.entity.code:
-        logins = logins.filter(profile__brand_id=brand.pk)
-    return logins.select_related("profile").first(), code
-
-
-def client_token_ttl() -> timedelta:
-    return timedelta(seconds=getattr(settings, "CLIENT_TOKEN_TTL", 12 * 3600))
-
-
-def token_expired(token: Token) -> bool:
-    """Whether a client login's token has outlived its time (staff tokens never do)."""
-    return (
-        token.user.kind == User.Kind.CLIENT and token.created < timezone.now() - client_token_ttl()
-    )
-
-
-def client_token_revoke(*, token: Token) -> None:
-    """End a client login's token now (logout), audited."""
-    user = token.user
-    with transaction.atomic(durable=True):
-        Token.objects.filter(pk=token.pk).delete()
-        audit_record(
-            actor=user,
-            action="access.client_token_revoked",
-            entity=user.profile.entity_id if user.profile_id else None,
-            obj=user,
-        )
-
-
-def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: str = "") -> Token:
-    """The API token of the client login with this e-mail and password that `brand` may
-    open: in the brand's entity, or in `entity_code` for a client the brand onboarded there.
-
-    Every failure raises the same LoginFailed, and an unknown address costs the same password
-    hashing as a known one, so the answer tells nothing about who is a client where."""
-    canonical = _email_canonical(email)
-    user, code = _client_login_find(brand=brand, entity_code=entity_code, canonical=canonical)
-    # Counted per entity and mailbox, so spelling variants of one address share the limit.
-    key = _failures_key(code, canonical or email)
-    if _failures(key) >= CLIENT_LOGIN_MAX_FAILURES:
-        raise LoginThrottled()
-    if user is None:
-        User().set_password(password)  # the same work as a real check
-        valid = False
-    else:
-        valid = (
-            user.check_password(password)
-            and user.is_active
-            and user.profile is not None
-            and user.profile.status != "closed"
-        )
-    if not valid or user is None:
-        _failure_count(key)
-        raise LoginFailed()
-    _failures_clear(key)
-    with transaction.atomic(durable=True):
-        token = Token.objects.select_for_update().filter(user=user).first()
-        if token is not None and token_expired(token):
-            token.delete()  # a fresh key, with a fresh lifetime
-            token = None
-        if token is None:
-            token = Token.objects.create(user=user)
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        audit_record(
-            actor=user,
-            action="access.client_token_issued",
-            entity=user.profile.entity_id,
-            obj=user,
-            after={"profile_id": user.profile_id},
-        )
-    return token

@@ -4,6 +4,7 @@ from typing import Any
 
 import factory
 
+from brokercrm.gate import SYSTEM
 from entities.models import Brand, Desk, LegalEntity, RuleSet
 from entities.services import ruleset_publish
 
@@ -44,4 +45,4 @@ class DeskFactory(factory.django.DjangoModelFactory):
 def publish_rules(
     entity: LegalEntity, kind: str, document: dict[str, Any], **kwargs: Any
 ) -> RuleSet:
-    return ruleset_publish(actor=None, entity=entity, kind=kind, document=document, **kwargs)
+    return ruleset_publish(actor=SYSTEM, entity=entity, kind=kind, document=document, **kwargs)

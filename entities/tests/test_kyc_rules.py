@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import SYSTEM
 from entities.models import RuleSet
 from entities.rules import APPROPRIATENESS_QUESTIONS, KYC_RULE_DEFAULTS, kyc_rules_with_defaults
 from entities.services import ruleset_publish
@@ -50,7 +51,7 @@ FULL = {
 
 def test_a_document_written_before_the_new_rules_is_valid_and_gets_the_defaults(world):
     # Given a KYC document that names none of the new rules
-    ruleset = ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=LEGACY)
+    ruleset = ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=LEGACY)
     # Then the stored version spells out the defaults, which ask for nothing new
     assert ruleset.document == {
         **LEGACY,
@@ -76,7 +77,7 @@ def test_a_document_written_before_the_new_rules_is_valid_and_gets_the_defaults(
 
 
 def test_a_full_document_is_normalised(world):
-    ruleset = ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=FULL)
+    ruleset = ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=FULL)
     assert ruleset.document["edd"] == {
         **FULL["edd"],
         "expected_deposit_above": "50000",
@@ -87,7 +88,7 @@ def test_a_full_document_is_normalised(world):
 
 def test_partly_given_nested_rules_take_the_rest_from_the_defaults(world):
     document = {**LEGACY, "appropriateness": {"mode": "warn", "pass_mark": 4}}
-    stored = ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=document).document
+    stored = ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=document).document
     assert stored["appropriateness"] == {
         "mode": "warn",
         "questions": list(APPROPRIATENESS_QUESTIONS),
@@ -230,7 +231,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 )
 def test_bad_kyc_rules_are_refused_with_the_path_and_nothing_is_stored(world, path, value, errors):
     with pytest.raises(ValidationFailed) as refused:
-        ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=_with(path, value))
+        ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=_with(path, value))
     assert refused.value.code == "ruleset_invalid"
     assert refused.value.extra["errors"] == errors
     assert not RuleSet.objects.unscoped().filter(kind="kyc").exists()
@@ -239,10 +240,10 @@ def test_bad_kyc_rules_are_refused_with_the_path_and_nothing_is_stored(world, pa
 def test_warn_mode_needs_a_reachable_pass_mark_and_off_needs_none(world):
     off = _with("appropriateness.mode", "off")
     off["appropriateness"]["pass_mark"] = 0
-    assert ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=off).version == 1
+    assert ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=off).version == 1
     with pytest.raises(ValidationFailed):
         ruleset_publish(
-            actor=None,
+            actor=SYSTEM,
             entity=world.eu,
             kind="kyc",
             document={**LEGACY, "appropriateness": {"mode": "warn"}},

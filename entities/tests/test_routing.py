@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from brokercrm.gate import SYSTEM
 from entities.models import Brand
 from entities.selectors import OnboardingRefused, onboarding_entity_for
 
@@ -59,11 +60,11 @@ def test_lower_case_country_is_accepted(demo):
 def test_inactive_brand_and_suspended_entity_refuse(demo):
     from entities.services import brand_update, entity_update
 
-    brand_update(actor=None, brand=demo["atlas-uk"], status=Brand.Status.INACTIVE)
+    brand_update(actor=SYSTEM, brand=demo["atlas-uk"], status=Brand.Status.INACTIVE)
     with pytest.raises(OnboardingRefused) as refused:
         onboarding_entity_for(brand=demo["atlas-uk"], country="GB")
     assert refused.value.code == "brand_inactive"
-    entity_update(actor=None, entity=demo["atlasfx-global"].entity, status="suspended")
+    entity_update(actor=SYSTEM, entity=demo["atlasfx-global"].entity, status="suspended")
     with pytest.raises(OnboardingRefused) as refused:
         onboarding_entity_for(brand=demo["atlasfx-global"], country="ZA")
     assert refused.value.code == "entity_not_onboarding"

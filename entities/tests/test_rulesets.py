@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from brokercrm.errors import PermissionDenied, ValidationFailed
+from brokercrm.gate import SYSTEM
 from entities.models import RuleSet
 from entities.selectors import RuleSetMissing, ruleset_effective
 from entities.services import ruleset_publish
@@ -41,10 +42,10 @@ def test_versions_increase_and_decisions_cite_them(world):
 def test_future_version_applies_from_its_date(world):
     now = timezone.now()
     current = ruleset_publish(
-        actor=None, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
+        actor=SYSTEM, entity=world.eu, kind="cooling_off", document={"first_withdrawal_hours": 24}
     )
     future = ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         kind="cooling_off",
         document={"first_withdrawal_hours": 48},
@@ -57,9 +58,9 @@ def test_future_version_applies_from_its_date(world):
 
 
 def test_country_rules_override_the_entity_default(world):
-    default = ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=KYC)
+    default = ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=KYC)
     german = ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         kind="kyc",
         country="de",
@@ -109,7 +110,7 @@ def test_invalid_documents_are_refused_and_nothing_is_stored(world, kind, docume
 def test_entity_wide_kinds_cannot_be_per_country_and_dates_cannot_be_past(world):
     with pytest.raises(ValidationFailed) as refused:
         ruleset_publish(
-            actor=None,
+            actor=SYSTEM,
             entity=world.eu,
             kind="wallet",
             country="DE",
@@ -118,7 +119,7 @@ def test_entity_wide_kinds_cannot_be_per_country_and_dates_cannot_be_past(world)
     assert refused.value.code == "ruleset_entity_wide"
     with pytest.raises(ValidationFailed) as refused:
         ruleset_publish(
-            actor=None,
+            actor=SYSTEM,
             entity=world.eu,
             kind="cooling_off",
             document={"first_withdrawal_hours": 1},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -19,9 +19,11 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
+from brokercrm.money import round_minor
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from ib.models import CommissionLine, CommissionRun, IbPartner, RebatePlanVersion
-from ib.services.partners import EPOCH, _require
+from ib.services.partners import EPOCH
 from ib.services.plans import _rates_create, _split_checked
 from platforms.selectors import deals_committed_through
 from wallets.models import JournalEntry, LedgerAccount
@@ -220,10 +222,6 @@ def _one_line_each() -> Iterator[None]:
         ) from exc
 
 
-def _minor(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[currency])
-
-
 def _payable(cursor: Any) -> dict[int, list[tuple[int, str, Decimal, Decimal]]]:
     """Per entity: (IB, currency, open, payout) for every active IB whose computed lines —
     open ones and staged ones — net to a positive amount once rounded. A negative net (after
@@ -245,7 +243,7 @@ def _payable(cursor: Any) -> dict[int, list[tuple[int, str, Decimal, Decimal]]]:
     )
     payable: dict[int, list[tuple[int, str, Decimal, Decimal]]] = {}
     for entity_id, ib_id, currency, open_, raw in cursor.fetchall():
-        total = raw.quantize(_minor(currency), rounding=ROUND_HALF_EVEN)
+        total = round_minor(raw, currency)
         if total > 0:
             payable.setdefault(entity_id, []).append((ib_id, currency, open_ or Decimal(0), total))
     return payable
@@ -388,7 +386,7 @@ def rebate_plan_correct(
     adjustments of an earlier correction) is reversed and recomputed under the correction
     as adjustment lines; the next run pays the net. Nothing is paid a second time: paid
     lines stay paid, only the difference moves. A correction can itself be corrected."""
-    _require(actor, "ib.change_rebateplan", version.entity_id)
+    require(actor, "ib.change_rebateplan", version.entity_id)
     split = _split_checked(tier_split)
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import is_system, require
 from brokercrm.scoping import scope_for
 from ib.models import IbPartner, IbProgramme, RebatePlan, ReferralReview
-from ib.services.partners import _require, ib_plan_period_set, ib_reattribute, period_close
+from ib.services.partners import ib_plan_period_set, ib_reattribute, period_close
 
 # "Leave the plan as it is" (None means "no plan").
 UNCHANGED: Any = object()
@@ -40,7 +41,7 @@ def ib_partner_update(
     Deals earn by the plan in force at their time. A suspended IB gains no clients (referral
     codes go to review, no manual attribution, no new codes) and is not paid: its lines keep
     accruing and are paid by the first run after it is reactivated."""
-    _require(actor, "ib.change_ibpartner", ib.entity_id)
+    require(actor, "ib.change_ibpartner", ib.entity_id)
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")
     if status is not None and status not in IbPartner.Status.values:
@@ -49,7 +50,7 @@ def ib_partner_update(
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
     if plan is not UNCHANGED:
         plan_from = _not_backdated(plan_from, "A plan change")
-    with transaction.atomic(durable=actor is not None):
+    with transaction.atomic(durable=not is_system(actor)):
         ib = IbPartner.objects.unscoped().select_for_update().get(pk=ib.pk)
         before = {"plan": ib.plan_id, "status": ib.status}
         if plan is not UNCHANGED and plan != ib.plan:
@@ -99,13 +100,13 @@ def ib_programme_set(
     """How many tiers earn on the entity's deals from `valid_from` (now if not given, never
     in the past); deals before keep the depth of their time. Audited."""
     entity_id = entity if isinstance(entity, int) else entity.pk
-    _require(actor, "ib.change_ibprogramme", entity_id)
+    require(actor, "ib.change_ibprogramme", entity_id)
     if not reason:
         raise ValidationFailed("Give a reason.", code="reason_required")
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 10:
         raise ValidationFailed("The depth is a whole number from 1 to 10.", code="depth_invalid")
     valid_from = _not_backdated(valid_from, "A programme change")
-    with transaction.atomic(durable=actor is not None):
+    with transaction.atomic(durable=not is_system(actor)):
         current = period_close(
             IbProgramme.objects.unscoped().filter(entity_id=entity_id), valid_from
         )
@@ -139,7 +140,7 @@ def referral_review_resolve(
 ) -> ReferralReview:
     """Decide a referral review once: attribute the client to an IB of the review's entity
     from `valid_from` (through the manager's reattribution, audited), or dismiss it."""
-    _require(actor, "ib.change_referralreview", review.entity_id)
+    require(actor, "ib.change_referralreview", review.entity_id)
     if decision not in REVIEW_DECISIONS:
         raise ValidationFailed("Decide attribute or dismiss.", code="decision_invalid")
     if not reason:
@@ -153,7 +154,7 @@ def referral_review_resolve(
             raise ValidationFailed(
                 "The IB belongs to another entity than the client.", code="ib_other_entity"
             )
-    with transaction.atomic(durable=actor is not None):
+    with transaction.atomic(durable=not is_system(actor)):
         review = ReferralReview.objects.unscoped().select_for_update().get(pk=review.pk)
         if review.status != ReferralReview.Status.OPEN:
             raise Conflict("This review was decided already.", code="review_decided")
@@ -193,8 +194,7 @@ def commission_run_allowed(actor: Any) -> bool:
 def commission_run_request(*, actor: Any) -> None:
     """Queue a commission batch run once this transaction commits (audited). Runs follow
     each other and are idempotent, so a second request only finds less to do."""
-    if not commission_run_allowed(actor):
-        raise PermissionDenied("You may not start the commission batch.")
+    require(actor, RUN_PERMISSION)
     from ib.tasks import commission_batch_run_task
 
     with transaction.atomic(durable=True):

@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import NotFound, PermissionDenied, ValidationFailed
-from brokercrm.scoping import scope_for
+from brokercrm.errors import NotFound, ValidationFailed
+from brokercrm.gate import is_system, require
 from ib.models import (
     IbAssignment,
     IbClosure,
@@ -26,21 +26,15 @@ from ib.models import (
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _require(actor: Any, perm: str, entity_id: int) -> None:
-    """System calls (actor None) may act; users need `perm` in the entity."""
-    if actor is not None and not scope_for(actor, perm).allows_entity(entity_id):
-        raise PermissionDenied("You may not manage IBs of this entity.")
-
-
 def ib_partner_create(
     *, actor: Any, profile: Any, name: str = "", plan: RebatePlan | None = None
 ) -> IbPartner:
     """Make a client profile an IB of the profile's entity (one IB per profile)."""
-    _require(actor, "ib.add_ibpartner", profile.entity_id)
+    require(actor, "ib.add_ibpartner", profile.entity_id)
     if plan is not None and plan.entity_id != profile.entity_id:
         raise ValidationFailed("The plan belongs to another entity.", code="plan_other_entity")
     exists = ValidationFailed("This client is already an IB.", code="ib_exists")
-    with transaction.atomic(durable=actor is not None):
+    with transaction.atomic(durable=not is_system(actor)):
         if IbPartner.objects.unscoped().filter(profile=profile).exists():
             raise exists
         try:
@@ -89,7 +83,7 @@ def ib_plan_period_set(ib: IbPartner, plan: RebatePlan | None, valid_from: dt.da
 
 
 def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) -> ReferralCode:
-    _require(actor, "ib.add_referralcode", ib.entity_id)
+    require(actor, "ib.add_referralcode", ib.entity_id)
     if brand.entity_id != ib.entity_id:
         raise ValidationFailed("The brand belongs to another entity.", code="brand_other_entity")
     if ib.status != IbPartner.Status.ACTIVE:
@@ -165,7 +159,7 @@ def ib_reattribute(
     *, actor: Any, profile: Any, ib: IbPartner, valid_from: dt.datetime, reason: str
 ) -> IbAssignment:
     """An IB manager moves a client to another IB from `valid_from` on (audited)."""
-    _require(actor, "ib.change_ibassignment", profile.entity_id)
+    require(actor, "ib.change_ibassignment", profile.entity_id)
     if ib.entity_id != profile.entity_id:
         raise NotFound()
     if not reason:
@@ -249,7 +243,7 @@ def ib_parent_set(
 
     The closure rows of the IB and everything below it are cut at `valid_from` and the new
     ancestors added from then on, in the same transaction."""
-    _require(actor, "ib.change_iblink", ib.entity_id)
+    require(actor, "ib.change_iblink", ib.entity_id)
     if parent is not None and parent.entity_id != ib.entity_id:
         raise ValidationFailed("The parent belongs to another entity.", code="parent_other_entity")
     with transaction.atomic():

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 
 from audit.services import audit_record
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import require
 from ib.models import RebatePlan, RebatePlanVersion, RebateRate
-from ib.services.partners import _require
 
 
 def _wallet_currencies(entity_id: int) -> list[str]:
@@ -30,7 +30,7 @@ def _wallet_currencies(entity_id: int) -> list[str]:
 
 def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> RebatePlan:
     entity_id = entity if isinstance(entity, int) else entity.pk
-    _require(actor, "ib.add_rebateplan", entity_id)
+    require(actor, "ib.add_rebateplan", entity_id)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("Give the plan a name of at most 100 characters.", code="invalid")
@@ -204,7 +204,7 @@ def rebate_plan_publish(
     min_holding_seconds: int = 0,
 ) -> RebatePlanVersion:
     """A new version of the plan from `valid_from`; the previous one ends there."""
-    _require(actor, "ib.change_rebateplan", plan.entity_id)
+    require(actor, "ib.change_rebateplan", plan.entity_id)
     split = _split_checked(tier_split)
     per_trade_ceiling = _ceiling_checked(per_trade_ceiling)
     min_holding_seconds = _holding_checked(min_holding_seconds)

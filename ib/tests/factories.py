@@ -5,6 +5,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
+from brokercrm.gate import SYSTEM
 from ib.models import IbPartner, RebatePlan
 from ib.services import ib_partner_create, rebate_plan_create, rebate_plan_publish
 from platforms.models import Deal, TradingAccount, TradingServer
@@ -42,9 +43,9 @@ def plan_of(
     ceiling: Any = None,
     name: str = "Standard",
 ) -> RebatePlan:
-    plan = rebate_plan_create(actor=None, entity=entity, name=name, currency="USD")
+    plan = rebate_plan_create(actor=SYSTEM, entity=entity, name=name, currency="USD")
     rebate_plan_publish(
-        actor=None,
+        actor=SYSTEM,
         plan=plan,
         valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
         rates=[{"symbols": [], "amount_per_lot": per_lot}],
@@ -57,7 +58,7 @@ def plan_of(
 
 def ib_of(brand: Any, plan: RebatePlan | None = None, name: str = "") -> IbPartner:
     return ib_partner_create(
-        actor=None, profile=client_of(brand, approved=False), name=name, plan=plan
+        actor=SYSTEM, profile=client_of(brand, approved=False), name=name, plan=plan
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import SYSTEM
 from ib.models import CommissionLine, CommissionRun, IbAssignment, IbClosure, ReferralReview
 from ib.selectors import ib_ancestors_at, ib_statement
 from ib.services import (
@@ -35,7 +36,7 @@ START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def attributed_client(ib: Any, brand: Any) -> Any:
-    code = referral_code_create(actor=None, ib=ib, brand=brand, code=f"code-{next(_codes)}")
+    code = referral_code_create(actor=SYSTEM, ib=ib, brand=brand, code=f"code-{next(_codes)}")
     profile = client_of(brand, approved=False)
     assert referral_attribute(profile=profile, code=code.code, at=START) is not None
     return profile
@@ -81,7 +82,7 @@ def test_reimported_deal_pays_nothing_twice(world):
 
 def test_other_entity_code_attributes_nothing(world):
     eu_ib = ib_of(world.eu_brand, plan_of(world.eu))
-    code = referral_code_create(actor=None, ib=eu_ib, brand=world.eu_brand, code="eu-partner")
+    code = referral_code_create(actor=SYSTEM, ib=eu_ib, brand=world.eu_brand, code="eu-partner")
     uk_client = client_of(world.uk_brand, approved=False)
     assert referral_attribute(profile=uk_client, code=code.code) is None
     review = ReferralReview.objects.unscoped().get(profile=uk_client)
@@ -102,7 +103,9 @@ def test_same_person_ib_in_two_entities_earns_per_entity(world):
     uk_profile.refresh_from_db()
     from ib.services import ib_partner_create
 
-    uk_ib = ib_partner_create(actor=None, profile=uk_profile, plan=plan_of(world.uk, per_lot="20"))
+    uk_ib = ib_partner_create(
+        actor=SYSTEM, profile=uk_profile, plan=plan_of(world.uk, per_lot="20")
+    )
     assert uk_ib.person_id == eu_ib.person_id
     assert uk_ib.pk != eu_ib.pk
     round_trip(account_of(attributed_client(eu_ib, world.eu_brand)), opened=at(5))
@@ -125,9 +128,9 @@ def test_hierarchy_change_mid_month_pays_the_right_parents(world):
     first_parent = ib_of(world.eu_brand, plan, "first")
     second_parent = ib_of(world.eu_brand, plan, "second")
     grandparent = ib_of(world.eu_brand, plan, "grand")
-    ib_parent_set(actor=None, ib=first_parent, parent=grandparent, valid_from=START)
-    ib_parent_set(actor=None, ib=ib, parent=first_parent, valid_from=START)
-    ib_parent_set(actor=None, ib=ib, parent=second_parent, valid_from=at(15))
+    ib_parent_set(actor=SYSTEM, ib=first_parent, parent=grandparent, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=first_parent, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=second_parent, valid_from=at(15))
     account = account_of(attributed_client(ib, world.eu_brand))
     before = round_trip(account, opened=at(10))
     after = round_trip(account, opened=at(20))
@@ -158,7 +161,7 @@ def test_plan_correction_adjusts_and_never_pays_twice(world):
     assert wallet_balance(ib) == Decimal("10.00")
     version = plan.versions.unscoped().get()
     rebate_plan_correct(
-        actor=None,
+        actor=SYSTEM,
         version=version,
         rates=[{"symbols": [], "amount_per_lot": "12.5"}],
         tier_split=[100],
@@ -203,7 +206,7 @@ def test_lines_add_up_to_ledger_payouts_to_the_cent(world):
     plan = plan_of(world.eu, per_lot="7", split=["33.3333", "33.3333", "33.3333"])
     ib = ib_of(world.eu_brand, plan)
     parent = ib_of(world.eu_brand, plan)
-    ib_parent_set(actor=None, ib=ib, parent=parent, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=parent, valid_from=START)
     account = account_of(attributed_client(ib, world.eu_brand))
     for day in range(2, 12):
         round_trip(account, opened=at(day), volume="0.13")
@@ -226,7 +229,7 @@ def test_reattribution_is_audited_and_applies_from_its_date(world):
     plan = plan_of(world.eu, split=[100])
     old, new = ib_of(world.eu_brand, plan), ib_of(world.eu_brand, plan)
     profile = attributed_client(old, world.eu_brand)
-    ib_reattribute(actor=None, profile=profile, ib=new, valid_from=at(15), reason="Client asked")
+    ib_reattribute(actor=SYSTEM, profile=profile, ib=new, valid_from=at(15), reason="Client asked")
     account = account_of(profile)
     round_trip(account, opened=at(10))
     round_trip(account, opened=at(20))
@@ -273,7 +276,7 @@ def test_a_correction_can_itself_be_corrected_and_nets_once(world):
     commission_batch_run()
     first = plan.versions.unscoped().get()
     second = rebate_plan_correct(
-        actor=None,
+        actor=SYSTEM,
         version=first,
         rates=[{"symbols": [], "amount_per_lot": "12.5"}],
         tier_split=[100],
@@ -282,7 +285,7 @@ def test_a_correction_can_itself_be_corrected_and_nets_once(world):
     )
     commission_batch_run()
     third = rebate_plan_correct(
-        actor=None,
+        actor=SYSTEM,
         version=second,
         rates=[{"symbols": [], "amount_per_lot": "11"}],
         tier_split=[100],
@@ -306,7 +309,7 @@ def test_a_correction_can_itself_be_corrected_and_nets_once(world):
     # the corrected versions are closed to further corrections; nothing was written
     with pytest.raises(ValidationFailed) as refused:
         rebate_plan_correct(
-            actor=None,
+            actor=SYSTEM,
             version=first,
             rates=[{"symbols": [], "amount_per_lot": "1"}],
             tier_split=[100],
@@ -324,7 +327,7 @@ def test_a_correction_that_lowers_the_rate_waits_for_future_earnings(world):
     round_trip(account, opened=at(5))
     commission_batch_run()
     rebate_plan_correct(
-        actor=None,
+        actor=SYSTEM,
         version=plan.versions.unscoped().get(),
         rates=[{"symbols": [], "amount_per_lot": "4"}],
         tier_split=[100],
@@ -347,10 +350,10 @@ def test_a_correction_that_lowers_the_rate_waits_for_future_earnings(world):
 
 def shared_plan(entity: Any, rates: list[dict[str, Any]], **options: Any) -> Any:
     plan = rebate_plan_create(
-        actor=None, entity=entity, name=f"Share {next(_codes)}", currency="USD"
+        actor=SYSTEM, entity=entity, name=f"Share {next(_codes)}", currency="USD"
     )
     rebate_plan_publish(
-        actor=None,
+        actor=SYSTEM,
         plan=plan,
         valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
         rates=rates,
@@ -372,7 +375,7 @@ def test_share_of_spread_and_of_commission(world):
     )
     ib = ib_of(world.eu_brand, plan)
     parent = ib_of(world.eu_brand, plan)
-    ib_parent_set(actor=None, ib=ib, parent=parent, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=parent, valid_from=START)
     account = account_of(attributed_client(ib, world.eu_brand))
     # 3 lots EURUSD: 25% of 8 x 3 = 6 → 4.50 / 1.50
     round_trip(account, opened=at(5), volume="3")
@@ -435,10 +438,10 @@ def test_commission_share_of_another_currency_waits_for_the_fx_rate(world):
     ],
 )
 def test_bad_rates_are_refused_and_nothing_is_written(world, rate):
-    plan = rebate_plan_create(actor=None, entity=world.eu, name="Bad", currency="USD")
+    plan = rebate_plan_create(actor=SYSTEM, entity=world.eu, name="Bad", currency="USD")
     with pytest.raises(ValidationFailed) as refused:
         rebate_plan_publish(
-            actor=None,
+            actor=SYSTEM,
             plan=plan,
             valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
             rates=[rate],
@@ -555,7 +558,7 @@ def test_a_plan_change_never_reprices_deals_made_before_it(world):
     account = account_of(attributed_client(ib, world.eu_brand))
     now = timezone.now()
     before = round_trip(account, opened=now - dt.timedelta(hours=5))
-    ib_partner_update(actor=None, ib=ib, plan=new_plan, reason="Moved to the new grid")
+    ib_partner_update(actor=SYSTEM, ib=ib, plan=new_plan, reason="Moved to the new grid")
     after = round_trip(account, opened=now + dt.timedelta(minutes=1), held=120)
     # the batch sees both deals only after the change
     commission_batch_run()
@@ -565,7 +568,7 @@ def test_a_plan_change_never_reprices_deals_made_before_it(world):
     ]
     with pytest.raises(ValidationFailed) as refused:
         ib_partner_update(
-            actor=None,
+            actor=SYSTEM,
             ib=ib,
             plan=old_plan,
             plan_from=now - dt.timedelta(days=1),
@@ -580,12 +583,12 @@ def test_a_suspended_ib_is_paid_after_reactivation_only(world):
 
     ib = ib_of(world.eu_brand, plan_of(world.eu, split=[100]))
     account = account_of(attributed_client(ib, world.eu_brand))
-    ib_partner_update(actor=None, ib=ib, status="suspended", reason="Complaint under review")
+    ib_partner_update(actor=SYSTEM, ib=ib, status="suspended", reason="Complaint under review")
     round_trip(account, opened=at(5))
     commission_batch_run()
     assert [line.status for line in lines(ib=ib)] == ["computed"]
     assert wallet_balance(ib) == 0
-    ib_partner_update(actor=None, ib=ib, status="active", reason="Complaint closed")
+    ib_partner_update(actor=SYSTEM, ib=ib, status="active", reason="Complaint closed")
     commission_batch_run()
     assert [line.status for line in lines(ib=ib)] == ["paid"]
     assert wallet_balance(ib) == Decimal("10.00")
@@ -599,18 +602,18 @@ def test_the_depth_in_force_at_the_deals_time_decides_how_many_tiers_earn(world)
 
     plan = plan_of(world.eu, split=[70, 20, 10])
     top, middle, ib = (ib_of(world.eu_brand, plan) for _ in range(3))
-    ib_parent_set(actor=None, ib=middle, parent=top, valid_from=START)
-    ib_parent_set(actor=None, ib=ib, parent=middle, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=middle, parent=top, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=middle, valid_from=START)
     account = account_of(attributed_client(ib, world.eu_brand))
     now = timezone.now()
     early = round_trip(account, opened=now - dt.timedelta(hours=3))
-    ib_programme_set(actor=None, entity=world.eu, max_depth=1, reason="Direct IBs only")
+    ib_programme_set(actor=SYSTEM, entity=world.eu, max_depth=1, reason="Direct IBs only")
     late = round_trip(account, opened=now + dt.timedelta(minutes=1), held=120)
     commission_batch_run()
     assert sorted(line.tier for line in lines(deal=early)) == [0, 1, 2]
     assert [line.tier for line in lines(deal=late)] == [0]
     with pytest.raises(ValidationFailed) as refused:
-        ib_programme_set(actor=None, entity=world.eu, max_depth=0, reason="none")
+        ib_programme_set(actor=SYSTEM, entity=world.eu, max_depth=0, reason="none")
     assert refused.value.code == "depth_invalid"
 
 
@@ -639,12 +642,12 @@ def test_a_deal_linked_to_its_account_after_a_run_is_still_paid(world):
 def test_a_backdated_parent_change_leaves_paid_deals_and_later_runs_alone(world):
     plan = plan_of(world.eu, split=[70, 30])
     ib, first_parent, second_parent = (ib_of(world.eu_brand, plan) for _ in range(3))
-    ib_parent_set(actor=None, ib=ib, parent=first_parent, valid_from=START)
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=first_parent, valid_from=START)
     account = account_of(attributed_client(ib, world.eu_brand))
     round_trip(account, opened=at(5))
     commission_batch_run()
     # the new parent takes over from a date before the deal that was already paid
-    ib_parent_set(actor=None, ib=ib, parent=second_parent, valid_from=at(2))
+    ib_parent_set(actor=SYSTEM, ib=ib, parent=second_parent, valid_from=at(2))
     rerun = commission_batch_run(full=True)
     round_trip(account, opened=at(9))
     commission_batch_run()

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from brokercrm.accounts.tests.factories import UserFactory, grant
 from brokercrm.celery import app as celery_app
+from brokercrm.gate import SYSTEM
 from ib.models import (
     CommissionRun,
     IbAssignment,
@@ -251,8 +252,8 @@ def test_a_suspended_ibs_code_goes_to_review(world):
     from ib.services import ib_partner_update
 
     ib = ib_of(world.eu_brand, plan_of(world.eu))
-    code = referral_code_create(actor=None, ib=ib, brand=world.eu_brand, code="paused-ib")
-    ib_partner_update(actor=None, ib=ib, status="suspended", reason="paused")
+    code = referral_code_create(actor=SYSTEM, ib=ib, brand=world.eu_brand, code="paused-ib")
+    ib_partner_update(actor=SYSTEM, ib=ib, status="suspended", reason="paused")
     profile = client_of(world.eu_brand, approved=False)
     assert referral_attribute(profile=profile, code=code.code) is None
     review = ReferralReview.objects.unscoped().get(profile=profile)
@@ -595,7 +596,7 @@ def test_referral_reviews_are_decided_once(world, managers):
     eu_manager, uk_manager = managers
     eu_ib = ib_of(world.eu_brand, plan_of(world.eu))
     uk_ib = ib_of(world.uk_brand, plan_of(world.uk))
-    referral_code_create(actor=None, ib=uk_ib, brand=world.uk_brand, code="uk-partner")
+    referral_code_create(actor=SYSTEM, ib=uk_ib, brand=world.uk_brand, code="uk-partner")
     lost, wrong_entity = (
         client_of(world.eu_brand, approved=False),
         client_of(world.eu_brand, approved=False),
@@ -925,7 +926,7 @@ def test_publish_service_refuses_bad_terms_with_a_code(world, terms, code):
         **terms,
     }
     with pytest.raises(ValidationFailed) as refused_with:
-        rebate_plan_publish(actor=None, plan=plan, **arguments)
+        rebate_plan_publish(actor=SYSTEM, plan=plan, **arguments)
     assert refused_with.value.code == code
     assert snapshot() == before
 

@@ -8,10 +8,11 @@ from itertools import count
 import pytest
 from rest_framework.test import APIClient
 
-from brokercrm.accounts.services import client_token_obtain
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, UserFactory, client_login, grant
+from brokercrm.gate import SYSTEM
 from ib.services import commission_batch_run, referral_attribute, referral_code_create
 from ib.tests.factories import MONTH, account_of, at, ib_of, plan_of, round_trip
+from identity.logins import client_token_obtain
 from platforms.tests.factories import client_of
 from wallets.models import LedgerAccount
 
@@ -21,7 +22,7 @@ _codes = count(1)
 
 
 def referred_client(ib, brand):
-    code = referral_code_create(actor=None, ib=ib, brand=brand, code=f"self-{next(_codes)}")
+    code = referral_code_create(actor=SYSTEM, ib=ib, brand=brand, code=f"self-{next(_codes)}")
     profile = client_of(brand, approved=False)
     assert referral_attribute(profile=profile, code=code.code, at=MONTH) is not None
     return profile

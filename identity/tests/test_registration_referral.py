@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import SYSTEM
 from ib.models import IbAssignment, ReferralReview
 from ib.services import referral_code_create
 from ib.tests.factories import ib_of, plan_of
@@ -29,7 +30,7 @@ UK_PAYLOAD = {
 @pytest.fixture
 def eu_ib(world):
     ib = ib_of(world.eu_brand, plan_of(world.eu))
-    referral_code_create(actor=None, ib=ib, brand=world.eu_brand, code="eu-partner")
+    referral_code_create(actor=SYSTEM, ib=ib, brand=world.eu_brand, code="eu-partner")
     return ib
 
 

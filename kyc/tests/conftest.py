@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from brokercrm.gate import SYSTEM
 from entities.services import ruleset_publish
 from kyc.services import screening_load
 
@@ -29,9 +30,9 @@ KYC_RULES = {
 def kyc_world(world, settings, tmp_path):
     settings.KYC_STORAGE_DIR = tmp_path / "kyc-documents"
     for entity in (world.eu, world.uk):
-        ruleset_publish(actor=None, entity=entity, kind="kyc", document=KYC_RULES)
+        ruleset_publish(actor=SYSTEM, entity=entity, kind="kyc", document=KYC_RULES)
         ruleset_publish(
-            actor=None, entity=entity, kind="cooling_off", document={"first_withdrawal_hours": 24}
+            actor=SYSTEM, entity=entity, kind="cooling_off", document={"first_withdrawal_hours": 24}
         )
     screening_load(path=DEMO_LIST)
     return world
@@ -109,5 +110,5 @@ FULL_QUESTIONNAIRE = {
 @pytest.fixture
 def full_rules_world(kyc_world):
     """EU with every KYC rule in force (EU/kyc/*/v2)."""
-    ruleset_publish(actor=None, entity=kyc_world.eu, kind="kyc", document=KYC_RULES_FULL)
+    ruleset_publish(actor=SYSTEM, entity=kyc_world.eu, kind="kyc", document=KYC_RULES_FULL)
     return kyc_world

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from brokercrm.celery import app as celery_app
+from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import json_request
 from brokercrm.signing import SIGNATURE_HEADER, webhook_sign
 from brokercrm.simulators import SimulatorProcess
@@ -32,7 +33,7 @@ WEBHOOK = "/api/v1/webhooks/kyc-liveness"
 @pytest.fixture
 def liveness_rules(kyc_world):
     ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=kyc_world.eu,
         kind="kyc",
         document={**KYC_RULES, "liveness_required": True},

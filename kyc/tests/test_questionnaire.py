@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from brokercrm.gate import SYSTEM
 from entities.rules import kyc_rules_with_defaults
 from entities.services import ruleset_publish
 from identity.tests.factories import register
@@ -153,7 +154,7 @@ def test_an_incomplete_questionnaire_leaves_the_file_a_draft(full_rules_world):
 def test_the_residence_countrys_own_rules_decide_what_is_asked(kyc_world):
     # Given EU rules that ask nothing extra, except for French residents
     ruleset_publish(
-        actor=None, entity=kyc_world.eu, kind="kyc", country="FR", document=KYC_RULES_FULL
+        actor=SYSTEM, entity=kyc_world.eu, kind="kyc", country="FR", document=KYC_RULES_FULL
     )
     german = register(kyc_world.eu_brand).profile
     french = register(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from brokercrm.gate import SYSTEM
 from entities.services import ruleset_publish
 from identity.models import ClientProfile, Person
 from identity.services import person_flags_set
@@ -70,7 +71,7 @@ def results(kyc_file: KycFile) -> dict[str, str]:
 def publish_eu(world: Any, **changes: Any) -> None:
     """The next EU version: the full rules with some rules changed."""
     document = {**KYC_RULES_FULL, **changes}
-    ruleset_publish(actor=None, entity=world.eu, kind="kyc", document=document)
+    ruleset_publish(actor=SYSTEM, entity=world.eu, kind="kyc", document=document)
 
 
 @pytest.fixture

@@ -13,27 +13,24 @@ from django.db.models import Sum
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
-from brokercrm.reference import minor_unit
+from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
+from brokercrm.idempotency import request_hash as hash_of
+from brokercrm.money import minor_unit, money
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.crypto import blind_index_hex
-from identity.models import ClientProfile, Person
+from identity.models import ClientProfile
+from identity.selectors import person_is_blocked
 from kyc.selectors import withdrawal_blocks
 from wallets.models import LedgerAccount
 from wallets.services import (
-    IdempotencyKeyReused,
     JournalSpec,
     Line,
     hold_create,
     hold_void,
-    idempotency_key_checked,
     journal_post,
     journal_post_batch,
-    money,
     system_account,
     wallet_open,
-)
-from wallets.services import (
-    request_hash as hash_of,
 )
 
 from ..gateway import PspRefused, PspResult
@@ -118,7 +115,7 @@ def deposit_create(
         ClientProfile.Status.PENDING,
     ):
         raise DepositRefused(f"The profile is {profile.status}.", code="profile_not_eligible")
-    if Person.objects.filter(pk=profile.person_id, aml_blocked=True).exists():
+    if person_is_blocked(profile.person_id):
         raise DepositRefused("The client is blocked for AML reasons.", code="aml_block")
     if amount != amount.quantize(minor_unit(currency)):
         raise ValidationFailed(f"{currency} has no amounts this small.", code="amount_invalid")

@@ -13,9 +13,10 @@ from django.db import transaction
 
 from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.money import money
 from brokercrm.scoping import scope_for
 from wallets.models import JournalEntry, Posting
-from wallets.services import JournalSpec, Line, journal_post, money, system_account
+from wallets.services import JournalSpec, Line, journal_post, system_account
 
 from ..models import (
     Deposit,

@@ -4,7 +4,7 @@ and each leg's hold posted on success or voided on failure or rejection."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,27 +13,23 @@ from django.db.models import Sum
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
-from brokercrm.reference import minor_unit
+from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
+from brokercrm.idempotency import request_hash as hash_of
+from brokercrm.money import minor_unit, money, round_minor
 from brokercrm.scoping import scope_for
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.models import ClientProfile
 from kyc.selectors import kyc_risk_level, withdrawal_blocks
 from wallets.models import LedgerAccount
 from wallets.services import (
-    IdempotencyKeyReused,
     JournalSpec,
     Line,
     fx_quote,
     hold_create,
     hold_post,
     hold_void,
-    idempotency_key_checked,
     journal_post,
-    money,
     system_account,
-)
-from wallets.services import (
-    request_hash as hash_of,
 )
 
 from ..gateway import PspRefused
@@ -300,9 +296,7 @@ def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
         for leg in WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(
             withdrawal=withdrawal
         ):
-            leg.payout_amount = (leg.amount * quote.rate).quantize(
-                minor_unit(withdrawal.payout_currency), ROUND_HALF_EVEN
-            )
+            leg.payout_amount = round_minor(leg.amount * quote.rate, withdrawal.payout_currency)
             leg.save(update_fields=["payout_amount"])
     withdrawal.status = Withdrawal.Status.APPROVED
     withdrawal.decision_reason = reason

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from brokercrm.reference import minor_unit
+from brokercrm.money import minor_unit
 from brokercrm.simulators import HttpError
 
 from .transactions import Transaction, format_amount, iso_utc, parse_amount

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from brokercrm.reference import minor_unit
+from brokercrm.money import minor_unit
 from brokercrm.simulators import HttpError
 
 from .instruments import APPROVED, PENDING, check_instrument, decline_category

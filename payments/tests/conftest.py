@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from brokercrm.accounts.tests.factories import UserFactory, grant
+from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import json_request
 from brokercrm.simulators import SimulatorProcess
 from entities.services import ruleset_publish
@@ -154,13 +155,13 @@ def payments_world(world, psp_secret, request):
     )
     for entity in (world.eu, world.uk):
         ruleset_publish(
-            actor=None,
+            actor=SYSTEM,
             entity=entity,
             kind="deposit",
             document={"before_kyc": "park", "park_cap": "500"},
         )
         ruleset_publish(
-            actor=None,
+            actor=SYSTEM,
             entity=entity,
             kind="withdrawal",
             document={
@@ -170,7 +171,7 @@ def payments_world(world, psp_secret, request):
             },
         )
     ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         kind="wallet",
         document={"currencies": ["EUR", "USD"], "fx_markup_bps": 50},

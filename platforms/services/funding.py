@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, PermissionDenied, ValidationFailed
+from brokercrm.idempotency import IdempotencyKeyReused
+from brokercrm.money import money
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from brokercrm.scoping import scope_for
 from identity.models import ClientProfile
@@ -38,13 +40,11 @@ from platforms.connectors.base import MAX_AMOUNT as MAX_SERVER_AMOUNT
 from platforms.models import AccountType, TradingAccount, TradingTransfer
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.services import (
-    IdempotencyKeyReused,
     InsufficientFunds,
     JournalSpec,
     Line,
     journal_post,
     journal_reverse,
-    money,
     system_account,
     wallet_open,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from brokercrm.idempotency import IdempotencyKeyReused
 from platforms.connectors import InsufficientMargin, LoginNotFound
 from platforms.connectors.base import operation_comment
 from platforms.models import TradingAccount, TradingTransfer
@@ -18,7 +19,7 @@ from platforms.services import (
     trading_transfers_pending_resolve,
 )
 from wallets.models import JournalEntry, LedgerAccount
-from wallets.services import IdempotencyKeyReused, InsufficientFunds, wallet_open
+from wallets.services import InsufficientFunds, wallet_open
 from wallets.tests.factories import assert_ledger_sound, fund
 
 from .conftest import Desk

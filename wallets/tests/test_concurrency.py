@@ -102,7 +102,7 @@ def test_twenty_concurrent_requests_with_one_idempotency_key_make_one_journal(wo
     assert JournalEntry.objects.unscoped().filter(type="withdrawal").count() == 1
     assert LedgerAccount.objects.unscoped().get(pk=wallet.pk).balance == Decimal("425")
     # The same key with another amount is refused.
-    from wallets.services import IdempotencyKeyReused
+    from brokercrm.idempotency import IdempotencyKeyReused
 
     with pytest.raises(IdempotencyKeyReused):
         journal_post(
@@ -145,7 +145,7 @@ def test_outside_a_transaction_a_journal_is_one_statement_and_a_refusal_leaves_n
         actor=None, entity=world.eu, spec=_withdrawal(wallet, payout, Decimal("40"), "one")
     )
     assert again.pk == journal.pk
-    from wallets.services import IdempotencyKeyReused
+    from brokercrm.idempotency import IdempotencyKeyReused
 
     with pytest.raises(IdempotencyKeyReused):
         journal_post(

@@ -6,13 +6,14 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import SYSTEM
+from brokercrm.idempotency import IdempotencyKeyReused
 from identity.tests.factories import register
 from wallets.models import Hold, JournalEntry, LedgerAccount, Posting
 from wallets.selectors import account_statement
 from wallets.services import (
     CrossEntityTransfer,
     HoldNotPending,
-    IdempotencyKeyReused,
     InsufficientFunds,
     JournalSpec,
     Line,
@@ -146,7 +147,7 @@ def test_cross_currency_transfer_records_the_rate_and_both_legs(world, eur, sett
     from entities.services import ruleset_publish
 
     ruleset_publish(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         kind="wallet",
         document={"currencies": ["EUR", "USD"], "fx_markup_bps": 50},

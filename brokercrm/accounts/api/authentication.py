@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import authentication, exceptions
 
-from ..services import token_expired
+from ..tokens import token_expired
 
 
 class TokenExpired(exceptions.AuthenticationFailed):

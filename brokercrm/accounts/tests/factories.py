@@ -34,6 +34,6 @@ CLIENT_PASSWORD = "purple-tiger-evening-42"
 
 
 def client_login(profile: Any, password: str = CLIENT_PASSWORD) -> User:
-    from brokercrm.accounts.services import client_login_create
+    from identity.logins import client_login_create
 
     return client_login_create(actor=None, profile=profile, password=password)

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from brokercrm.accounts.models import User
-from brokercrm.accounts.services import client_token_obtain
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
+from identity.logins import client_token_obtain
 from identity.tests.factories import register
 
 PASSWORD = "amber-falcon-river-77"

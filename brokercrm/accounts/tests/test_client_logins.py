@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from brokercrm.accounts.models import User
-from brokercrm.accounts.services import CLIENT_LOGIN_MAX_FAILURES, client_login_create
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from brokercrm.gate import SYSTEM
 from identity.api.auth import brand_api_key_create
+from identity.logins import CLIENT_LOGIN_MAX_FAILURES, client_login_create
 from identity.tests.factories import register
 
 EMAIL = "ivan.petrov@example.com"
@@ -199,7 +200,7 @@ def test_a_brand_logs_in_the_clients_it_onboarded_in_another_entity(world):
     from entities.services import country_route_set
 
     # the EU brand's country routes send a UK resident to the UK entity
-    country_route_set(actor=None, brand=world.eu_brand, country="GB", entity=world.uk)
+    country_route_set(actor=SYSTEM, brand=world.eu_brand, country="GB", entity=world.uk)
     routed = register(world.eu_brand, residence_country="GB").profile
     assert (routed.entity_id, routed.brand_id) == (world.uk.pk, world.eu_brand.pk)
     user = client_login(routed)
@@ -307,7 +308,7 @@ def test_login_works_when_the_failure_counter_is_unavailable(world, eu_profile, 
 
             return fail
 
-    from brokercrm.accounts import services
+    from identity import logins as services
 
     monkeypatch.setattr(services, "cache", DownCache())
     client_login(eu_profile)

@@ -9,6 +9,7 @@ from audit.models import AuditEvent
 from brokercrm.accounts.models import Role, RoleGrant
 from brokercrm.accounts.services import role_get, role_grant, role_revoke
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.gate import SYSTEM
 from brokercrm.scoping import scope_for
 
 from .factories import UserFactory
@@ -133,7 +134,7 @@ def test_new_entity_extends_group_wide_grants(world):
     from entities.services import entity_create
 
     new = entity_create(
-        actor=None,
+        actor=SYSTEM,
         code="SC",
         legal_name="Offshore Ltd",
         regulator="FSA",

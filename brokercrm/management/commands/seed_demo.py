@@ -13,6 +13,7 @@ from django.db import transaction
 
 from brokercrm.accounts.models import RoleGrant, User
 from brokercrm.accounts.services import role_get, role_grant
+from brokercrm.gate import SYSTEM
 from brokercrm.reference import EEA
 from entities import services as entity_services
 from entities.models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
@@ -477,14 +478,14 @@ class Command(BaseCommand):
 
     def _entity(self, spec: dict[str, Any]) -> LegalEntity:
         entity = LegalEntity.objects.filter(code=spec["code"]).first()
-        return entity or entity_services.entity_create(actor=None, reason="demo data", **spec)
+        return entity or entity_services.entity_create(actor=SYSTEM, reason="demo data", **spec)
 
     def _rules(
         self, entity: LegalEntity, kind: str, country: str, document: dict[str, Any]
     ) -> None:
         if not RuleSet.objects.in_entity(entity).filter(kind=kind, country=country).exists():
             entity_services.ruleset_publish(
-                actor=None,
+                actor=SYSTEM,
                 entity=entity,
                 kind=kind,
                 country=country,
@@ -497,7 +498,7 @@ class Command(BaseCommand):
         brand = Brand.objects.unscoped().filter(code=spec["code"]).first()
         if brand is None:
             brand = entity_services.brand_create(
-                actor=None, entity=entities[spec["entity"]], **fields
+                actor=SYSTEM, entity=entities[spec["entity"]], **fields
             )
         existing = set(
             CountryRoute.objects.unscoped().filter(brand=brand).values_list("country", flat=True)
@@ -505,7 +506,7 @@ class Command(BaseCommand):
         for country, entity_code in spec["routes"].items():
             if country not in existing:
                 entity_services.country_route_set(
-                    actor=None,
+                    actor=SYSTEM,
                     brand=brand,
                     country=country,
                     entity=entities[entity_code],
@@ -515,7 +516,7 @@ class Command(BaseCommand):
     def _desk(self, entity: LegalEntity, code: str, name: str, countries: list[str]) -> Desk:
         desk = Desk.objects.in_entity(entity).filter(code=code).first()
         return desk or entity_services.desk_create(
-            actor=None, entity=entity, code=code, name=name, countries=countries
+            actor=SYSTEM, entity=entity, code=code, name=name, countries=countries
         )
 
     def _user(self, username: str, password: str, *, superuser: bool = False) -> User:

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.accounts.models import User
-from brokercrm.accounts.services import client_login_create
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import SYSTEM
 from entities.models import Brand, LegalEntity
 from ib import services as ib_services
 from ib.models import (
@@ -41,6 +41,7 @@ from ib.models import (
     ReferralCode,
     ReferralReview,
 )
+from identity.logins import client_login_create
 from identity.models import ClientProfile
 from identity.services import RegistrationInput, registration_submit
 from platforms.models import Deal, TradingAccount, TradingServer
@@ -256,11 +257,11 @@ class Command(BaseCommand):
         plan = RebatePlan.objects.in_entity(entity).filter(name=name).first()
         if plan is None:
             plan = ib_services.rebate_plan_create(
-                actor=None, entity=entity, name=name, currency=currency
+                actor=SYSTEM, entity=entity, name=name, currency=currency
             )
         if not RebatePlanVersion.objects.in_entity(entity).filter(plan=plan).exists():
             ib_services.rebate_plan_publish(
-                actor=None,
+                actor=SYSTEM,
                 plan=plan,
                 valid_from=since,
                 rates=RATES,
@@ -289,17 +290,17 @@ class Command(BaseCommand):
             ib = IbPartner.objects.in_entity(entity).filter(profile=profile).first()
             if ib is None:
                 ib = ib_services.ib_partner_create(
-                    actor=None, profile=profile, name=name, plan=plans[code]
+                    actor=SYSTEM, profile=profile, name=name, plan=plans[code]
                 )
             ibs[email] = ib
             if parent_email and not IbLink.objects.in_entity(entity).filter(ib=ib).exists():
                 ib_services.ib_parent_set(
-                    actor=None, ib=ib, parent=ibs[parent_email], valid_from=since
+                    actor=SYSTEM, ib=ib, parent=ibs[parent_email], valid_from=since
                 )
             for brand_code, referral in referral_codes:
                 if not ReferralCode.objects.unscoped().filter(code=referral).exists():
                     ib_services.referral_code_create(
-                        actor=None, ib=ib, brand=brands[brand_code], code=referral
+                        actor=SYSTEM, ib=ib, brand=brands[brand_code], code=referral
                     )
         return ibs
 

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from brokercrm.accounts.models import User
 from brokercrm.accounts.services import role_get, role_grant
 from brokercrm.errors import ApplicationError
-from entities.models import Desk, LegalEntity
 
 
 class Command(BaseCommand):
@@ -28,6 +28,8 @@ class Command(BaseCommand):
         except User.DoesNotExist as exc:
             raise CommandError(f"No user {options['username']!r}.") from exc
         entity = desk = None
+        LegalEntity = apps.get_model("entities", "LegalEntity")
+        Desk = apps.get_model("entities", "Desk")
         try:
             if options["entity"]:
                 entity = LegalEntity.objects.get(code=options["entity"].upper())

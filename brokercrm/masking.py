@@ -1,4 +1,5 @@
-"""Make values JSON-native and mask personal data before it enters the audit log."""
+"""Make values JSON-native and mask personal data before it enters the audit log or an
+event: the kernel helpers every app and the audit log share."""
 
 from __future__ import annotations
 

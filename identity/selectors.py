@@ -1,0 +1,27 @@
+"""Reads of identity that other apps make: who a person is, whether they may be served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import ClientProfile, Person
+
+
+def _pk(value: Any) -> int:
+    return value if isinstance(value, int) else value.pk
+
+
+def person_is_blocked(person: Any) -> bool:
+    """Whether the person (row or id) carries the group-wide AML block."""
+    return Person.objects.filter(pk=_pk(person), aml_blocked=True).exists()
+
+
+def profile_get(profile: Any) -> ClientProfile:
+    """A client profile by id, with its entity, for work done for the system (event handlers,
+    jobs): the caller has already decided it may act; staff reads go through scoped querysets."""
+    return ClientProfile.objects.unscoped().select_related("entity", "person").get(pk=_pk(profile))
+
+
+def profile_for_update(profile: Any) -> ClientProfile:
+    """The profile row locked for the rest of the caller's transaction."""
+    return ClientProfile.objects.unscoped().select_for_update().get(pk=_pk(profile))
