@@ -1,13 +1,15 @@
 """The admin is the staff back office. `ScopedAdmin` is the base of every ModelAdmin over
 entity-scoped rows: it lists, shows and edits only what `scope_for` allows, answers 404 for
 rows of other entities, limits foreign-key choices to visible rows, never lets a row move to
-another entity, and audits every save and delete in the same transaction."""
+another entity, and audits every save and delete in the same transaction. Saves are not wrapped
+in an outer transaction: the services they call own theirs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -162,7 +164,7 @@ class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
         if not allowed.allows_entity(_entity_id_of(obj)) and not allowed.contains(obj):
             raise Http404("Not found.")
         before = snapshot(type(obj)._base_manager.get(pk=obj.pk)) if change else None
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             obj.save()
             audit_record(
                 actor=request.user,
@@ -176,7 +178,7 @@ class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         if not self.has_delete_permission(request, obj):
             raise Http404("Not found.")
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             audit_record(
                 actor=request.user,
                 action=f"admin.{self.model._meta.label_lower}.deleted",
@@ -190,11 +192,32 @@ class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+    # Services own their transactions (`atomic(durable=True)`): unlike the stock admin, the
+    # form views do not wrap a save in an outer transaction, so a save that calls a service
+    # commits exactly what that service commits, and the default save and delete below are
+    # durable transactions of their own.
+    @csrf_protect_m
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
         # A service refusing the change (its transaction already rolled back) is shown on the
         # page it came from rather than as a server error.
         try:
-            return super().changeform_view(request, *args, **kwargs)
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as error:
+            messages.error(request, f"{error.detail} ({error.code})")
+            return redirect(request.get_full_path())
+
+    @csrf_protect_m
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        try:
+            return self._delete_view(request, object_id, extra_context)
         except ApplicationError as error:
             messages.error(request, f"{error.detail} ({error.code})")
             return redirect(request.get_full_path())

@@ -37,3 +37,25 @@ def test_every_admin_of_scoped_rows_is_a_scoped_admin():
         and not isinstance(model_admin, ScopedAdmin)
     ]
     assert unscoped == []
+
+
+@pytest.mark.parametrize("view", ["changeform_view", "delete_view"])
+def test_admin_saves_are_not_wrapped_in_an_outer_transaction(transactional_db, monkeypatch, view):
+    """Services called from an admin form own their durable transaction."""
+    from django.db import connection, transaction
+    from django.test import RequestFactory
+
+    seen = []
+
+    def inner(self, request, *args):
+        seen.append(connection.in_atomic_block)
+        with transaction.atomic(durable=True):  # what a service does
+            pass
+        return "page"
+
+    monkeypatch.setattr(ScopedAdmin, f"_{view}", inner)
+    request = RequestFactory().post("/admin/entities/brand/1/change/")
+    request._dont_enforce_csrf_checks = True
+    model_admin = admin.site._registry[Brand]
+    assert getattr(model_admin, view)(request, "1") == "page"
+    assert seen == [False]
