@@ -15,6 +15,7 @@ from platforms.connectors import TradingPlatform, connector_for
 from platforms.models import Rights, TradingAccount, TradingServer
 
 SYSTEM_LABEL = "system:platforms"
+CONTROLS_LABEL = "system:platforms.controls"
 
 # What the server should allow for each CRM status (pending and failed accounts have no login).
 DESIRED_RIGHTS: dict[str, str] = {
