@@ -10,7 +10,6 @@ from celery import shared_task
 from .connectors import PlatformError
 from .models import TradingServer
 from .services import (
-    trading_accounts_block,
     trading_accounts_pending_resolve,
     trading_feed_poll,
     trading_rights_push,
@@ -57,13 +56,6 @@ def trading_feeds_poll_all_task() -> int:
     for server_id in servers:
         trading_feed_poll_task.delay(server_id)
     return len(servers)
-
-
-@shared_task(**_RETRYING)
-def trading_accounts_block_task(
-    profile_ids: list[int], person_id: int | None, reason: str
-) -> dict[str, int]:
-    return trading_accounts_block(profile_ids=profile_ids, person_id=person_id, reason=reason)
 
 
 @shared_task(**_RETRYING)

@@ -33,7 +33,7 @@ from platforms.connectors.base import (
     checked_limit,
     cursor_int,
     from_unix,
-    money,
+    wire_amount,
 )
 
 OP_BALANCE, OP_CREDIT = 6, 7
@@ -103,19 +103,19 @@ class Mt4Connector(HttpConnector):
     def _account(self, raw: dict[str, Any]) -> PlatformAccount:
         with self._reading("account"):
             group = self._group(group_id=int(raw["group_id"]))
-            margin = money(raw["margin"])
+            margin = wire_amount(raw["margin"])
             return PlatformAccount(
                 login=int(raw["login"]),
                 group=group.name,
                 currency=group.currency,
                 leverage=int(raw["leverage"]),
                 rights=_rights(raw),
-                balance=money(raw["balance"]),
-                credit=money(raw["credit"]),
-                equity=money(raw["equity"]),
+                balance=wire_amount(raw["balance"]),
+                credit=wire_amount(raw["credit"]),
+                equity=wire_amount(raw["equity"]),
                 margin=margin,
-                free_margin=money(raw["margin_free"]),
-                margin_level=money(raw["margin_level"]) if margin else None,
+                free_margin=wire_amount(raw["margin_free"]),
+                margin_level=wire_amount(raw["margin_level"]) if margin else None,
                 name=raw.get("name") or "",
                 comment=raw.get("comment") or "",
                 email=raw.get("email") or "",
@@ -155,15 +155,15 @@ class Mt4Connector(HttpConnector):
         error: type[PlatformError] = PlatformError,
     ) -> BalanceResult:
         with self._reading("balance operation", error):
-            signed = money(raw["amount"])
+            signed = wire_amount(raw["amount"])
             return BalanceResult(
                 operation_id=operation_id,
                 login=int(raw["login"]),
                 kind=_kind(int(raw["cmd"]), signed),
                 amount=abs(signed),
                 ticket=int(raw["order"]),
-                new_balance=money(raw["balance"]),
-                new_credit=money(raw["credit"]),
+                new_balance=wire_amount(raw["balance"]),
+                new_credit=wire_amount(raw["credit"]),
                 time=from_unix(raw["time"]),
                 replayed=replayed or bool(raw.get("repeated")),
             )
@@ -217,9 +217,9 @@ class Mt4Connector(HttpConnector):
                 symbol=raw.get("symbol") or "",
                 volume=Decimal(int(raw["volume"])) / _VOLUME_UNITS_PER_LOT,
                 price=Decimal(repr(float(raw["price"]))),
-                profit=money(raw["profit"]),
-                commission=money(raw["commission"]),
-                swap=money(raw["storage"]),
+                profit=wire_amount(raw["profit"]),
+                commission=wire_amount(raw["commission"]),
+                swap=wire_amount(raw["storage"]),
                 comment=raw.get("comment") or "",
                 time=from_unix(raw["time"]),
                 position=int(raw["position"]) or None,

@@ -31,7 +31,7 @@ from platforms.connectors.base import (
     checked_limit,
     cursor_int,
     from_unix_ms,
-    money,
+    wire_amount,
 )
 
 USER_RIGHT_ENABLED = 0x1
@@ -91,20 +91,20 @@ class Mt5Connector(HttpConnector):
 
     def _account(self, raw: dict[str, Any]) -> PlatformAccount:
         with self._reading("account"):
-            margin = money(raw["Margin"])
+            margin = wire_amount(raw["Margin"])
             return PlatformAccount(
                 login=int(raw["Login"]),
                 group=raw["Group"],
                 currency=self._group(name=raw["Group"]).currency,
                 leverage=int(raw["Leverage"]),
                 rights=rights_from_mask(int(raw["Rights"])),
-                balance=money(raw["Balance"]),
-                credit=money(raw["Credit"]),
-                equity=money(raw["Equity"]),
+                balance=wire_amount(raw["Balance"]),
+                credit=wire_amount(raw["Credit"]),
+                equity=wire_amount(raw["Equity"]),
                 margin=margin,
-                free_margin=money(raw["MarginFree"]),
+                free_margin=wire_amount(raw["MarginFree"]),
                 # MT5 reports 0 when there is no margin; "undefined" is what that means.
-                margin_level=money(raw["MarginLevel"]) if margin else None,
+                margin_level=wire_amount(raw["MarginLevel"]) if margin else None,
                 name=raw.get("Name") or "",
                 comment=raw.get("Comment") or "",
                 email=raw.get("Email") or "",
@@ -151,10 +151,10 @@ class Mt5Connector(HttpConnector):
                 operation_id=operation_id,
                 login=int(raw["Login"]),
                 kind=kind,
-                amount=money(raw["Amount"]),
+                amount=wire_amount(raw["Amount"]),
                 ticket=int(raw["Deal"]),
-                new_balance=money(raw["Balance"]),
-                new_credit=money(raw["Credit"]),
+                new_balance=wire_amount(raw["Balance"]),
+                new_credit=wire_amount(raw["Credit"]),
                 time=from_unix_ms(raw["TimeMsc"]),
                 replayed=replayed or bool(raw.get("Repeated")),
             )
@@ -205,9 +205,9 @@ class Mt5Connector(HttpConnector):
                 symbol=raw.get("Symbol") or "",
                 volume=Decimal(int(raw["Volume"])) / _VOLUME_UNITS_PER_LOT,
                 price=Decimal(repr(float(raw["Price"]))),
-                profit=money(raw["Profit"]),
-                commission=money(raw["Commission"]),
-                swap=money(raw["Storage"]),
+                profit=wire_amount(raw["Profit"]),
+                commission=wire_amount(raw["Commission"]),
+                swap=wire_amount(raw["Storage"]),
                 comment=raw.get("Comment") or "",
                 time=from_unix_ms(raw["TimeMsc"]),
                 position=int(raw["PositionID"]) or None,

@@ -21,7 +21,6 @@ from .common import (
 from .controls import (
     control_failure_resolve,
     trading_accounts_block,
-    trading_block_on_commit,
     trading_rights_push,
 )
 from .funding import (
@@ -62,7 +61,6 @@ __all__ = [
     "trading_account_status_set",
     "trading_accounts_block",
     "trading_accounts_pending_resolve",
-    "trading_block_on_commit",
     "trading_feed_poll",
     "trading_rights_push",
     "trading_server_reconcile",

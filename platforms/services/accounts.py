@@ -1,4 +1,5 @@
-"""Opening trading accounts and changing what they may do.
+"""Opening trading accounts and changing what they may do (the status changes are in
+`account_status`, importable from here).
 
 An account is opened in two steps with the server call between them, never inside a database
 transaction: first a `pending` row with our reference is committed (so a crash, a timeout or a
@@ -42,12 +43,13 @@ from platforms.models import (
 )
 from platforms.selectors import DEAL_IMPORT_LOCK, group_mappings_for, trading_blocks
 
+from .account_status import STAFF_STATUSES, trading_account_status_set
 from .common import (
     SYSTEM_LABEL,
     NoGroupMapping,
     ServerInactive,
     ServerOfAnotherEntity,
-    TradingNotAllowed,
+    _refuse_if_blocked,
     actor_of,
     server_connector,
 )
@@ -61,16 +63,6 @@ FIGURES = ("balance", "credit", "equity", "margin", "free_margin", "margin_level
 def account_comment(reference: uuid.UUID) -> str:
     """What the login's comment carries: our reference, 36 characters."""
     return f"{COMMENT_PREFIX}{reference.hex}"
-
-
-def _refuse_if_blocked(profile: ClientProfile, *, demo: bool) -> None:
-    blocks = trading_blocks(profile=profile, demo=demo)
-    if blocks:
-        raise TradingNotAllowed(
-            " ".join(block.detail for block in blocks),
-            code=blocks[0].code,
-            extra={"blocks": [block.code for block in blocks]},
-        )
 
 
 def _mapping(
@@ -338,65 +330,6 @@ def _provision_finish(account: TradingAccount, remote: PlatformAccount) -> Tradi
     return account
 
 
-# --- what an account may do ----------------------------------------------------------------
-
-STAFF_STATUSES = (
-    TradingAccount.Status.ENABLED,
-    TradingAccount.Status.READ_ONLY,
-    TradingAccount.Status.DISABLED,
-    TradingAccount.Status.CLOSED,
-)
-
-
-def trading_account_status_set(
-    *, actor: Any, account: TradingAccount, status: str, reason: str
-) -> TradingAccount:
-    """Enable, make read-only, disable or close an account. The server follows right after
-    commit. Enabling is refused while the client may not trade; closing is final."""
-    from platforms.tasks import trading_rights_push_task
-
-    if not scope_for(actor, "platforms.change_tradingaccount").contains(account):
-        raise PermissionDenied("You may not change this trading account.")
-    if status not in STAFF_STATUSES:
-        raise ValidationFailed(
-            f"status is one of {', '.join(STAFF_STATUSES)}.", code="status_invalid"
-        )
-    if not reason.strip():
-        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    with transaction.atomic(durable=True):
-        account = (
-            TradingAccount.objects.in_entity(account.entity_id)
-            .select_for_update()
-            .get(pk=account.pk)
-        )
-        if account.status in (TradingAccount.Status.PENDING, TradingAccount.Status.FAILED):
-            raise Conflict("The account has no login on the server yet.", code="account_pending")
-        if account.status == TradingAccount.Status.CLOSED and status != account.status:
-            raise Conflict("A closed account stays closed.", code="account_closed")
-        if status in (TradingAccount.Status.ENABLED, TradingAccount.Status.READ_ONLY):
-            profile = ClientProfile.objects.unscoped().get(pk=account.profile_id)
-            _refuse_if_blocked(profile, demo=account.account_type == AccountType.DEMO)
-        if status == account.status:
-            return account
-        before = {"status": account.status, "status_reason": account.status_reason}
-        account.status = status
-        account.status_reason = reason
-        account.status_changed_at = timezone.now()
-        account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="platforms.account_status_changed",
-            entity=account.entity_id,
-            obj=account,
-            before=before,
-            after={"status": status, "status_reason": reason},
-            reason=reason,
-        )
-        account_id = account.pk
-        transaction.on_commit(lambda: trading_rights_push_task.delay([account_id]))
-    return account
-
-
 def trading_accounts_pending_resolve(*, older_than_seconds: int = 30) -> dict[str, int]:
     """Finish accounts whose create answer was lost (run every minute)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
@@ -425,3 +358,16 @@ def accounts_by_login(server_id: int, logins: Sequence[int]) -> dict[int, int]:
         .filter(server_id=server_id, login__in=list(logins))
         .values_list("login", "pk")
     )
+
+
+__all__ = [
+    "STAFF_STATUSES",
+    "_refuse_if_blocked",
+    "account_comment",
+    "accounts_by_login",
+    "deals_link",
+    "trading_account_open",
+    "trading_account_provision",
+    "trading_account_status_set",
+    "trading_accounts_pending_resolve",
+]

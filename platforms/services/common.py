@@ -11,10 +11,13 @@ from typing import Any
 from django.db import connection
 
 from brokercrm.errors import ApplicationError
+from identity.models import ClientProfile
 from platforms.connectors import TradingPlatform, connector_for
 from platforms.models import Rights, TradingAccount, TradingServer
+from platforms.selectors import trading_blocks
 
 SYSTEM_LABEL = "system:platforms"
+CONTROLS_LABEL = "system:platforms.controls"
 
 # What the server should allow for each CRM status (pending and failed accounts have no login).
 DESIRED_RIGHTS: dict[str, str] = {
@@ -75,6 +78,16 @@ class AccountMissingOnServer(ApplicationError):
         "The trading server does not hold this account's login (an open control failure):"
         " no money moves until operations resolve it."
     )
+
+
+def _refuse_if_blocked(profile: ClientProfile, *, demo: bool) -> None:
+    blocks = trading_blocks(profile=profile, demo=demo)
+    if blocks:
+        raise TradingNotAllowed(
+            " ".join(block.detail for block in blocks),
+            code=blocks[0].code,
+            extra={"blocks": [block.code for block in blocks]},
+        )
 
 
 def server_connector(server: TradingServer) -> TradingPlatform:

@@ -1,7 +1,5 @@
-"""The back office of trading: servers and group mappings (configured by entity admins),
-trading accounts per client with their transfers and events, deals, and compliance's queue of
-control failures. Accounts, transfers, deals and events are written only by the services: the
-admin opens accounts, moves money and starts syncs through them."""
+"""Trading accounts in the back office: each client's accounts with their transfers and events,
+opened and funded through the services, disabled and synced by admin actions."""
 
 from __future__ import annotations
 
@@ -17,133 +15,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import scope_for
-
-from . import services
-from .models import (
+from platforms import services
+from platforms.models import (
     AccountType,
-    ControlFailure,
-    Deal,
-    GroupMapping,
-    SyncCursor,
     TradingAccount,
     TradingEvent,
     TradingServer,
     TradingTransfer,
 )
-from .selectors import profile_visible
+from platforms.selectors import profile_visible
 
-
-class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedAdmin):
-    """Rows only the platforms services write: shown, never edited in a form."""
-
-
-def _report_errors(request: HttpRequest, label: str, error: ApplicationError) -> None:
-    messages.error(request, f"{label}: {error.detail} ({error.code})")
-
-
-def _sync(request: HttpRequest, servers: QuerySet) -> None:
-    started = 0
-    for server in servers:
-        try:
-            services.trading_sync_request(actor=request.user, server=server)
-            started += 1
-        except ApplicationError as error:
-            _report_errors(request, server.name, error)
-    if started:
-        messages.success(request, f"Sync queued for {started} server(s).")
-
-
-# --- configuration ----------------------------------------------------------------------------
-
-
-class TradingServerForm(forms.ModelForm):
-    class Meta:
-        model = TradingServer
-        fields = [
-            "entity",
-            "name",
-            "kind",
-            "base_url",
-            "server_name",
-            "credentials_env",
-            "timeout_seconds",
-            "active",
-        ]
-
-    def clean_base_url(self) -> str:
-        url = self.cleaned_data["base_url"].strip()
-        if not url.startswith(("http://", "https://")):
-            raise forms.ValidationError("The gateway address starts with http:// or https://.")
-        return url
-
-
-@admin.register(TradingServer)
-class TradingServerAdmin(ScopedAdmin):
-    form = TradingServerForm
-    list_display = ["name", "entity", "kind", "server_name", "base_url", "active", "last_full_sync"]
-    list_filter = ["entity", "kind", "active"]
-    search_fields = ["name", "server_name"]
-    actions = ["sync_now"]
-
-    @admin.display(description="Last full reconcile")
-    def last_full_sync(self, server: TradingServer) -> Any:
-        return services.last_sync(server) or "never"
-
-    @admin.action(description="Sync now (full reconcile, deals and events)")
-    def sync_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _sync(request, queryset)
-
-    def get_actions(self, request: HttpRequest) -> Any:
-        actions = super().get_actions(request)
-        if scope_for(request.user, "platforms.sync_tradingserver").is_empty:
-            actions.pop("sync_now", None)
-        return actions
-
-
-class GroupMappingForm(forms.ModelForm):
-    class Meta:
-        model = GroupMapping
-        fields = ["entity", "server", "account_type", "currency", "group", "leverage", "active"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        server = cleaned.get("server")
-        entity = cleaned.get("entity") or getattr(self.instance, "entity", None)
-        if server is not None and entity is not None and server.entity_id != entity.pk:
-            raise forms.ValidationError(
-                "The server belongs to another entity: an entity maps groups on its own servers."
-            )
-        return cleaned
-
-
-@admin.register(GroupMapping)
-class GroupMappingAdmin(ScopedAdmin):
-    form = GroupMappingForm
-    list_display = ["entity", "server", "account_type", "currency", "group", "leverage", "active"]
-    list_filter = ["entity", "server", "account_type", "currency", "active"]
-    list_select_related = ["entity", "server"]
-
-
-@admin.register(SyncCursor)
-class SyncCursorAdmin(ReadOnlyScopedAdmin):
-    list_display = [
-        "server",
-        "accounts_synced_at",
-        "accounts_cursor",
-        "deals_cursor",
-        "events_cursor",
-        "feed_polled_at",
-        "last_error_at",
-    ]
-    list_filter = ["entity"]
-
-
-# --- trading accounts -------------------------------------------------------------------------
+from .common import ReadOnlyScopedAdmin, _report_errors, _sync
 
 
 class OpenAccountForm(forms.Form):
@@ -354,87 +240,4 @@ class TradingAccountAdmin(ReadOnlyScopedAdmin):
             actions.pop("disable_accounts", None)
         if scope_for(request.user, "platforms.sync_tradingserver").is_empty:
             actions.pop("sync_servers", None)
-        return actions
-
-
-@admin.register(TradingTransfer)
-class TradingTransferAdmin(ReadOnlyScopedAdmin):
-    list_display = [
-        "pk",
-        "created_at",
-        "account",
-        "direction",
-        "amount",
-        "currency",
-        "status",
-        "server_ticket",
-        "error_code",
-    ]
-    list_filter = ["entity", "direction", "status"]
-    list_select_related = ["account__server"]
-    search_fields = ["=operation_id", "idempotency_key", "=account__login"]
-
-
-@admin.register(Deal)
-class DealAdmin(ReadOnlyScopedAdmin):
-    list_display = [
-        "ticket",
-        "time",
-        "server",
-        "login",
-        "kind",
-        "entry",
-        "symbol",
-        "volume",
-        "price",
-        "profit",
-    ]
-    list_filter = ["entity", "server", "kind"]
-    list_select_related = ["server"]
-    search_fields = ["=ticket", "=login", "symbol"]
-
-
-@admin.register(TradingEvent)
-class TradingEventAdmin(ReadOnlyScopedAdmin):
-    list_display = ["time", "server", "login", "kind", "account"]
-    list_filter = ["entity", "server", "kind"]
-    list_select_related = ["server", "account__server"]
-    search_fields = ["=login"]
-
-
-@admin.register(ControlFailure)
-class ControlFailureAdmin(ReadOnlyScopedAdmin):
-    list_display = [
-        "detected_at",
-        "entity",
-        "account",
-        "kind",
-        "crm_status",
-        "server_rights",
-        "corrected_at",
-        "seen_count",
-        "status",
-    ]
-    list_filter = ["entity", "status", "kind"]
-    list_select_related = ["entity", "account__server"]
-    actions = ["resolve"]
-
-    @admin.action(description="Mark as reviewed (resolve)")
-    def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done = 0
-        for failure in queryset:
-            try:
-                services.control_failure_resolve(
-                    actor=request.user, failure=failure, resolution="Reviewed in the back office"
-                )
-                done += 1
-            except ApplicationError as error:
-                _report_errors(request, f"Failure {failure.pk}", error)
-        if done:
-            messages.success(request, f"{done} control failure(s) resolved.")
-
-    def get_actions(self, request: HttpRequest) -> Any:
-        actions = super().get_actions(request)
-        if scope_for(request.user, "platforms.resolve_controlfailure").is_empty:
-            actions.pop("resolve", None)
         return actions
