@@ -13,8 +13,8 @@ from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from brokercrm.accounts.demo import DEMO_PASSWORD_DEFAULT
 from brokercrm.accounts.models import User
-from brokercrm.management.commands.seed_demo import DEMO_PASSWORD_DEFAULT
 from ib.models import (
     CommissionLine,
     CommissionRun,

@@ -251,7 +251,7 @@ def test_warn_mode_needs_a_reachable_pass_mark_and_off_needs_none(world):
 
 
 def test_the_demo_kyc_rules_are_valid_and_differ_by_entity():
-    from brokercrm.management.commands.seed_demo import COUNTRY_RULES, RULES
+    from entities.demo import COUNTRY_RULES, RULES
     from entities.rules import validate_rule_document
 
     kyc = {code: validate_rule_document("kyc", rules["kyc"]) for code, rules in RULES.items()}

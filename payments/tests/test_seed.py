@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from entities.models import LegalEntity
-from payments.management.commands.seed_payments import simulator_config
+from payments.demo import simulator_config
 from payments.models import MerchantAccount, PaymentMethod, RoutingRule, RoutingTarget
 from payments.services import NoRoute, route_for
 

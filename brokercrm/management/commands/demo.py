@@ -69,7 +69,7 @@ class Command(BaseCommand):
                 )
             )
         if not os.environ.get("PSP_SIMULATOR_URL"):
-            from payments.management.commands.seed_payments import SECRET_ENV, simulator_config
+            from payments.demo import SECRET_ENV, simulator_config
 
             os.environ.setdefault(
                 SECRET_ENV, dev_secret(settings.VAR_DIR, "psp_webhook_secret", _token)

@@ -1,0 +1,326 @@
+"""Demo entities: three licensed entities, their rule sets (onboarding, KYC, wallets, deposits,
+withdrawals, cooling-off, with country overrides), three brands with country routing, and
+desks. Created through the entities services; adds only what is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from brokercrm.gate import SYSTEM
+from brokercrm.reference import EEA
+
+from . import services
+from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+
+SANCTIONED = ["BY", "CU", "IR", "KP", "RU", "SY"]
+
+ENTITIES: list[dict[str, Any]] = [
+    {
+        "code": "EU",
+        "legal_name": "Atlas Capital Europe Ltd",
+        "regulator": "CySEC",
+        "licence_number": "CIF 312/16",
+        "jurisdiction": "CY",
+        "base_currency": "EUR",
+        "wallet_currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"],
+    },
+    {
+        "code": "UK",
+        "legal_name": "Atlas Capital UK Ltd",
+        "regulator": "FCA",
+        "licence_number": "FRN 781234",
+        "jurisdiction": "GB",
+        "base_currency": "GBP",
+        "wallet_currencies": ["GBP", "EUR", "USD"],
+    },
+    {
+        "code": "SC",
+        "legal_name": "Atlas Global Markets Ltd",
+        "regulator": "Seychelles FSA",
+        "licence_number": "SD087",
+        "jurisdiction": "SC",
+        "base_currency": "USD",
+        "wallet_currencies": ["USD", "EUR", "GBP", "AED", "ZAR"],
+    },
+]
+
+UK_AREA = ["GB", "GG", "IM", "JE"]
+
+# KYC: the full questionnaire everywhere; the CFD appropriateness test holds a fail for review
+# in the EU (CySEC) and the UK (FCA, higher pass mark) and only warns offshore; the UK takes
+# fewer proof-of-address formats; offshore escalates residents of higher-risk countries.
+# Amounts are in the entity's base currency.
+QUESTIONNAIRE_ALL = [
+    "employment_status",
+    "occupation",
+    "annual_income",
+    "source_of_funds",
+    "expected_deposit",
+    "trading_experience",
+]
+APPROPRIATENESS_ALL = [
+    "leverage_effect",
+    "margin_close_out",
+    "cfd_ownership",
+    "stop_loss_slippage",
+    "overnight_financing",
+    "leveraged_trades_last_year",
+    "finance_background",
+]
+EU_KYC: dict[str, Any] = {
+    "identity_documents": ["passport", "national_id", "driving_licence"],
+    "proof_of_address_max_age_days": 90,
+    "proof_of_address_types": [
+        "utility_bill",
+        "bank_statement",
+        "tax_letter",
+        "government_letter",
+        "tenancy_agreement",
+    ],
+    "source_of_funds_threshold": "15000",
+    "liveness_required": True,
+    "auto_approve_max_risk": "low",
+    "questionnaire_required": QUESTIONNAIRE_ALL,
+    "appropriateness": {"mode": "review", "questions": APPROPRIATENESS_ALL, "pass_mark": 5},
+    "edd": {
+        "risk_levels": ["high"],
+        "expected_deposit_above": "100000",
+        "annual_income_above": "500000",
+        "residence_countries": [],
+        "source_of_funds": ["gift"],
+        "unexplained_source_of_funds": True,
+    },
+}
+
+RULES: dict[str, dict[str, dict[str, Any]]] = {
+    "EU": {
+        "onboarding": {
+            "allowed_countries": sorted(EEA),
+            "restricted_countries": ["US", *SANCTIONED],
+        },
+        "kyc": EU_KYC,
+        "wallet": {"currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"]},
+        "cooling_off": {"first_withdrawal_hours": 24},
+        "deposit": {"before_kyc": "park", "park_cap": "2000"},
+        "withdrawal": {
+            "currency": "EUR",
+            "auto_approve_limit": "1000",
+            "finance_approval_limit": "10000",
+            "maker_checker": True,
+        },
+    },
+    "UK": {
+        "onboarding": {"allowed_countries": UK_AREA, "restricted_countries": ["US", *SANCTIONED]},
+        "kyc": {
+            "identity_documents": ["passport", "driving_licence"],
+            "proof_of_address_max_age_days": 90,
+            "proof_of_address_types": ["utility_bill", "bank_statement", "council_tax_bill"],
+            "source_of_funds_threshold": "10000",
+            "liveness_required": True,
+            "auto_approve_max_risk": "low",
+            "questionnaire_required": QUESTIONNAIRE_ALL,
+            "appropriateness": {
+                "mode": "review",
+                "questions": APPROPRIATENESS_ALL,
+                "pass_mark": 6,
+            },
+            "edd": {
+                "risk_levels": ["high"],
+                "expected_deposit_above": "75000",
+                "annual_income_above": "400000",
+                "residence_countries": [],
+                "source_of_funds": ["gift", "other"],
+                "unexplained_source_of_funds": True,
+            },
+        },
+        "wallet": {"currencies": ["GBP", "EUR", "USD"]},
+        "cooling_off": {"first_withdrawal_hours": 48},
+        "deposit": {"before_kyc": "refuse", "park_cap": "0"},
+        "withdrawal": {
+            "currency": "GBP",
+            "auto_approve_limit": "500",
+            "finance_approval_limit": "7500",
+            "maker_checker": True,
+        },
+    },
+    "SC": {
+        "onboarding": {
+            "allowed_countries": ["*"],
+            "restricted_countries": sorted({"US", "CA", "JP", "MM", *UK_AREA, *EEA, *SANCTIONED}),
+        },
+        "kyc": {
+            "identity_documents": ["passport", "national_id"],
+            "proof_of_address_max_age_days": 180,
+            "proof_of_address_types": [
+                "utility_bill",
+                "bank_statement",
+                "tax_letter",
+                "government_letter",
+                "tenancy_agreement",
+                "insurance_statement",
+                "mobile_phone_bill",
+            ],
+            "source_of_funds_threshold": "50000",
+            "liveness_required": False,
+            "auto_approve_max_risk": "medium",
+            "questionnaire_required": QUESTIONNAIRE_ALL,
+            "appropriateness": {
+                "mode": "warn",
+                "questions": APPROPRIATENESS_ALL,
+                "pass_mark": 4,
+            },
+            "edd": {
+                "risk_levels": ["high"],
+                "expected_deposit_above": "250000",
+                "annual_income_above": "1000000",
+                "residence_countries": ["NG", "PK", "VN"],
+                "source_of_funds": [],
+                "unexplained_source_of_funds": True,
+            },
+        },
+        "wallet": {"currencies": ["USD", "EUR", "GBP", "AED", "ZAR"]},
+        "cooling_off": {"first_withdrawal_hours": 0},
+        "deposit": {"before_kyc": "park", "park_cap": "5000"},
+        "withdrawal": {
+            "currency": "USD",
+            "auto_approve_limit": "2000",
+            "finance_approval_limit": "25000",
+            "maker_checker": True,
+        },
+    },
+}
+
+# Country-specific rules where a country differs from its entity's default.
+COUNTRY_RULES: list[tuple[str, str, str, dict[str, Any]]] = [
+    (
+        "EU",
+        "kyc",
+        "DE",
+        # Germany: no driving licence as identity, a lower source-of-funds threshold.
+        {
+            **EU_KYC,
+            "identity_documents": ["passport", "national_id"],
+            "source_of_funds_threshold": "10000",
+        },
+    ),
+    ("SC", "cooling_off", "NG", {"first_withdrawal_hours": 72}),
+]
+
+BRANDS: list[dict[str, Any]] = [
+    {
+        "entity": "EU",
+        "code": "atlas-markets",
+        "name": "Atlas Markets",
+        "domain": "atlasmarkets.eu",
+        "support_email": "support@atlasmarkets.eu",
+        "theme": {"primary_color": "#0B3D91"},
+        # EEA residents to the EU entity, the UK area to the UK entity, the rest offshore.
+        "routes": {**dict.fromkeys(sorted(EEA), "EU"), **dict.fromkeys(UK_AREA, "UK"), "*": "SC"},
+    },
+    {
+        "entity": "UK",
+        "code": "atlas-uk",
+        "name": "Atlas Markets UK",
+        "domain": "atlasmarkets.co.uk",
+        "support_email": "support@atlasmarkets.co.uk",
+        "theme": {"primary_color": "#012169"},
+        "routes": {"*": "UK"},
+    },
+    {
+        "entity": "SC",
+        "code": "atlasfx-global",
+        "name": "AtlasFX Global",
+        "domain": "atlasfx.com",
+        "support_email": "help@atlasfx.com",
+        "theme": {"primary_color": "#00875A"},
+        "routes": {"*": "SC"},
+    },
+]
+
+DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
+    "EU": [
+        ("cy-sales", "Cyprus & Greece Sales", ["CY", "GR"]),
+        ("dach", "DACH Retention", ["DE", "AT", "LI"]),
+        ("poland", "Poland Desk", ["PL"]),
+    ],
+    "UK": [
+        ("london-sales", "London Sales", UK_AREA),
+        ("london-retention", "London Retention", UK_AREA),
+    ],
+    "SC": [
+        ("latam", "LATAM Desk", ["AR", "BR", "CL", "CO", "MX", "PE"]),
+        ("mena", "MENA Desk", ["AE", "BH", "EG", "JO", "KW", "OM", "QA", "SA"]),
+        ("asia", "Asia Desk", ["ID", "MY", "PH", "TH", "VN"]),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DemoEntities:
+    """What the entities step created, for the steps above it."""
+
+    entities: dict[str, LegalEntity]
+    brands: dict[str, Brand]
+    desks: dict[tuple[str, str], Desk]
+
+
+def seed() -> DemoEntities:
+    """The entities, rule sets, brands and routes, and desks; inside the caller's transaction."""
+    entities = {spec["code"]: _entity(spec) for spec in ENTITIES}
+    for code, kinds in RULES.items():
+        for kind, document in kinds.items():
+            _rules(entities[code], kind, "", document)
+    for code, kind, country, document in COUNTRY_RULES:
+        _rules(entities[code], kind, country, document)
+    brands = {spec["code"]: _brand(spec, entities) for spec in BRANDS}
+    desks = {
+        (code, desk_code): _desk(entities[code], desk_code, name, countries)
+        for code, specs in DESKS.items()
+        for desk_code, name, countries in specs
+    }
+    return DemoEntities(entities=entities, brands=brands, desks=desks)
+
+
+def _entity(spec: dict[str, Any]) -> LegalEntity:
+    entity = LegalEntity.objects.filter(code=spec["code"]).first()
+    return entity or services.entity_create(actor=SYSTEM, reason="demo data", **spec)
+
+
+def _rules(entity: LegalEntity, kind: str, country: str, document: dict[str, Any]) -> None:
+    if not RuleSet.objects.in_entity(entity).filter(kind=kind, country=country).exists():
+        services.ruleset_publish(
+            actor=SYSTEM,
+            entity=entity,
+            kind=kind,
+            country=country,
+            document=document,
+            note="demo data",
+        )
+
+
+def _brand(spec: dict[str, Any], entities: dict[str, LegalEntity]) -> Brand:
+    fields = {k: v for k, v in spec.items() if k not in {"entity", "routes"}}
+    brand = Brand.objects.unscoped().filter(code=spec["code"]).first()
+    if brand is None:
+        brand = services.brand_create(actor=SYSTEM, entity=entities[spec["entity"]], **fields)
+    existing = set(
+        CountryRoute.objects.unscoped().filter(brand=brand).values_list("country", flat=True)
+    )
+    for country, entity_code in spec["routes"].items():
+        if country not in existing:
+            services.country_route_set(
+                actor=SYSTEM,
+                brand=brand,
+                country=country,
+                entity=entities[entity_code],
+                reason="demo data",
+            )
+    return brand
+
+
+def _desk(entity: LegalEntity, code: str, name: str, countries: list[str]) -> Desk:
+    desk = Desk.objects.in_entity(entity).filter(code=code).first()
+    return desk or services.desk_create(
+        actor=SYSTEM, entity=entity, code=code, name=name, countries=countries
+    )
