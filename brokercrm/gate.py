@@ -61,7 +61,7 @@ CLIENT_PERMS = frozenset(
         "payments.add_withdrawal",
         "payments.add_bankaccount",
         "platforms.add_tradingaccount",
-        "platforms.add_tradingtransfer",
+        "platforms.fund_tradingaccount",
     }
 )
 
@@ -78,11 +78,12 @@ def _profile_id_of(target: Any) -> int | None:
     return None
 
 
-def require(actor: Any, perm: str, target: Any = None) -> None:
+def require(actor: Any, perm: str, target: Any = None, *, detail: str | None = None) -> None:
     """Raise unless `actor` may do `perm` ("app_label.codename") on `target`.
 
     `target` is a row (its entity decides), an entity id, or None for an action on no
-    particular entity (then a grant in any entity, or superuser, is needed)."""
+    particular entity (then a grant in any entity, or superuser, is needed). `detail` is the
+    refusal shown to a staff user who may not."""
     if actor is None:
         raise TypeError("The actor is explicit: a user, a client login or SYSTEM, never None.")
     if is_system(actor):
@@ -102,7 +103,7 @@ def require(actor: Any, perm: str, target: Any = None) -> None:
     else:
         allowed = scope.contains(target)
     if not allowed:
-        raise PermissionDenied(code="permission_denied")
+        raise PermissionDenied(detail, code="permission_denied")
 
 
 def require_superuser(actor: Any, detail: str) -> None:

@@ -99,11 +99,6 @@ NOT_YET_GATED = {
     "payments.services.withdrawals.withdrawal_approve",
     "payments.services.withdrawals.withdrawal_reject",
     "payments.services.withdrawals.withdrawal_request",
-    "platforms.services.accounts.trading_account_open",
-    "platforms.services.accounts.trading_account_status_set",
-    "platforms.services.controls.control_failure_resolve",
-    "platforms.services.funding.trading_transfer_create",
-    "platforms.services.sync.trading_sync_request",
     "wallets.services.hold_create",
     "wallets.services.hold_post",
     "wallets.services.hold_void",
@@ -111,7 +106,6 @@ NOT_YET_GATED = {
     "wallets.services.journal_post_batch",
     "wallets.services.journal_reverse",
     "wallets.services.wallet_transfer",
-    "brokercrm.events.bus.delivery_replay",
 }
 
 

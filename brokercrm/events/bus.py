@@ -24,7 +24,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from brokercrm.auditing import audit
-from brokercrm.errors import PermissionDenied, ValidationFailed
+from brokercrm.errors import ValidationFailed
+from brokercrm.gate import is_system, require_superuser
 
 from .models import Delivery, Event
 from .registry import EventType, subscriber, subscribers
@@ -156,8 +157,8 @@ def deliver_due(*, limit: int = 500) -> dict[str, int]:
 
 def delivery_replay(*, actor: Any, delivery: Delivery, reason: str) -> Delivery:
     """Staff send a parked delivery again, once its cause is fixed (audited)."""
-    if not (actor.is_superuser or actor.has_perm("events.replay_delivery")):
-        raise PermissionDenied(code="permission_denied")
+    if is_system(actor) or not actor.has_perm("events.replay_delivery"):
+        require_superuser(actor, "Only platform operators replay event deliveries.")
     if not reason.strip():
         raise ValidationFailed("Say why the delivery is sent again.", code="reason_required")
     with transaction.atomic(durable=True):

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
-from brokercrm.scoping import scope_for
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
 from identity.models import ClientProfile
 from platforms.models import AccountType, TradingAccount
 
@@ -31,8 +31,12 @@ def trading_account_status_set(
     commit. Enabling is refused while the client may not trade; closing is final."""
     from platforms.tasks import trading_rights_push_task
 
-    if not scope_for(actor, "platforms.change_tradingaccount").contains(account):
-        raise PermissionDenied("You may not change this trading account.")
+    require(
+        actor,
+        "platforms.change_tradingaccount",
+        account,
+        detail="You may not change this trading account.",
+    )
     if status not in STAFF_STATUSES:
         raise ValidationFailed(
             f"status is one of {', '.join(STAFF_STATUSES)}.", code="status_invalid"

@@ -21,8 +21,8 @@ from django.db.models import Func
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
-from brokercrm.scoping import scope_for
+from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
+from brokercrm.gate import is_system, require
 from identity.models import ClientProfile
 from platforms.connectors import (
     GroupUnknown,
@@ -108,8 +108,12 @@ def trading_account_open(
 
     Returns the account `enabled` (or `pending` when the server's answer is still unknown:
     the pending-accounts job finishes it)."""
-    if actor is not None and not scope_for(actor, "platforms.add_tradingaccount").contains(profile):
-        raise PermissionDenied("You may not open trading accounts for this client.")
+    require(
+        actor,
+        "platforms.add_tradingaccount",
+        profile,
+        detail="You may not open trading accounts for this client.",
+    )
     if account_type not in AccountType.values:
         raise ValidationFailed(
             f"account_type is one of {', '.join(AccountType.values)}.", code="account_type_invalid"
@@ -154,7 +158,7 @@ def trading_account_open(
             fresh = True
             audit_record(
                 actor=actor,
-                actor_label=None if actor else SYSTEM_LABEL,
+                actor_label=SYSTEM_LABEL if is_system(actor) else None,
                 action="platforms.account_requested",
                 entity=account.entity_id,
                 obj=account,

@@ -27,8 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
-from brokercrm.scoping import scope_for
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
 from identity.models import ClientProfile
 from platforms.connectors import LoginNotFound, PlatformError, PlatformRefused, TradingPlatform
 from platforms.models import ControlFailure, TradingAccount
@@ -171,8 +171,12 @@ def control_failure_resolve(
     *, actor: Any, failure: ControlFailure, resolution: str
 ) -> ControlFailure:
     """Compliance closes a control failure with what was found and done."""
-    if not scope_for(actor, "platforms.resolve_controlfailure").contains(failure):
-        raise PermissionDenied("You may not resolve control failures in this entity.")
+    require(
+        actor,
+        "platforms.resolve_controlfailure",
+        failure,
+        detail="You may not resolve control failures in this entity.",
+    )
     if not resolution.strip():
         raise ValidationFailed("Say what was found and done.", code="resolution_required")
     with transaction.atomic(durable=True):

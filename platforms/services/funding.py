@@ -29,11 +29,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import ApplicationError, PermissionDenied, ValidationFailed
+from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.gate import is_system, require
 from brokercrm.idempotency import IdempotencyKeyReused
 from brokercrm.money import money
 from brokercrm.reference import CURRENCY_MINOR_UNITS
-from brokercrm.scoping import scope_for
 from identity.models import ClientProfile
 from platforms.connectors import BalanceResult, PlatformError, PlatformRefused
 from platforms.connectors.base import MAX_AMOUNT as MAX_SERVER_AMOUNT
@@ -136,10 +136,12 @@ def trading_transfer_create(
     """Move `amount` between the client's wallet in the account's currency and the account.
     Returns the transfer: completed, or pending while the server's answer is unknown. A
     refusal by the server is raised after it was recorded (and, for a deposit, reversed)."""
-    if actor is not None and not scope_for(actor, "platforms.fund_tradingaccount").contains(
-        account
-    ):
-        raise PermissionDenied("You may not move money for this trading account.")
+    require(
+        actor,
+        "platforms.fund_tradingaccount",
+        account,
+        detail="You may not move money for this trading account.",
+    )
     if direction not in _FUNDABLE:
         raise ValidationFailed("direction is deposit or withdrawal.", code="direction_invalid")
     amount = _amount(amount, account.currency)
@@ -231,7 +233,7 @@ def _transfer_start(
             transfer.save(update_fields=["journal"])
         audit_record(
             actor=actor,
-            actor_label=None if actor else SYSTEM_LABEL,
+            actor_label=SYSTEM_LABEL if is_system(actor) else None,
             action="platforms.transfer_requested",
             entity=account.entity_id,
             obj=transfer,

@@ -31,8 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import PermissionDenied
-from brokercrm.scoping import scope_for
+from brokercrm.gate import require
 from platforms.connectors import PlatformError
 from platforms.models import TradingServer
 
@@ -139,8 +138,12 @@ def trading_sync_request(*, actor: Any, server: TradingServer) -> None:
     """Staff's "sync now": a full reconcile and a feed poll, queued after commit."""
     from platforms.tasks import trading_feed_poll_task, trading_server_reconcile_task
 
-    if not scope_for(actor, "platforms.sync_tradingserver").contains(server):
-        raise PermissionDenied("You may not sync this trading server.")
+    require(
+        actor,
+        "platforms.sync_tradingserver",
+        server,
+        detail="You may not sync this trading server.",
+    )
     with transaction.atomic(durable=True):
         audit_record(
             actor=actor,

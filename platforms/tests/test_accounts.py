@@ -8,6 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from brokercrm.errors import PermissionDenied, ValidationFailed
+from brokercrm.gate import SYSTEM
 from platforms.connectors import PlatformTimeout
 from platforms.models import TradingAccount
 from platforms.services import (
@@ -92,15 +93,15 @@ def test_refusals_name_their_reason(world: Any, shared_sim: Any) -> None:
 
     with pytest.raises(ServerOfAnotherEntity) as foreign:
         trading_account_open(
-            actor=None, profile=profile, account_type="pro", currency="USD", server=uk.server
+            actor=SYSTEM, profile=profile, account_type="pro", currency="USD", server=uk.server
         )
     assert foreign.value.code == "server_of_another_entity"
     with pytest.raises(NoGroupMapping) as unmapped:
-        trading_account_open(actor=None, profile=profile, account_type="pro", currency="EUR")
+        trading_account_open(actor=SYSTEM, profile=profile, account_type="pro", currency="EUR")
     assert unmapped.value.code == "no_group_mapping"
     with pytest.raises(ValidationFailed) as too_high:  # the EU standard group allows 30
         trading_account_open(
-            actor=None, profile=profile, account_type="standard", currency="USD", leverage=100
+            actor=SYSTEM, profile=profile, account_type="standard", currency="USD", leverage=100
         )
     assert too_high.value.code == "leverage_too_high"
     with pytest.raises(PermissionDenied):

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from brokercrm.accounts.tests.factories import PASSWORD
+from brokercrm.gate import SYSTEM
 from platforms.models import TradingAccount, TradingTransfer
 from platforms.services import trading_account_open
 from wallets.services import wallet_open
@@ -34,10 +35,10 @@ def test_accounts_are_listed_per_entity_and_foreign_ones_are_404(
 ) -> None:
     eu, uk = desks
     eu_account = trading_account_open(
-        actor=None, profile=client_of(eu.brand), account_type="pro", currency="USD"
+        actor=SYSTEM, profile=client_of(eu.brand), account_type="pro", currency="USD"
     )
     uk_account = trading_account_open(
-        actor=None, profile=client_of(uk.brand), account_type="pro", currency="USD"
+        actor=SYSTEM, profile=client_of(uk.brand), account_type="pro", currency="USD"
     )
     client = login(world.eu_compliance)
     page = client.get("/admin/platforms/tradingaccount/")

@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from brokercrm.gate import SYSTEM
 from platforms.models import ControlFailure, TradingAccount, TradingTransfer
 from platforms.services import trading_account_open
 from wallets.services import wallet_open
@@ -40,7 +41,7 @@ def uk(world: Any, shared_sim: Any) -> Desk:
 def eu_account(eu: Desk) -> TradingAccount:
     profile = client_of(eu.brand)
     fund(wallet_open(profile=profile, currency="USD"), "500.00")
-    return trading_account_open(actor=None, profile=profile, account_type="pro", currency="USD")
+    return trading_account_open(actor=SYSTEM, profile=profile, account_type="pro", currency="USD")
 
 
 def test_retention_opens_an_account_and_a_repeat_returns_it(eu: Desk) -> None:
@@ -139,7 +140,7 @@ def test_group_oversight_reads_every_entity_and_writes_nothing(
     world: Any, eu: Desk, uk: Desk, eu_account: TradingAccount
 ) -> None:
     uk_account = trading_account_open(
-        actor=None, profile=client_of(uk.brand), account_type="pro", currency="USD"
+        actor=SYSTEM, profile=client_of(uk.brand), account_type="pro", currency="USD"
     )
     oversight = api(world.group_compliance)
     logins = {row["login"] for row in oversight.get("/api/v1/trading-accounts").json()["results"]}
