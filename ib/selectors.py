@@ -6,10 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from ib.models import CommissionLine, IbClosure, IbPartner
-from wallets.models import Posting
+from wallets.selectors import wallet_credits_total
 
 
 def ib_ancestors_at(*, ib: IbPartner, at: dt.datetime) -> list[IbPartner]:
@@ -65,11 +65,7 @@ def ib_statement(*, ib: IbPartner, date_from: dt.datetime, date_to: dt.datetime)
         .exclude(deal_time__gte=date_from, deal_time__lt=date_to)
         .values_list("payout_journal_id", flat=True)
     )
-    ledger = Posting.objects.unscoped().filter(
-        journal_id__in=journal_ids - outside,
-        account__profile_id=ib.profile_id,
-        account__kind="client_wallet",
-    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    ledger = wallet_credits_total(journal_ids=journal_ids - outside, profile_id=ib.profile_id)
     paid_in_whole = sum(
         (
             line.paid_amount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .models import ClientProfile, Person
@@ -14,6 +15,22 @@ def _pk(value: Any) -> int:
 def person_is_blocked(person: Any) -> bool:
     """Whether the person (row or id) carries the group-wide AML block."""
     return Person.objects.filter(pk=_pk(person), aml_blocked=True).exists()
+
+
+@dataclass(frozen=True)
+class PersonFlags:
+    """The group-wide flags of a person, whichever entity raised them."""
+
+    aml_blocked: bool
+    risk_hold: bool
+    sanctions_hit: bool
+    pep: bool
+    risk_level: str
+
+
+def person_flags(person: Any) -> PersonFlags:
+    row = Person.objects.values("aml_blocked", "risk_hold", "sanctions_hit", "pep", "risk_level")
+    return PersonFlags(**row.get(pk=_pk(person)))
 
 
 def profile_get(profile: Any) -> ClientProfile:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from identity.models import ClientProfile, Person
+from identity.selectors import person_flags
 
 from .models import KycDocument, KycFile
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ def withdrawal_blocks(
     elif kyc_file.earliest_withdrawal_at and kyc_file.earliest_withdrawal_at > now:
         when = f"{kyc_file.earliest_withdrawal_at:%Y-%m-%d %H:%M} UTC"
         blocks.append(WithdrawalBlock("cooling_off", f"First withdrawal possible from {when}."))
-    person = Person.objects.get(pk=profile.person_id)
+    person = person_flags(profile.person_id)
     if person.aml_blocked:
         blocks.append(WithdrawalBlock("aml_block", "The client is blocked for AML reasons."))
     if person.risk_hold:

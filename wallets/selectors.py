@@ -122,3 +122,17 @@ def ledger_imbalance() -> dict[tuple[int, str], Decimal]:
         .exclude(total=0)
     )
     return {(row["journal_id"], row["currency"]): row["total"] for row in rows}
+
+
+def wallet_credits_total(*, journal_ids: Any, profile_id: int) -> Decimal:
+    """What these journals credited to the client wallets of one profile."""
+    total = (
+        Posting.objects.unscoped()
+        .filter(
+            journal_id__in=journal_ids,
+            account__profile_id=profile_id,
+            account__kind=LedgerAccount.Kind.CLIENT_WALLET,
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal(0)

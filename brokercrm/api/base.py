@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.apps import apps
 from django.db.models import Model, QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
@@ -84,10 +85,12 @@ class ScopedViewSet(viewsets.GenericViewSet):
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A foreign key the user may only point at rows they can see (others read as unknown)."""
 
-    def __init__(self, *, model: type[Model], perm: str, **kwargs: Any) -> None:
-        self.model = model
+    def __init__(self, *, model: type[Model] | str, perm: str, **kwargs: Any) -> None:
+        # Another app's model is named by its label ("identity.ClientProfile"): a serializer
+        # points at another app's rows without importing that app's models.
+        self.model = apps.get_model(model) if isinstance(model, str) else model
         self.perm = perm
-        kwargs.setdefault("queryset", model._base_manager.none())
+        kwargs.setdefault("queryset", self.model._base_manager.none())
         super().__init__(**kwargs)
 
     def get_queryset(self) -> QuerySet:

@@ -9,9 +9,6 @@ from rest_framework import serializers
 
 from brokercrm.api.base import ScopedPrimaryKeyField
 from brokercrm.reference import CURRENCY_CHOICES
-from entities.models import Brand, LegalEntity
-from identity.models import ClientProfile
-from platforms.models import TradingServer
 
 from ..models import (
     CommissionLine,
@@ -65,7 +62,7 @@ class IbPartnerSerializer(serializers.ModelSerializer):
 
 
 class IbPartnerCreateSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="ib.add_ibpartner")
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="ib.add_ibpartner")
     name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     plan = ScopedPrimaryKeyField(
         model=RebatePlan, perm="ib.view_rebateplan", required=False, allow_null=True
@@ -91,7 +88,7 @@ class ReferralCodeSerializer(serializers.ModelSerializer):
 
 
 class ReferralCodeCreateSerializer(serializers.Serializer):
-    brand = ScopedPrimaryKeyField(model=Brand, perm="ib.add_referralcode")
+    brand = ScopedPrimaryKeyField(model="entities.Brand", perm="ib.add_referralcode")
     code = serializers.SlugField(max_length=40)
 
 
@@ -114,7 +111,7 @@ class IbAssignmentSerializer(serializers.ModelSerializer):
 
 
 class IbReattributeSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="ib.change_ibassignment")
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="ib.change_ibassignment")
     ib = ScopedPrimaryKeyField(model=IbPartner, perm="ib.view_ibpartner")
     valid_from = serializers.DateTimeField()
     reason = serializers.CharField(max_length=REASON_MAX)
@@ -165,7 +162,9 @@ class IbProgrammeSerializer(serializers.ModelSerializer):
 class IbProgrammeSetSerializer(serializers.Serializer):
     """`entity` may be left out by a user who manages IBs in one entity only."""
 
-    entity = ScopedPrimaryKeyField(model=LegalEntity, perm="ib.change_ibprogramme", required=False)
+    entity = ScopedPrimaryKeyField(
+        model="entities.LegalEntity", perm="ib.change_ibprogramme", required=False
+    )
     max_depth = serializers.IntegerField(min_value=1, max_value=10)
     valid_from = serializers.DateTimeField(required=False)
     reason = serializers.CharField(max_length=REASON_MAX)
@@ -174,7 +173,9 @@ class IbProgrammeSetSerializer(serializers.Serializer):
 class RebatePlanCreateSerializer(serializers.Serializer):
     """`entity` may be left out by a user who manages IBs in one entity only."""
 
-    entity = ScopedPrimaryKeyField(model=LegalEntity, perm="ib.add_rebateplan", required=False)
+    entity = ScopedPrimaryKeyField(
+        model="entities.LegalEntity", perm="ib.add_rebateplan", required=False
+    )
     name = serializers.CharField(max_length=100)
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
 
@@ -206,7 +207,10 @@ class RebateRateInputSerializer(serializers.Serializer):
         max_length=64, required=False, allow_blank=True, default=""
     )
     server = ScopedPrimaryKeyField(
-        model=TradingServer, perm="ib.change_rebateplan", required=False, allow_null=True
+        model="platforms.TradingServer",
+        perm="ib.change_rebateplan",
+        required=False,
+        allow_null=True,
     )
     amount_per_lot = _money(required=False, allow_null=True)
     spread_per_lot = _money(required=False, allow_null=True)

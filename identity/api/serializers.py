@@ -6,7 +6,6 @@ from rest_framework import serializers
 
 from brokercrm.api.base import ScopedPrimaryKeyField
 from brokercrm.scoping import scope_for
-from entities.models import Desk
 
 from ..fields import masked
 from ..models import ClientProfile, DuplicateCase, IdentityDocument, Person, PersonMerge
@@ -132,7 +131,7 @@ class ClientProfileSerializer(serializers.ModelSerializer):
 
 class ClientProfileUpdateSerializer(serializers.Serializer):
     desk = ScopedPrimaryKeyField(
-        model=Desk, perm="entities.view_desk", required=False, allow_null=True
+        model="entities.Desk", perm="entities.view_desk", required=False, allow_null=True
     )
     status = serializers.ChoiceField(
         [

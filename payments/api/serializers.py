@@ -5,7 +5,6 @@ from rest_framework import serializers
 from brokercrm.api.base import ScopedPrimaryKeyField
 from brokercrm.api.fields import AmountField
 from brokercrm.reference import CURRENCY_CHOICES
-from identity.models import ClientProfile
 
 from ..models import (
     BankAccount,
@@ -64,7 +63,7 @@ class DepositSerializer(serializers.ModelSerializer):
 
 
 class DepositCreateSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="payments.add_deposit")
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="payments.add_deposit")
     amount = AmountField()
     currency = serializers.ChoiceField(CURRENCY_CHOICES)
     method = serializers.SlugField(max_length=30)
@@ -123,7 +122,7 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="payments.add_withdrawal")
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="payments.add_withdrawal")
     amount = AmountField()
     currency = serializers.ChoiceField(CURRENCY_CHOICES)
     payout_currency = serializers.ChoiceField(CURRENCY_CHOICES, required=False)
@@ -179,7 +178,7 @@ class BankAccountSerializer(serializers.ModelSerializer):
 
 
 class BankAccountCreateSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="payments.add_bankaccount")
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="payments.add_bankaccount")
     iban = serializers.CharField(max_length=50)
     bic = serializers.CharField(max_length=20, required=False, allow_blank=True)
     holder = serializers.CharField(max_length=200)

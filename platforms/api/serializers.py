@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from brokercrm.api.base import ScopedPrimaryKeyField
 from brokercrm.api.fields import AmountField
-from identity.models import ClientProfile
 
 from ..models import (
     AccountType,
@@ -98,7 +97,9 @@ class TradingAccountSerializer(serializers.ModelSerializer):
 
 
 class AccountOpenSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="identity.view_clientprofile")
+    profile = ScopedPrimaryKeyField(
+        model="identity.ClientProfile", perm="identity.view_clientprofile"
+    )
     account_type = serializers.ChoiceField(choices=AccountType.choices)
     currency = serializers.CharField(min_length=3, max_length=3)
     server = ScopedPrimaryKeyField(

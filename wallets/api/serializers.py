@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from brokercrm.api.base import ScopedPrimaryKeyField
 from brokercrm.api.fields import AmountField
-from identity.models import ClientProfile
 
 from ..models import Hold, JournalEntry, LedgerAccount, Posting
 
@@ -29,7 +28,9 @@ class WalletSerializer(serializers.ModelSerializer):
 
 
 class WalletOpenSerializer(serializers.Serializer):
-    profile = ScopedPrimaryKeyField(model=ClientProfile, perm="identity.view_clientprofile")
+    profile = ScopedPrimaryKeyField(
+        model="identity.ClientProfile", perm="identity.view_clientprofile"
+    )
     currency = serializers.CharField(max_length=3, min_length=3)
 
 
