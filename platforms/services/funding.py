@@ -31,7 +31,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.gate import is_system, require
-from brokercrm.idempotency import IdempotencyKeyReused
+from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.money import money
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 from identity.models import ClientProfile
@@ -101,15 +101,6 @@ def _amount(value: Any, currency: str) -> Decimal:
     return amount
 
 
-def _key(value: str) -> str:
-    key = (value or "").strip()
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            "Give an idempotency key of 1-100 characters.", code="idempotency_key_invalid"
-        )
-    return key
-
-
 def _client_wallet(account: TradingAccount, *, open_missing: bool) -> LedgerAccount:
     wallet = (
         LedgerAccount.objects.in_entity(account.entity_id)
@@ -145,7 +136,7 @@ def trading_transfer_create(
     if direction not in _FUNDABLE:
         raise ValidationFailed("direction is deposit or withdrawal.", code="direction_invalid")
     amount = _amount(amount, account.currency)
-    key = _key(idempotency_key)
+    key = idempotency_key_checked(idempotency_key)
     request_hash = hashlib.sha256(
         json.dumps([account.pk, direction, str(amount)]).encode()
     ).hexdigest()
