@@ -19,6 +19,7 @@ from django.db.models import Q
 from brokercrm.reference import COUNTRY_CHOICES
 from brokercrm.scoping import EntityOwned
 
+from .choices import ProfileStatus
 from .fields import EncryptedTextField
 
 
@@ -86,13 +87,7 @@ class Person(models.Model):
 class ClientProfile(EntityOwned):
     """A person as a client of one entity: one per person per entity."""
 
-    class Status(models.TextChoices):
-        LEAD = "lead", "Lead"
-        APPLICANT = "applicant", "Applicant"
-        PENDING = "pending", "Held for duplicate review"
-        ACTIVE = "active", "Active"
-        RESTRICTED = "restricted", "Restricted"
-        CLOSED = "closed", "Closed"
+    Status = ProfileStatus
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="profiles")
     brand = models.ForeignKey("entities.Brand", on_delete=models.PROTECT, related_name="+")

@@ -42,3 +42,20 @@ def profile_get(profile: Any) -> ClientProfile:
 def profile_for_update(profile: Any) -> ClientProfile:
     """The profile row locked for the rest of the caller's transaction."""
     return ClientProfile.objects.unscoped().select_for_update().get(pk=_pk(profile))
+
+
+def profile_ids_of_person(person: Any) -> list[int]:
+    """Every client profile of the person, in every entity."""
+    return list(
+        ClientProfile.objects.unscoped().filter(person_id=_pk(person)).values_list("pk", flat=True)
+    )
+
+
+def profile_visible(*, user: Any, profile_id: int) -> ClientProfile | None:
+    """A client profile the user may see, or None (admin forms take ids, not pick lists of
+    every client)."""
+    return (
+        ClientProfile.objects.visible_to(user, "identity.view_clientprofile")
+        .filter(pk=profile_id)
+        .first()
+    )

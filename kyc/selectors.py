@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from identity.selectors import person_flags
@@ -76,3 +77,12 @@ def kyc_risk_level(*, profile: ClientProfile) -> str:
         .first()
     )
     return level or ""
+
+
+def kyc_cleared_profiles() -> QuerySet:
+    """Profile ids whose KYC is approved and needs no re-verification (a subquery)."""
+    return (
+        KycFile.objects.unscoped()
+        .filter(status=KycFile.Status.APPROVED, reverification_required=False)
+        .values("profile_id")
+    )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from identity.models import ClientProfile
-from kyc.models import KycFile
-from kyc.selectors import withdrawal_blocks
+from identity.choices import ProfileStatus
+from kyc.selectors import kyc_cleared_profiles, withdrawal_blocks
 
 from .models import ControlFailure, GroupMapping, TradingAccount, TradingServer
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 # What kyc.selectors reports that also stops trading. Cooling-off and a risk hold are about
 # money leaving the group; they do not stop a client trading the money already on a server.
@@ -23,9 +25,9 @@ _KYC_TRADING_BLOCKS = frozenset(
 # A demo account needs no KYC, but a blocked person gets no account of any kind.
 _DEMO_EXEMPT = frozenset({"kyc_not_approved", "document_expired"})
 _PROFILE_BLOCKS = {
-    ClientProfile.Status.RESTRICTED: ("profile_restricted", "The client profile is restricted."),
-    ClientProfile.Status.CLOSED: ("profile_closed", "The client profile is closed."),
-    ClientProfile.Status.PENDING: ("profile_pending", "The client is held for duplicate review."),
+    ProfileStatus.RESTRICTED: ("profile_restricted", "The client profile is restricted."),
+    ProfileStatus.CLOSED: ("profile_closed", "The client profile is closed."),
+    ProfileStatus.PENDING: ("profile_pending", "The client is held for duplicate review."),
 }
 
 
@@ -81,14 +83,11 @@ def blocked_accounts(*, server: TradingServer) -> QuerySet[TradingAccount]:
     the safety net run before every full reconcile, for a block that reached the client
     without passing the enforcement hook."""
     allowed = [TradingAccount.Status.ENABLED, TradingAccount.Status.READ_ONLY]
-    approved = KycFile.objects.unscoped().filter(
-        status=KycFile.Status.APPROVED, reverification_required=False
-    )
     blocked = (
         Q(profile__status__in=list(_PROFILE_BLOCKS))
         | Q(profile__person__aml_blocked=True)
         | Q(profile__person__sanctions_hit=True)
-        | (~Q(account_type="demo") & ~Q(profile_id__in=approved.values("profile_id")))
+        | (~Q(account_type="demo") & ~Q(profile_id__in=kyc_cleared_profiles()))
     )
     return (
         TradingAccount.objects.unscoped().filter(server=server, status__in=allowed).filter(blocked)
@@ -124,13 +123,3 @@ def group_mappings_for(
     if server is not None:
         mappings = mappings.filter(server=server)
     return list(mappings)
-
-
-def profile_visible(*, user: Any, profile_id: int) -> ClientProfile | None:
-    """A client profile the user may see, or None (the admin forms take ids, not pick lists
-    of every client)."""
-    return (
-        ClientProfile.objects.visible_to(user, "identity.view_clientprofile")
-        .filter(pk=profile_id)
-        .first()
-    )

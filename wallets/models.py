@@ -20,17 +20,11 @@ from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
 
+from .choices import AccountKind, JournalType
+
 
 class LedgerAccount(EntityOwned):
-    class Kind(models.TextChoices):
-        CLIENT_WALLET = "client_wallet", "Client wallet"
-        PSP_CLEARING = "psp_clearing", "PSP clearing"
-        PLATFORM_TRANSFER = "platform_transfer", "Trading-platform transfer"
-        IB_PAYABLE = "ib_payable", "IB commissions payable"
-        FEE_REVENUE = "fee_revenue", "Fee revenue"
-        FX_POSITION = "fx_position", "FX position"
-        SUSPENSE = "suspense", "Suspense"
-        EQUITY = "equity", "Equity / opening balances"
+    Kind = AccountKind
 
     class Side(models.TextChoices):
         DEBIT = "debit", "Debit"
@@ -89,16 +83,7 @@ class LedgerAccount(EntityOwned):
 class JournalEntry(EntityOwned):
     """One business event as balanced postings. Never updated or deleted (triggers)."""
 
-    class Type(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
-        WITHDRAWAL = "withdrawal", "Withdrawal"
-        TRANSFER = "transfer", "Transfer"
-        FX_TRANSFER = "fx_transfer", "Currency conversion"
-        HOLD_POSTED = "hold_posted", "Hold posted"
-        PLATFORM_TRANSFER = "platform_transfer", "Trading-platform transfer"
-        COMMISSION = "commission", "IB commission"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        REVERSAL = "reversal", "Reversal"
+    Type = JournalType
 
     type = models.CharField(max_length=20, choices=Type.choices)
     idempotency_key = models.CharField(max_length=100)

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, QuerySet, Sum, Window
 
-from .models import Hold, LedgerAccount, Posting
+from .models import Hold, JournalEntry, LedgerAccount, Posting
 
 
 def wallets_visible_to(user: Any) -> QuerySet[LedgerAccount]:
@@ -136,3 +136,16 @@ def wallet_credits_total(*, journal_ids: Any, profile_id: int) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return total or Decimal(0)
+
+
+def client_wallet(*, entity_id: int, profile_id: int, currency: str) -> LedgerAccount | None:
+    """The profile's wallet in `currency`, if it is open."""
+    return (
+        LedgerAccount.objects.in_entity(entity_id)
+        .filter(kind=LedgerAccount.Kind.CLIENT_WALLET, profile_id=profile_id, currency=currency)
+        .first()
+    )
+
+
+def journal_get(*, entity_id: int, journal_id: int) -> JournalEntry:
+    return JournalEntry.objects.in_entity(entity_id).get(pk=journal_id)

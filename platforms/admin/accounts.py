@@ -19,6 +19,7 @@ from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import scope_for
+from identity.selectors import profile_visible
 from platforms import services
 from platforms.models import (
     AccountType,
@@ -27,7 +28,6 @@ from platforms.models import (
     TradingServer,
     TradingTransfer,
 )
-from platforms.selectors import profile_visible
 
 from .common import ReadOnlyScopedAdmin, _report_errors, _sync
 

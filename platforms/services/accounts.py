@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Func
@@ -23,7 +23,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
 from brokercrm.gate import is_system, require
-from identity.models import ClientProfile
+from identity.selectors import profile_get
 from platforms.connectors import (
     GroupUnknown,
     PlatformAccount,
@@ -53,6 +53,9 @@ from .common import (
     actor_of,
     server_connector,
 )
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 logger = logging.getLogger(__name__)
 COMMENT_PREFIX = "crm:"
@@ -292,7 +295,7 @@ def _provision_finish(account: TradingAccount, remote: PlatformAccount) -> Tradi
         account = TradingAccount.objects.unscoped().select_for_update().get(pk=account.pk)
         if account.status != TradingAccount.Status.PENDING:
             return account
-        profile = ClientProfile.objects.unscoped().get(pk=account.profile_id)
+        profile = profile_get(account.profile_id)
         # The client may have been blocked while the server was creating the login.
         blocks = trading_blocks(profile=profile, demo=account.account_type == AccountType.DEMO)
         account.login = remote.login

@@ -29,7 +29,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
-from identity.models import ClientProfile
+from identity.selectors import profile_ids_of_person
 from platforms.connectors import LoginNotFound, PlatformError, PlatformRefused, TradingPlatform
 from platforms.models import ControlFailure, TradingAccount
 
@@ -50,11 +50,7 @@ def _profile_ids(profile_ids: Iterable[int], person_id: int | None) -> list[int]
     ids = set(profile_ids)
     if person_id is not None:
         # A group-wide flag stops the person trading in every entity.
-        ids |= set(
-            ClientProfile.objects.unscoped()
-            .filter(person_id=person_id)
-            .values_list("pk", flat=True)
-        )
+        ids |= set(profile_ids_of_person(person_id))
     return sorted(ids)
 
 

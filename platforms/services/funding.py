@@ -23,7 +23,7 @@ import json
 import logging
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,11 +34,12 @@ from brokercrm.gate import is_system, require
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.money import money
 from brokercrm.reference import CURRENCY_MINOR_UNITS
-from identity.models import ClientProfile
+from identity.selectors import profile_get
 from platforms.connectors import BalanceResult, PlatformError, PlatformRefused
 from platforms.connectors.base import MAX_AMOUNT as MAX_SERVER_AMOUNT
 from platforms.models import AccountType, TradingAccount, TradingTransfer
-from wallets.models import JournalEntry, LedgerAccount
+from wallets.choices import AccountKind, JournalType
+from wallets.selectors import client_wallet, journal_get
 from wallets.services import (
     InsufficientFunds,
     JournalSpec,
@@ -58,6 +59,9 @@ from .common import (
     server_connector,
 )
 from .controls import account_missing_on_server
+
+if TYPE_CHECKING:
+    from wallets.models import LedgerAccount
 
 logger = logging.getLogger(__name__)
 _FUNDABLE = {
@@ -80,7 +84,7 @@ def platform_ledger_account(account: TradingAccount) -> LedgerAccount:
     one per server, so the ledger can be reconciled against each server's balances."""
     return system_account(
         entity=account.entity_id,
-        kind=LedgerAccount.Kind.PLATFORM_TRANSFER,
+        kind=AccountKind.PLATFORM_TRANSFER,
         currency=account.currency,
         name=f"server:{account.server_id}",
     )
@@ -102,19 +106,11 @@ def _amount(value: Any, currency: str) -> Decimal:
 
 
 def _client_wallet(account: TradingAccount, *, open_missing: bool) -> LedgerAccount:
-    wallet = (
-        LedgerAccount.objects.in_entity(account.entity_id)
-        .filter(
-            kind=LedgerAccount.Kind.CLIENT_WALLET,
-            profile_id=account.profile_id,
-            currency=account.currency,
-        )
-        .first()
+    wallet = client_wallet(
+        entity_id=account.entity_id, profile_id=account.profile_id, currency=account.currency
     )
     if wallet is None and open_missing:
-        profile = (
-            ClientProfile.objects.unscoped().select_related("entity").get(pk=account.profile_id)
-        )
+        profile = profile_get(account.profile_id)
         wallet = wallet_open(profile=profile, currency=account.currency)
     if wallet is None:
         raise InsufficientFunds(f"The client has no {account.currency} wallet to pay from.")
@@ -166,9 +162,7 @@ def trading_transfer_create(
                 f" reconcile: no {direction} until the control failure is resolved."
             )
         if direction == TradingTransfer.Direction.DEPOSIT:
-            _refuse_if_blocked(
-                ClientProfile.objects.unscoped().get(pk=account.profile_id), demo=False
-            )
+            _refuse_if_blocked(profile_get(account.profile_id), demo=False)
         wallet = _client_wallet(
             account, open_missing=direction == TradingTransfer.Direction.WITHDRAWAL
         )
@@ -248,7 +242,7 @@ def _spec(
 ) -> JournalSpec:
     """The journal of a transfer: the wallet against the server's ledger account."""
     return JournalSpec(
-        type=JournalEntry.Type.PLATFORM_TRANSFER,
+        type=JournalType.PLATFORM_TRANSFER,
         idempotency_key=f"platform:{transfer.operation_id}",
         lines=[Line(wallet, wallet_amount), Line(platform_ledger_account(account), -wallet_amount)],
         reference=f"trading:{account.server.server_name}:{account.login}",
@@ -350,7 +344,7 @@ def _transfer_refused(transfer: TradingTransfer, refused: PlatformError) -> None
         if transfer.status != TradingTransfer.Status.PENDING:
             return
         if transfer.journal_id is not None:
-            journal = JournalEntry.objects.in_entity(transfer.entity_id).get(pk=transfer.journal_id)
+            journal = journal_get(entity_id=transfer.entity_id, journal_id=transfer.journal_id)
             transfer.reversal = journal_reverse(
                 actor=None,
                 journal=journal,
