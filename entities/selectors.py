@@ -118,3 +118,35 @@ def onboarding_entity_for(
             extra={"ruleset": rules.reference},
         )
     return RoutingDecision(brand=brand, country=country, entity=entity, route=route, ruleset=rules)
+
+
+def wallet_currencies(entity: Any) -> list[str]:
+    """The currencies the entity (row or id) opens wallets in: its wallet rule set's, or the
+    entity's own list when no rule set is published."""
+    if not isinstance(entity, LegalEntity):
+        entity = LegalEntity.objects.get(pk=entity)
+    try:
+        return list(ruleset_effective(entity=entity, kind="wallet").document["currencies"])
+    except RuleSetMissing:
+        return list(entity.wallet_currencies)
+
+
+def entities_by_code(codes: list[str] | None = None) -> dict[str, LegalEntity]:
+    """The legal entities by code (all of them, or those named), for jobs and commands."""
+    rows = LegalEntity.objects.order_by("code")
+    if codes is not None:
+        rows = rows.filter(code__in=codes)
+    return {entity.code: entity for entity in rows}
+
+
+def brands_by_code() -> dict[str, Brand]:
+    return {brand.code: brand for brand in Brand.objects.unscoped().order_by("code")}
+
+
+def brand_by_code(code: str) -> Brand | None:
+    return Brand.objects.unscoped().filter(code=code).first()
+
+
+def entity_get(entity: Any) -> LegalEntity:
+    """The legal entity (a row is returned as it is)."""
+    return entity if isinstance(entity, LegalEntity) else LegalEntity.objects.get(pk=entity)

@@ -23,7 +23,7 @@ from brokercrm.gate import SYSTEM
 from identity import demo as identity_demo
 from identity.logins import client_login_create
 from platforms import demo as platforms_demo
-from platforms.models import Deal
+from platforms.selectors import deals_after
 
 from . import services
 from .models import (
@@ -227,7 +227,7 @@ def _batch_due() -> bool:
     """Deals past the last run's watermark, or lines still open: a run has work."""
     watermark = max(CommissionRun.objects.values_list("deal_id_to", flat=True), default=0)
     return (
-        Deal.objects.unscoped().filter(pk__gt=watermark).exists()
+        deals_after(watermark)
         or CommissionLine.objects.unscoped()
         .filter(status__in=[CommissionLine.Status.COMPUTED, CommissionLine.Status.DELAYED])
         .exists()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import ClientProfile, Person
+from django.db.models import Q
+
+from .models import ClientProfile, DuplicateCase, IdentityDocument, Person
 
 
 def _pk(value: Any) -> int:
@@ -58,4 +60,24 @@ def profile_visible(*, user: Any, profile_id: int) -> ClientProfile | None:
         ClientProfile.objects.visible_to(user, "identity.view_clientprofile")
         .filter(pk=profile_id)
         .first()
+    )
+
+
+def person_get(person: Any) -> Person:
+    """The person row, for checks made for the system (screening, risk scoring)."""
+    return Person.objects.get(pk=_pk(person))
+
+
+def registered_document(profile: Any) -> IdentityDocument | None:
+    """The identity document the client gave at registration, if any."""
+    return IdentityDocument.objects.unscoped().filter(profile_id=_pk(profile)).first()
+
+
+def person_has_duplicate_history(person: Any) -> bool:
+    """Whether the person was ever part of a duplicate review, as newcomer or candidate."""
+    person_id = _pk(person)
+    return (
+        DuplicateCase.objects.unscoped()
+        .filter(Q(new_person_id=person_id) | Q(candidate_id=person_id))
+        .exists()
     )

@@ -16,7 +16,7 @@ import hashlib
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,8 +28,13 @@ from brokercrm.events.bus import announce
 from brokercrm.scoping import scope_for
 from entities.rules import ANY, kyc_rules_with_defaults
 from entities.selectors import RuleSetMissing, ruleset_effective
-from identity.models import ClientProfile, DuplicateCase, IdentityDocument, Person
-from identity.selectors import person_is_blocked
+from identity.selectors import (
+    person_get,
+    person_has_duplicate_history,
+    person_is_blocked,
+    profile_get,
+    registered_document,
+)
 from identity.services import person_flags_set, profile_activate
 
 from . import events
@@ -42,6 +47,9 @@ from .questionnaire import (
     questionnaire_validate,
 )
 from .risk import DEFAULT_RISK_RULES, risk_score
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile, Person
 
 logger = logging.getLogger(__name__)
 RISK_ORDER = ["low", "medium", "high"]
@@ -195,9 +203,7 @@ def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status != KycFile.Status.DRAFT:
             raise Conflict("Only a draft file can be submitted.", code="kyc_not_draft")
-        profile = (
-            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
-        )
+        profile = profile_get(kyc_file.profile_id)
         now = timezone.now()
         rules, reference = _kyc_rules(profile, now)
         kyc_file.questionnaire = questionnaire_validate(questionnaire, rules=rules)
@@ -288,11 +294,7 @@ def _identity_checks(
         data = (storage_dir() / document.storage_name).read_bytes()
         try:
             mrz = read_mrz(data)
-            registered = (
-                IdentityDocument.objects.in_entity(profile.entity_id)
-                .filter(profile=profile)
-                .first()
-            )
+            registered = registered_document(profile)
             comparison = compare_with_profile(
                 mrz,
                 given_name=profile.given_name_latin,
@@ -598,10 +600,8 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         if kyc_file.status not in (KycFile.Status.SUBMITTED, KycFile.Status.CHECKING):
             return kyc_file
         kyc_file.status = KycFile.Status.CHECKING
-        profile = (
-            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
-        )
-        person = Person.objects.get(pk=profile.person_id)
+        profile = profile_get(kyc_file.profile_id)
+        person = person_get(profile.person_id)
         today = timezone.localdate()
         # The rules in force when the client submitted: the questionnaire was validated
         # against them, and a re-run (a vendor's answer) decides under the same version.
@@ -630,8 +630,7 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
             questionnaire=kyc_file.questionnaire,
             pep=pep,
             sanctions_near_match=near_match,
-            duplicate_history=DuplicateCase.objects.unscoped().filter(new_person=person).exists()
-            or DuplicateCase.objects.unscoped().filter(candidate=person).exists(),
+            duplicate_history=person_has_duplicate_history(person),
         )
         kyc_file.risk_score, kyc_file.risk_level, kyc_file.risk_breakdown = (
             risk.score,
@@ -762,9 +761,7 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status not in OPEN_FOR_DECISION:
             raise Conflict("This file is not waiting for a decision.", code="kyc_not_in_review")
-        profile = (
-            ClientProfile.objects.unscoped().select_related("entity").get(pk=kyc_file.profile_id)
-        )
+        profile = profile_get(kyc_file.profile_id)
         if person_is_blocked(profile.person_id):
             raise Conflict("The person carries an AML block.", code="aml_blocked")
         two_needed = kyc_file.risk_level == KycFile.RiskLevel.HIGH
@@ -814,10 +811,10 @@ def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False)
         kyc_file.decided_at = timezone.now()
         kyc_file.decision_reason = reason
         kyc_file.save()
-        profile = ClientProfile.objects.unscoped().get(pk=kyc_file.profile_id)
+        profile = profile_get(kyc_file.profile_id)
         if aml:
             person_flags_set(
-                person=Person.objects.get(pk=profile.person_id),
+                person=person_get(profile.person_id),
                 reason=f"AML rejection: {reason}",
                 actor=actor,
                 entity=kyc_file.entity_id,
@@ -888,8 +885,8 @@ def screening_rescreen(*, version_id: int) -> int:
     raised = 0
     for kyc_file in KycFile.objects.unscoped().exclude(status=KycFile.Status.DRAFT).iterator():
         with transaction.atomic():
-            profile = ClientProfile.objects.unscoped().get(pk=kyc_file.profile_id)
-            person = Person.objects.get(pk=profile.person_id)
+            profile = profile_get(kyc_file.profile_id)
+            person = person_get(profile.person_id)
             checks, _, _ = _screening_checks(kyc_file, profile, person)
             if (
                 any(check.result != KycCheck.Result.PASS for check in checks)

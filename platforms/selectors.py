@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from identity.choices import ProfileStatus
 from kyc.selectors import kyc_cleared_profiles, withdrawal_blocks
 
-from .models import ControlFailure, GroupMapping, TradingAccount, TradingServer
+from .models import ControlFailure, Deal, GroupMapping, TradingAccount, TradingServer
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -123,3 +123,17 @@ def group_mappings_for(
     if server is not None:
         mappings = mappings.filter(server=server)
     return list(mappings)
+
+
+def servers_of_entity(server_ids: set[int], entity_id: int) -> set[int]:
+    """Which of these trading servers belong to the entity."""
+    return set(
+        TradingServer.objects.unscoped()
+        .filter(pk__in=server_ids, entity_id=entity_id)
+        .values_list("pk", flat=True)
+    )
+
+
+def deals_after(deal_id: int) -> bool:
+    """Whether any deal was imported after `deal_id` (a commission batch's watermark)."""
+    return Deal.objects.unscoped().filter(pk__gt=deal_id).exists()

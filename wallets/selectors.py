@@ -149,3 +149,28 @@ def client_wallet(*, entity_id: int, profile_id: int, currency: str) -> LedgerAc
 
 def journal_get(*, entity_id: int, journal_id: int) -> JournalEntry:
     return JournalEntry.objects.in_entity(entity_id).get(pk=journal_id)
+
+
+def journal_clearing_amount(journal: Any, currency: str) -> Decimal | None:
+    """What a journal moved on PSP clearing in `currency`, as a positive amount (None: it
+    did not touch PSP clearing)."""
+    amounts = (
+        Posting.objects.unscoped()
+        .filter(journal=journal, account__kind=LedgerAccount.Kind.PSP_CLEARING, currency=currency)
+        .values_list("amount", flat=True)
+    )
+    return abs(sum(amounts, Decimal(0))) if amounts else None
+
+
+def journal_by_reference_elsewhere(*, reference: str, entity_id: int) -> JournalEntry | None:
+    """A journal with this reference booked under another entity than `entity_id`."""
+    return (
+        JournalEntry.objects.unscoped()
+        .filter(reference=reference)
+        .exclude(entity_id=entity_id)
+        .first()
+    )
+
+
+def journal_by_key(*, entity_id: int, idempotency_key: str) -> JournalEntry | None:
+    return JournalEntry.objects.in_entity(entity_id).filter(idempotency_key=idempotency_key).first()

@@ -93,15 +93,10 @@ def system_account(*, entity: Any, kind: str, currency: str, name: str = "main")
 
 def wallet_open(*, profile: Any, currency: str) -> LedgerAccount:
     """The profile's wallet in `currency`, opened if the entity's wallet rules allow it."""
-    from entities.selectors import RuleSetMissing, ruleset_effective
+    from entities.selectors import wallet_currencies
 
     currency = (currency or "").upper()
-    try:
-        rules = ruleset_effective(entity=profile.entity, kind="wallet").document
-        allowed = rules["currencies"]
-    except RuleSetMissing:
-        allowed = list(profile.entity.wallet_currencies)
-    if currency not in allowed:
+    if currency not in wallet_currencies(profile.entity):
         raise ValidationFailed(
             f"{profile.entity.code} does not offer wallets in {currency or 'that currency'}.",
             code="currency_not_offered",
@@ -599,10 +594,10 @@ def wallet_transfer(
             lines=[Line(source, -amount), Line(target, amount)],
         )
     else:
-        from entities.models import LegalEntity
+        from entities.selectors import entity_get
 
         quote = fx_quote(
-            entity=LegalEntity.objects.get(pk=source.entity_id),
+            entity=entity_get(source.entity_id),
             base=source.currency,
             quote=target.currency,
         )

@@ -26,7 +26,7 @@ from ib.models import CommissionLine, CommissionRun, IbPartner, RebatePlanVersio
 from ib.services.partners import EPOCH
 from ib.services.plans import _rates_create, _split_checked
 from platforms.selectors import deals_committed_through
-from wallets.models import JournalEntry, LedgerAccount
+from wallets.choices import AccountKind, JournalType
 from wallets.services import JournalSpec, Line, journal_post_batch, system_account, wallet_open
 
 # The closing deal's opening leg (the first `in` deal of its position).
@@ -262,15 +262,13 @@ def _journals_post(
     specs: list[JournalSpec] = []
     for currency in sorted({currency for _, currency, *_ in rows}):
         payable_account = system_account(
-            entity=entity_id, kind=LedgerAccount.Kind.IB_PAYABLE, currency=currency
+            entity=entity_id, kind=AccountKind.IB_PAYABLE, currency=currency
         )
-        revenue = system_account(
-            entity=entity_id, kind=LedgerAccount.Kind.FEE_REVENUE, currency=currency
-        )
+        revenue = system_account(entity=entity_id, kind=AccountKind.FEE_REVENUE, currency=currency)
         grand = sum((total for _, cur, _, total in rows if cur == currency), Decimal(0))
         specs.append(
             JournalSpec(
-                type=JournalEntry.Type.COMMISSION,
+                type=JournalType.COMMISSION,
                 idempotency_key=f"ib-accrual:{run.pk}:{entity_id}:{currency}",
                 lines=[Line(revenue, -grand), Line(payable_account, grand)],
                 reference=f"IB commissions run {run.pk}",
@@ -282,7 +280,7 @@ def _journals_post(
             wallet = wallet_open(profile=partners[ib_id].profile, currency=currency)
             specs.append(
                 JournalSpec(
-                    type=JournalEntry.Type.COMMISSION,
+                    type=JournalType.COMMISSION,
                     idempotency_key=f"ib-payout:{run.pk}:{ib_id}:{currency}",
                     lines=[Line(payable_account, -total), Line(wallet, total)],
                     reference=f"IB {ib_id} commissions run {run.pk}",

@@ -12,20 +12,9 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from brokercrm.errors import ValidationFailed
 from brokercrm.gate import require
+from entities.selectors import wallet_currencies
 from ib.models import RebatePlan, RebatePlanVersion, RebateRate
-
-
-def _wallet_currencies(entity_id: int) -> list[str]:
-    """What the entity offers wallets in: commissions are paid into the IB's wallet, so a plan
-    in another currency would make every commission run fail at payout."""
-    from entities.models import LegalEntity
-    from entities.selectors import RuleSetMissing, ruleset_effective
-
-    entity = LegalEntity.objects.get(pk=entity_id)
-    try:
-        return list(ruleset_effective(entity=entity, kind="wallet").document["currencies"])
-    except RuleSetMissing:
-        return list(entity.wallet_currencies)
+from platforms.selectors import servers_of_entity
 
 
 def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> RebatePlan:
@@ -34,7 +23,7 @@ def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> 
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("Give the plan a name of at most 100 characters.", code="invalid")
-    if currency not in _wallet_currencies(entity_id):
+    if currency not in wallet_currencies(entity_id):
         raise ValidationFailed(
             "The entity offers no wallets in this currency: commissions could not be paid.",
             code="currency_not_offered",
@@ -91,7 +80,7 @@ def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> No
     server_ids = {rate.get("server_id") for rate in rates if isinstance(rate, dict)} - {None}
     if server_ids and (
         not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in server_ids)
-        or _servers_of_entity(server_ids, version.entity_id) != server_ids
+        or servers_of_entity(server_ids, version.entity_id) != server_ids
     ):
         raise ValidationFailed("Unknown trading server.", code="rate_invalid")
     rows = []
@@ -133,16 +122,6 @@ def _rates_create(version: RebatePlanVersion, rates: list[dict[str, Any]]) -> No
             )
         )
     RebateRate.objects.unscoped().bulk_create(rows)
-
-
-def _servers_of_entity(server_ids: set[int], entity_id: int) -> set[int]:
-    from platforms.models import TradingServer
-
-    return set(
-        TradingServer.objects.unscoped()
-        .filter(pk__in=server_ids, entity_id=entity_id)
-        .values_list("pk", flat=True)
-    )
 
 
 def _split_checked(tier_split: list[Any]) -> list[Decimal]:

@@ -10,7 +10,6 @@ from django.db.models import Q
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
-from wallets.models import Hold, JournalEntry, LedgerAccount
 
 from .providers import MerchantAccount, PaymentMethod, RoutingRule
 
@@ -27,7 +26,7 @@ class Deposit(EntityOwned):
     profile = models.ForeignKey(
         "identity.ClientProfile", on_delete=models.PROTECT, related_name="+"
     )
-    wallet = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey("wallets.LedgerAccount", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="+")
@@ -43,10 +42,10 @@ class Deposit(EntityOwned):
     idempotency_key = models.CharField(max_length=100)
     request_hash = models.CharField(max_length=64)
     journal = models.OneToOneField(
-        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "wallets.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     park_hold = models.OneToOneField(
-        Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "wallets.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,7 +9,6 @@ from django.db import models
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
-from wallets.models import JournalEntry
 
 from .providers import MerchantAccount
 
@@ -57,7 +56,7 @@ class ReconciliationBreak(EntityOwned):
     detail = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     resolution_journal = models.OneToOneField(
-        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "wallets.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -12,7 +12,6 @@ from django.db.models import Q
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
-from wallets.models import Hold, LedgerAccount
 
 from .deposits import Deposit
 from .providers import MerchantAccount
@@ -59,7 +58,7 @@ class Withdrawal(EntityOwned):
     profile = models.ForeignKey(
         "identity.ClientProfile", on_delete=models.PROTECT, related_name="+"
     )
-    wallet = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey("wallets.LedgerAccount", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     payout_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -142,7 +141,7 @@ class WithdrawalLeg(EntityOwned):
     merchant_account = models.ForeignKey(
         MerchantAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    hold = models.OneToOneField(Hold, on_delete=models.PROTECT, related_name="+")
+    hold = models.OneToOneField("wallets.Hold", on_delete=models.PROTECT, related_name="+")
     reference = models.CharField(max_length=60, unique=True)
     psp_transaction_id = models.CharField(max_length=80, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)

@@ -3,7 +3,7 @@ country's format and bank registry), paid to only once staff have verified them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from schwifty import BIC, IBAN
@@ -12,9 +12,11 @@ from schwifty.exceptions import SchwiftyException
 from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.scoping import scope_for
-from identity.models import ClientProfile
 
 from ..models import BankAccount
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 
 def bank_account_add(

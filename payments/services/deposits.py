@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -17,11 +17,10 @@ from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.idempotency import request_hash as hash_of
 from brokercrm.money import minor_unit, money
 from entities.selectors import RuleSetMissing, ruleset_effective
+from identity.choices import ProfileStatus
 from identity.crypto import blind_index_hex
-from identity.models import ClientProfile
 from identity.selectors import person_is_blocked
 from kyc.selectors import withdrawal_blocks
-from wallets.models import LedgerAccount
 from wallets.services import (
     JournalSpec,
     Line,
@@ -36,6 +35,10 @@ from wallets.services import (
 from ..gateway import PspRefused, PspResult
 from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
 from .routing import NoRoute, gateway_for, local_alternatives, route_for
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
+    from wallets.models import LedgerAccount
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +113,9 @@ def deposit_create(
             raise IdempotencyKeyReused()
         return existing
     if profile.status in (
-        ClientProfile.Status.RESTRICTED,
-        ClientProfile.Status.CLOSED,
-        ClientProfile.Status.PENDING,
+        ProfileStatus.RESTRICTED,
+        ProfileStatus.CLOSED,
+        ProfileStatus.PENDING,
     ):
         raise DepositRefused(f"The profile is {profile.status}.", code="profile_not_eligible")
     if person_is_blocked(profile.person_id):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -15,7 +15,11 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.money import money
 from brokercrm.scoping import scope_for
-from wallets.models import JournalEntry, Posting
+from wallets.selectors import (
+    journal_by_key,
+    journal_by_reference_elsewhere,
+    journal_clearing_amount,
+)
 from wallets.services import JournalSpec, Line, journal_post, system_account
 
 from ..models import (
@@ -28,17 +32,10 @@ from ..models import (
 )
 from .routing import gateway_for
 
+if TYPE_CHECKING:
+    from wallets.models import JournalEntry
+
 Kind = ReconciliationBreak.Kind
-
-
-def _ledger_amount(journal: JournalEntry, currency: str) -> Decimal | None:
-    """What the journal moved on PSP clearing, as a positive amount."""
-    amounts = (
-        Posting.objects.unscoped()
-        .filter(journal=journal, account__kind="psp_clearing", currency=currency)
-        .values_list("amount", flat=True)
-    )
-    return abs(sum(amounts, Decimal(0))) if amounts else None
 
 
 def reconciliation_run(*, merchant: MerchantAccount, day: date) -> ReconciliationRun:
@@ -64,12 +61,7 @@ def reconciliation_run(*, merchant: MerchantAccount, day: date) -> Reconciliatio
             continue
         seen.add(line.psp_transaction_id)
         journal_reference = f"psp:{merchant.code}:{line.psp_transaction_id}"
-        elsewhere = (
-            JournalEntry.objects.unscoped()
-            .filter(reference=journal_reference)
-            .exclude(entity_id=entity_id)
-            .first()
-        )
+        elsewhere = journal_by_reference_elsewhere(reference=journal_reference, entity_id=entity_id)
         if elsewhere is not None:
             breaks.append(
                 {
@@ -101,7 +93,7 @@ def reconciliation_run(*, merchant: MerchantAccount, day: date) -> Reconciliatio
                 }
             )
             continue
-        ledger = _ledger_amount(journal, line.currency)
+        ledger = journal_clearing_amount(journal, line.currency)
         if ledger is None:
             breaks.append(
                 {
@@ -218,10 +210,9 @@ def _our_journal(
     if leg.status != WithdrawalLeg.Status.PAID:
         return None, True
     if leg.withdrawal.payout_currency != leg.withdrawal.currency:
-        fx = (
-            JournalEntry.objects.in_entity(merchant.entity_id)
-            .filter(idempotency_key=f"withdrawal:{leg.withdrawal_id}:{leg.number}:fx")
-            .first()
+        fx = journal_by_key(
+            entity_id=merchant.entity_id,
+            idempotency_key=f"withdrawal:{leg.withdrawal_id}:{leg.number}:fx",
         )
         return fx, True
     return leg.hold.journal, True

@@ -5,7 +5,7 @@ and each leg's hold posted on success or voided on failure or rejection."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -18,9 +18,8 @@ from brokercrm.idempotency import request_hash as hash_of
 from brokercrm.money import minor_unit, money, round_minor
 from brokercrm.scoping import scope_for
 from entities.selectors import RuleSetMissing, ruleset_effective
-from identity.models import ClientProfile
 from kyc.selectors import kyc_risk_level, withdrawal_blocks
-from wallets.models import LedgerAccount
+from wallets.selectors import client_wallet
 from wallets.services import (
     JournalSpec,
     Line,
@@ -43,6 +42,9 @@ from ..models import (
     WithdrawalLeg,
 )
 from .routing import NoRoute, gateway_for, route_for
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 FINANCE_PERM = "payments.approve_withdrawal"
 COMPLIANCE_PERM = "payments.approve_withdrawal_compliance"
@@ -164,11 +166,7 @@ def withdrawal_request(
         )
     if amount != amount.quantize(minor_unit(currency)):
         raise ValidationFailed(f"{currency} has no amounts this small.", code="amount_invalid")
-    wallet = (
-        LedgerAccount.objects.in_entity(profile.entity_id)
-        .filter(profile=profile, currency=currency, kind=LedgerAccount.Kind.CLIENT_WALLET)
-        .first()
-    )
+    wallet = client_wallet(entity_id=profile.entity_id, profile_id=profile.pk, currency=currency)
     if wallet is None:
         raise WithdrawalRefused(f"The client has no {currency} wallet.", code="wallet_not_found")
     if wallet.balance - wallet.held < amount:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
-from identity.models import ClientProfile
+from identity.selectors import profile_get
 from platforms.models import AccountType, TradingAccount
 
 from .common import _refuse_if_blocked
@@ -54,7 +54,7 @@ def trading_account_status_set(
         if account.status == TradingAccount.Status.CLOSED and status != account.status:
             raise Conflict("A closed account stays closed.", code="account_closed")
         if status in (TradingAccount.Status.ENABLED, TradingAccount.Status.READ_ONLY):
-            profile = ClientProfile.objects.unscoped().get(pk=account.profile_id)
+            profile = profile_get(account.profile_id)
             _refuse_if_blocked(profile, demo=account.account_type == AccountType.DEMO)
         if status == account.status:
             return account

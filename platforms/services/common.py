@@ -6,15 +6,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
 from brokercrm.errors import ApplicationError
-from identity.models import ClientProfile
 from platforms.connectors import TradingPlatform, connector_for
 from platforms.models import Rights, TradingAccount, TradingServer
 from platforms.selectors import trading_blocks
+
+if TYPE_CHECKING:
+    from identity.models import ClientProfile
 
 SYSTEM_LABEL = "system:platforms"
 CONTROLS_LABEL = "system:platforms.controls"

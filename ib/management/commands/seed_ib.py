@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from brokercrm.accounts.demo import demo_password
-from entities.models import Brand, LegalEntity
+from entities.selectors import brands_by_code, entities_by_code
 from ib import demo
 
 
@@ -22,10 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        entities = {e.code: e for e in LegalEntity.objects.filter(code__in=list(demo.PLANS))}
+        entities = entities_by_code(list(demo.PLANS))
         if set(entities) != set(demo.PLANS):
             raise CommandError("Run `manage.py seed_demo` first: the demo entities are missing.")
-        brands = {brand.code: brand for brand in Brand.objects.unscoped()}
+        brands = brands_by_code()
         password = demo_password()
         done = demo.seed(entities=entities, brands=brands, password=password)
         if done.login_refused:

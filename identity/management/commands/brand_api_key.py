@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from audit.services import audit_record
-from entities.models import Brand
+from entities.selectors import brand_by_code
 from identity.api.auth import brand_api_key_create
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="web front end")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        brand = Brand.objects.unscoped().filter(code=options["brand"]).first()
+        brand = brand_by_code(options["brand"])
         if brand is None:
             raise CommandError(f"No brand {options['brand']!r}.")
         with transaction.atomic():

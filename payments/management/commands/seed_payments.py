@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from entities.models import LegalEntity
+from entities.selectors import entities_by_code
 from payments import demo
 
 
@@ -14,6 +14,6 @@ class Command(BaseCommand):
     help = "Load the demo payments configuration (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        entities = {e.code: e for e in LegalEntity.objects.all()}
+        entities = entities_by_code()
         merchants, routes = demo.seed(entities=entities)
         self.stdout.write(f"payments: {merchants} merchant accounts, {routes} routing rules")

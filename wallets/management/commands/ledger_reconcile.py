@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from entities.models import LegalEntity
+from entities.selectors import entities_by_code
 from wallets.selectors import ledger_imbalance, ledger_reconcile, trial_balance
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Recompute every account balance from postings, check journals and print trial balances."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for entity in LegalEntity.objects.order_by("code"):
+        for entity in entities_by_code().values():
             for currency, kinds in trial_balance(entity=entity).items():
                 parts = ", ".join(f"{kind} {total}" for kind, total in kinds.items())
                 self.stdout.write(f"{entity.code} {currency}: {parts}")
