@@ -29,8 +29,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from brokercrm.gate import SYSTEM
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -52,6 +50,7 @@ def tier_split(tiers: int) -> list[Decimal]:
 
 
 def world_create(*, ibs: int, tiers: int, clients: int) -> dict[str, Any]:
+    from brokercrm.gate import SYSTEM
     from entities.models import Brand, LegalEntity
     from ib.models import IbAssignment, IbProgramme
     from ib.services import (

@@ -32,7 +32,7 @@ from wallets.services import JournalSpec, Line, journal_post_batch, system_accou
 # The closing deal's opening leg (the first `in` deal of its position).
 _OPENING_LEG = """
     LEFT JOIN LATERAL (
-        SELECT o.time, o.commission FROM platforms_deal o
+        SELECT o.time, o.commission FROM platforms_deal_feed o
         WHERE o.server_id = d.server_id AND o.position = d.position AND o.entry = 'in'
           AND d.position IS NOT NULL AND o.time <= d.time
         ORDER BY o.time LIMIT 1
@@ -48,7 +48,7 @@ _BASE = """
         WHEN 'spread_share' THEN rate.spread_per_lot * d.volume * rate.share_percent / 100
         ELSE abs(d.commission + COALESCE(op.commission, 0)) * rate.share_percent / 100
              * CASE WHEN ta.currency = p.currency THEN 1 ELSE (
-                   SELECT f.rate FROM wallets_fxrate f
+                   SELECT f.rate FROM wallets_fxrate_feed f
                    WHERE f.base = ta.currency AND f.quote = p.currency AND f.as_of <= d.time
                    ORDER BY f.as_of DESC LIMIT 1) END
     END
@@ -78,8 +78,8 @@ SELECT d.entity_id, d.id AS deal_id, c.ancestor_id AS ib_id, c.depth AS tier,
        COALESCE(amount, 0) AS amount, p.currency, v.id AS plan_version_id, rate.id AS rate_id,
        CASE WHEN op.time IS NULL OR amount IS NULL THEN 'delayed' ELSE 'computed' END::varchar
            AS status
-FROM platforms_deal d
-JOIN platforms_tradingaccount ta ON ta.id = d.account_id
+FROM platforms_deal_feed d
+JOIN platforms_account_feed ta ON ta.id = d.account_id
 JOIN ib_ibassignment a ON a.profile_id = ta.profile_id AND a.entity_id = d.entity_id
      AND a.valid_from <= d.time AND (a.valid_to IS NULL OR a.valid_to > d.time)
 JOIN ib_ibplanperiod pp ON pp.ib_id = a.ib_id
@@ -142,8 +142,8 @@ UPDATE ib_commissionline l
 SET amount = CASE WHEN l.kind = 'reversal' THEN -1 ELSE 1 END * {_amount("l.tier")},
     status = CASE WHEN l.deal_time - op.time >= make_interval(secs => v.min_holding_seconds)
                   THEN 'computed' ELSE 'void' END
-FROM platforms_deal d
-JOIN platforms_tradingaccount ta ON ta.id = d.account_id
+FROM platforms_deal_feed d
+JOIN platforms_account_feed ta ON ta.id = d.account_id
 JOIN ib_rebateplanversion v ON true
 JOIN ib_rebateplan p ON p.id = v.plan_id
 JOIN ib_rebaterate rate ON true
