@@ -17,14 +17,9 @@ from .webhooks import (
     psp_webhook_receive,
     psp_webhooks_process,
 )
-from .withdrawals import (
-    WithdrawalRefused,
-    payout_leg_settle,
-    withdrawal_approve,
-    withdrawal_payout,
-    withdrawal_reject,
-    withdrawal_request,
-)
+from .withdrawal_decisions import withdrawal_approve, withdrawal_reject
+from .withdrawal_payouts import payout_leg_settle, withdrawal_payout
+from .withdrawals import WithdrawalRefused, withdrawal_request
 
 __all__ = [
     "CrossEntityRoute",

@@ -156,7 +156,7 @@ def _act(event: WebhookEvent) -> str:
         )
         return "recorded" if updated else "ignored"
     if event.type in ("payout.paid", "payout.failed"):
-        from .withdrawals import payout_leg_settle
+        from .withdrawal_payouts import payout_leg_settle
 
         leg = (
             WithdrawalLeg.objects.in_entity(merchant.entity_id)
