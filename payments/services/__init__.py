@@ -1,14 +1,9 @@
 """Every write of the payments app (see each module)."""
 
 from .bank_accounts import bank_account_add, bank_account_verify
+from .deposit_credits import deposit_credit, deposits_credit_batch, parked_deposits_release
 from .deposit_recovery import StuckDepositsSweep, deposits_stuck_resolve
-from .deposits import (
-    DepositRefused,
-    deposit_create,
-    deposit_credit,
-    deposits_credit_batch,
-    parked_deposits_release,
-)
+from .deposits import DepositRefused, deposit_create
 from .reconciliation import reconciliation_all, reconciliation_break_resolve, reconciliation_run
 from .routing import CrossEntityRoute, NoRoute, gateway_for, route_for, routing_rule_set
 from .webhooks import (

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from brokercrm.errors import NotFound, ValidationFailed
 
 from ..models import DepositAttempt, MerchantAccount, WebhookEvent, WithdrawalLeg
-from .deposits import deposits_credit_batch
+from .deposit_credits import deposits_credit_batch
 
 logger = logging.getLogger("brokercrm.webhooks")
 
