@@ -1,9 +1,7 @@
 """Every write of the IB app."""
 
-from ib.services.commissions import (
-    commission_batch_run,
-    rebate_plan_correct,
-)
+from ib.services.commission_corrections import rebate_plan_correct
+from ib.services.commissions import commission_batch_run
 from ib.services.management import (
     commission_run_allowed,
     commission_run_request,

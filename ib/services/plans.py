@@ -1,5 +1,5 @@
 """Rebate plans: names and currencies, versions with their rates, tier splits, ceilings and
-minimum holding times (corrections are in ib.services.commissions)."""
+minimum holding times (corrections are in ib.services.commission_corrections)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from brokercrm.errors import NotFound, ValidationFailed
 
 from ..models import DepositAttempt, MerchantAccount, WebhookEvent, WithdrawalLeg
-from .deposits import deposits_credit_batch
+from .deposit_credits import deposits_credit_batch
 
 logger = logging.getLogger("brokercrm.webhooks")
 
@@ -156,7 +156,7 @@ def _act(event: WebhookEvent) -> str:
         )
         return "recorded" if updated else "ignored"
     if event.type in ("payout.paid", "payout.failed"):
-        from .withdrawals import payout_leg_settle
+        from .withdrawal_payouts import payout_leg_settle
 
         leg = (
             WithdrawalLeg.objects.in_entity(merchant.entity_id)

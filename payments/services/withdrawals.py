@@ -1,6 +1,9 @@
 """Withdrawals: blocks first, return-to-source split into legs, a hold per leg, an approval
 queue by risk and amount (maker-checker above the high threshold), payout through the PSP,
-and each leg's hold posted on success or voided on failure or rejection."""
+and each leg's hold posted on success or voided on failure or rejection.
+
+This module takes the request; the approvals are in withdrawal_decisions, the payouts in
+withdrawal_payouts."""
 
 from __future__ import annotations
 
@@ -11,27 +14,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
-from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
-from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
+from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.idempotency import request_hash as hash_of
-from brokercrm.money import minor_unit, money, round_minor
-from brokercrm.scoping import scope_for
+from brokercrm.money import minor_unit, money
 from entities.selectors import RuleSetMissing, ruleset_effective
 from kyc.selectors import kyc_risk_level, withdrawal_blocks
 from wallets.selectors import client_wallet
-from wallets.services import (
-    JournalSpec,
-    Line,
-    fx_quote,
-    hold_create,
-    hold_post,
-    hold_void,
-    journal_post,
-    system_account,
-)
+from wallets.services import fx_quote, hold_create, system_account
 
-from ..gateway import PspRefused
 from ..models import (
     BankAccount,
     Deposit,
@@ -41,13 +32,11 @@ from ..models import (
     Withdrawal,
     WithdrawalLeg,
 )
-from .routing import NoRoute, gateway_for, route_for
+from .routing import NoRoute, route_for
+from .withdrawal_decisions import _approved
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
-
-FINANCE_PERM = "payments.approve_withdrawal"
-COMPLIANCE_PERM = "payments.approve_withdrawal_compliance"
 
 
 class WithdrawalRefused(ApplicationError):
@@ -277,281 +266,3 @@ def withdrawal_request(
             raise IdempotencyKeyReused() from None
         return twin
     return Withdrawal.objects.in_entity(profile.entity_id).get(pk=withdrawal.pk)
-
-
-def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
-    """Everything approved: fix the FX rate now (for a cross-currency payout), then pay."""
-    from ..tasks import withdrawal_payout_task
-
-    if withdrawal.payout_currency != withdrawal.currency:
-        quote = fx_quote(
-            entity=withdrawal.entity_id, base=withdrawal.currency, quote=withdrawal.payout_currency
-        )
-        withdrawal.fx_rate = quote.rate
-        withdrawal.fx_source = (
-            f"{quote.source} {quote.as_of} mid {quote.mid} markup {quote.markup_bps} bps"
-        )
-        for leg in WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(
-            withdrawal=withdrawal
-        ):
-            leg.payout_amount = round_minor(leg.amount * quote.rate, withdrawal.payout_currency)
-            leg.save(update_fields=["payout_amount"])
-    withdrawal.status = Withdrawal.Status.APPROVED
-    withdrawal.decision_reason = reason
-    withdrawal.save()
-    audit_record(
-        actor=actor,
-        actor_label=None if actor else "system:payments",
-        action="payments.withdrawal_approved",
-        entity=withdrawal.entity_id,
-        obj=withdrawal,
-        after={
-            "reason": reason,
-            "fx_rate": str(withdrawal.fx_rate or ""),
-            "fx_source": withdrawal.fx_source,
-        },
-    )
-    withdrawal_id = withdrawal.pk
-    transaction.on_commit(lambda: withdrawal_payout_task.delay(withdrawal_id))
-
-
-def withdrawal_approve(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Withdrawal:
-    """Finance approves; above the high threshold compliance approves too, and the two are
-    different people. Nobody approves a withdrawal they requested."""
-    if not reason.strip():
-        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    finance = scope_for(actor, FINANCE_PERM).contains(withdrawal)
-    compliance = scope_for(actor, COMPLIANCE_PERM).contains(withdrawal)
-    if not (finance or compliance):
-        raise PermissionDenied()
-    with transaction.atomic(durable=True):
-        withdrawal = (
-            Withdrawal.objects.in_entity(withdrawal.entity_id)
-            .select_for_update()
-            .get(pk=withdrawal.pk)
-        )
-        if withdrawal.status != Withdrawal.Status.PENDING_APPROVAL:
-            raise Conflict(
-                "The withdrawal is not waiting for approval.", code="withdrawal_not_pending"
-            )
-        if withdrawal.requested_by_id == actor.pk:
-            raise ApplicationError(
-                "The requester cannot approve.", code="maker_checker_same_person"
-            )
-        if actor.pk in (withdrawal.finance_approver_id, withdrawal.compliance_approver_id):
-            raise ApplicationError(
-                "A second approver must be another person.", code="maker_checker_same_person"
-            )
-        two = withdrawal.approval_needed == Withdrawal.Approval.FINANCE_AND_COMPLIANCE
-        if finance and withdrawal.finance_approver_id is None:
-            withdrawal.finance_approver = actor
-        elif two and compliance and withdrawal.compliance_approver_id is None:
-            withdrawal.compliance_approver = actor
-        else:
-            raise PermissionDenied("The approval this withdrawal still needs is not yours to give.")
-        complete = withdrawal.finance_approver_id is not None and (
-            not two or withdrawal.compliance_approver_id is not None
-        )
-        if complete:
-            _approved(withdrawal, actor=actor, reason=reason)
-        else:
-            withdrawal.save(update_fields=["finance_approver", "compliance_approver", "updated_at"])
-            audit_record(
-                actor=actor,
-                action="payments.withdrawal_first_approval",
-                entity=withdrawal.entity_id,
-                obj=withdrawal,
-                after={"reason": reason},
-            )
-    return withdrawal
-
-
-def withdrawal_reject(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Withdrawal:
-    if not reason.strip():
-        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    if not (
-        scope_for(actor, FINANCE_PERM).contains(withdrawal)
-        or scope_for(actor, COMPLIANCE_PERM).contains(withdrawal)
-    ):
-        raise PermissionDenied()
-    with transaction.atomic(durable=True):
-        withdrawal = (
-            Withdrawal.objects.in_entity(withdrawal.entity_id)
-            .select_for_update()
-            .get(pk=withdrawal.pk)
-        )
-        if withdrawal.status != Withdrawal.Status.PENDING_APPROVAL:
-            raise Conflict(
-                "The withdrawal is not waiting for approval.", code="withdrawal_not_pending"
-            )
-        for leg in WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(
-            withdrawal=withdrawal
-        ):
-            hold_void(actor=actor, hold=leg.hold)
-            leg.status = WithdrawalLeg.Status.VOIDED
-            leg.save(update_fields=["status"])
-        withdrawal.status = Withdrawal.Status.REJECTED
-        withdrawal.decision_reason = reason
-        withdrawal.save(update_fields=["status", "decision_reason", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="payments.withdrawal_rejected",
-            entity=withdrawal.entity_id,
-            obj=withdrawal,
-            after={"reason": reason},
-        )
-    return withdrawal
-
-
-def withdrawal_payout(*, withdrawal_id: int) -> str:
-    """Send each waiting leg to its PSP (a task after approval; safe to run again: a leg is
-    sent once, under its own reference as idempotency key)."""
-    withdrawal = Withdrawal.objects.unscoped().select_related("profile").get(pk=withdrawal_id)
-    if withdrawal.status != Withdrawal.Status.APPROVED:
-        return withdrawal.status
-    legs = (
-        WithdrawalLeg.objects.in_entity(withdrawal.entity_id)
-        .filter(
-            withdrawal=withdrawal,
-            status__in=[WithdrawalLeg.Status.WAITING, WithdrawalLeg.Status.SENT],
-        )
-        .select_related("merchant_account__provider", "source_deposit", "bank_account")
-    )
-    for leg in legs:
-        WithdrawalLeg.objects.in_entity(leg.entity_id).filter(pk=leg.pk).update(
-            status=WithdrawalLeg.Status.SENT
-        )
-        gateway = gateway_for(leg.merchant_account)
-        if leg.destination == WithdrawalLeg.Destination.CARD:
-            attempt = (
-                DepositAttempt.objects.in_entity(leg.entity_id)
-                .filter(deposit=leg.source_deposit, status=DepositAttempt.Status.APPROVED)
-                .first()
-            )
-            method, instrument = "card", {"original_psp_transaction_id": attempt.psp_transaction_id}
-        else:
-            method, instrument = "bank_wire", {"iban": leg.bank_account.iban}
-        try:
-            result = gateway.payout(
-                reference=leg.reference,
-                amount=leg.payout_amount or leg.amount,
-                currency=withdrawal.payout_currency,
-                method=method,
-                instrument=instrument,
-                customer={"id": withdrawal.profile_id},
-                idempotency_key=leg.reference,
-            )
-        except UpstreamTimeout:
-            try:
-                result = gateway.transaction_by_reference(leg.reference)
-            except (UpstreamTimeout, UpstreamUnavailable):
-                result = None
-            if result is None:
-                continue  # unknown or not applied: the next run asks (or sends) again
-        except UpstreamUnavailable:
-            continue
-        except PspRefused as exc:
-            payout_leg_settle(leg=leg, paid=False, psp_transaction_id="", decline_code=exc.code)
-            continue
-        if result.status == "pending":
-            WithdrawalLeg.objects.in_entity(leg.entity_id).filter(pk=leg.pk).update(
-                psp_transaction_id=result.psp_transaction_id
-            )
-            continue
-        payout_leg_settle(
-            leg=leg,
-            paid=result.status == "approved",
-            psp_transaction_id=result.psp_transaction_id,
-            decline_code=result.decline_code or "",
-        )
-    return Withdrawal.objects.unscoped().get(pk=withdrawal_id).status
-
-
-def payout_leg_settle(
-    *, leg: WithdrawalLeg, paid: bool, psp_transaction_id: str, decline_code: str
-) -> str:
-    """A leg's final outcome, from the payout answer or the PSP's webhook, whichever comes
-    first; the second finds the leg settled and changes nothing."""
-    with transaction.atomic():
-        leg = (
-            WithdrawalLeg.objects.in_entity(leg.entity_id)
-            .select_for_update()
-            .select_related("hold__account", "hold__counter_account")
-            .get(pk=leg.pk)
-        )
-        if leg.status in (
-            WithdrawalLeg.Status.PAID,
-            WithdrawalLeg.Status.FAILED,
-            WithdrawalLeg.Status.VOIDED,
-        ):
-            return "already_settled"
-        withdrawal = (
-            Withdrawal.objects.in_entity(leg.entity_id)
-            .select_for_update()
-            .get(pk=leg.withdrawal_id)
-        )
-        if paid:
-            hold_post(actor=None, hold=leg.hold)
-            if withdrawal.payout_currency != withdrawal.currency:
-                _payout_fx_leg(withdrawal, leg, psp_transaction_id)
-            leg.status = WithdrawalLeg.Status.PAID
-        else:
-            hold_void(actor=None, hold=leg.hold)
-            leg.status = WithdrawalLeg.Status.FAILED
-            leg.decline_code = decline_code[:40]
-        if psp_transaction_id:
-            leg.psp_transaction_id = psp_transaction_id
-        leg.save(update_fields=["status", "decline_code", "psp_transaction_id"])
-        states = set(
-            WithdrawalLeg.objects.in_entity(leg.entity_id)
-            .filter(withdrawal=withdrawal)
-            .values_list("status", flat=True)
-        )
-        if states <= {WithdrawalLeg.Status.PAID}:
-            withdrawal.status = Withdrawal.Status.PAID
-        elif states <= {WithdrawalLeg.Status.FAILED}:
-            withdrawal.status = Withdrawal.Status.FAILED
-        elif states <= {WithdrawalLeg.Status.PAID, WithdrawalLeg.Status.FAILED}:
-            withdrawal.status = Withdrawal.Status.PARTIALLY_PAID
-        withdrawal.save(update_fields=["status", "updated_at"])
-        audit_record(
-            actor=None,
-            actor_label=f"psp:{leg.merchant_account_id}",
-            action="payments.payout_paid" if paid else "payments.payout_failed",
-            entity=leg.entity_id,
-            obj=withdrawal,
-            after={"leg": leg.number, "amount": str(leg.amount), "decline_code": decline_code},
-        )
-    return "paid" if paid else "failed"
-
-
-def _payout_fx_leg(withdrawal: Withdrawal, leg: WithdrawalLeg, psp_transaction_id: str) -> None:
-    """The payout currency side of a cross-currency payout: FX position → PSP clearing."""
-    payout = leg.payout_amount or leg.amount
-    currency = withdrawal.payout_currency
-    journal_post(
-        actor=None,
-        entity=withdrawal.entity_id,
-        spec=JournalSpec(
-            type="fx_transfer",
-            idempotency_key=f"withdrawal:{withdrawal.pk}:{leg.number}:fx",
-            lines=[
-                Line(
-                    system_account(
-                        entity=withdrawal.entity_id, kind="fx_position", currency=currency
-                    ),
-                    -payout,
-                ),
-                Line(
-                    system_account(
-                        entity=withdrawal.entity_id, kind="psp_clearing", currency=currency
-                    ),
-                    payout,
-                ),
-            ],
-            reference=f"psp:{leg.merchant_account.code}:{psp_transaction_id}"
-            if psp_transaction_id
-            else leg.reference,
-            metadata={"withdrawal": withdrawal.pk, "rate": str(withdrawal.fx_rate)},
-        ),
-    )

@@ -1,0 +1,35 @@
+"""KYC/AML workflow: documents, checks, risk, decisions, screening list, expiry.
+
+draft → submitted → checking → approved | in_review | escalated | rejected. The questionnaire
+is validated against the entity's KYC rules for the client's residence country at submission, and
+the file is decided under the rule-set version in force then. Low risk with every check passed
+(or only warned about) is approved by the system; everything else lands in the entity's queue,
+and files with an enhanced-due-diligence trigger (sanctions, PEP, AML block, or the rule set's
+own triggers) are escalated to group compliance. High-risk approval takes two different
+approvers. An AML rejection blocks the person group-wide, which the identity layer enforces at
+every later registration.
+"""
+
+from .common import kyc_file_for, storage_dir
+from .decisions import OPEN_FOR_DECISION, kyc_approve, kyc_reject
+from .documents import document_read, document_upload
+from .expiry import documents_expiry_sweep
+from .screening_list import screening_load, screening_rescreen
+from .submission import NOT_BLOCKING, RISK_ORDER, kyc_run_checks, kyc_submit
+
+__all__ = [
+    "NOT_BLOCKING",
+    "OPEN_FOR_DECISION",
+    "RISK_ORDER",
+    "document_read",
+    "document_upload",
+    "documents_expiry_sweep",
+    "kyc_approve",
+    "kyc_file_for",
+    "kyc_reject",
+    "kyc_run_checks",
+    "kyc_submit",
+    "screening_load",
+    "screening_rescreen",
+    "storage_dir",
+]

@@ -1,0 +1,107 @@
+"""Documents: upload (by content, under a random name, versioned) and audited reads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+
+from audit.services import audit_record
+from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.scoping import scope_for
+
+from ..models import KycDocument, KycFile
+from .common import _require, storage_dir
+
+
+def document_upload(
+    *,
+    actor: Any,
+    kyc_file: KycFile,
+    kind: str,
+    data: bytes,
+    filename: str = "",
+    doc_type: str = "",
+    issued_on: date | None = None,
+    expires_on: date | None = None,
+    uploaded_by: str = "",
+) -> KycDocument:
+    """Accept a document by its content (JPEG, PNG or PDF), store it under a random name and
+    record a new version. `actor` None means the client uploaded through a brand or portal."""
+    from ..uploads import KycInputError, inspect_upload, random_storage_name
+
+    if kind not in KycDocument.Kind.values:
+        raise ValidationFailed(f"Unknown document kind {kind!r}.", code="document_kind_invalid")
+    _require(actor, "kyc.add_kycdocument", kyc_file)
+    if kyc_file.status not in (KycFile.Status.DRAFT, KycFile.Status.IN_REVIEW):
+        raise Conflict(
+            "Documents can be added while the file is a draft or in review.", code="kyc_file_locked"
+        )
+    try:
+        info = inspect_upload(data, filename=filename)
+    except KycInputError as exc:
+        raise ValidationFailed(str(exc), code=exc.code) from exc
+    name = random_storage_name(info)
+    path = storage_dir() / name
+    path.write_bytes(data)
+    path.chmod(0o600)
+    try:
+        with transaction.atomic():
+            latest = (
+                KycDocument.objects.in_entity(kyc_file.entity_id)
+                .select_for_update()
+                .filter(kyc_file=kyc_file, kind=kind)
+                .order_by("-version")
+                .first()
+            )
+            document = KycDocument.objects.create(
+                entity_id=kyc_file.entity_id,
+                kyc_file=kyc_file,
+                kind=kind,
+                doc_type=doc_type[:30],
+                version=(latest.version + 1) if latest else 1,
+                storage_name=name,
+                content_type=info.content_type,
+                size=info.size,
+                sha256=info.sha256,
+                issued_on=issued_on,
+                expires_on=expires_on,
+                uploaded_by=(
+                    actor.get_username() if actor is not None else uploaded_by or "client"
+                )[:150],
+            )
+            audit_record(
+                actor=actor,
+                actor_label=None if actor else f"client:{kyc_file.profile_id}",
+                action="kyc.document_uploaded",
+                entity=kyc_file.entity_id,
+                obj=document,
+                after={
+                    "kind": kind,
+                    "version": document.version,
+                    "content_type": info.content_type,
+                    "size": info.size,
+                    "sha256": info.sha256,
+                },
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)  # nothing half-written: no file without its row
+        raise
+    return document
+
+
+def document_read(*, actor: Any, document: KycDocument) -> bytes:
+    """The file's bytes, for staff whose role and entity allow it; every read is audited."""
+    if not scope_for(actor, "kyc.view_kycdocument").contains(document):
+        raise PermissionDenied("You may not see this client's documents.", code="permission_denied")
+    data = (storage_dir() / document.storage_name).read_bytes()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="kyc.document_read",
+            entity=document.entity_id,
+            obj=document,
+            after={"kind": document.kind, "version": document.version},
+        )
+    return data
