@@ -178,6 +178,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The languages clients are written to in (portal, notifications, e-mail); staff read English.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -116,6 +116,8 @@ class ClientProfile(EntityOwned):
     email_canonical = models.CharField(max_length=254)
     email_verified = models.BooleanField(default=False)
     phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    # The language the client reads (portal, notifications, e-mail): one of settings.LANGUAGES.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     registration_ip = models.GenericIPAddressField(null=True, blank=True)
     device_fingerprint = models.CharField(max_length=128, blank=True)
     routing_ruleset = models.CharField(max_length=60, help_text="Onboarding rules applied")

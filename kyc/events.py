@@ -12,3 +12,14 @@ DOCUMENT_EXPIRED = EventType(
     "An approved file's identity document expired: re-verification is required and the "
     "client may not trade meanwhile. Payload: expired_on.",
 )
+
+DOCUMENT_REQUESTED = EventType(
+    "kyc.document_requested",
+    "A reviewer sent a document back, or the file needs one more: the client is asked for it. "
+    "Payload: document_id (or none), kind, reason_code, reason.",
+)
+
+KYC_REJECTED = EventType(
+    "kyc.kyc_rejected",
+    "A KYC file was rejected. Payload: reason_code, decided_by (auto or staff).",
+)
