@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0001_initial'),
+        ("identity", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clientprofile',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('es', 'Español'), ('ar', 'العربية')], default='en', max_length=8),
+            model_name="clientprofile",
+            name="language",
+            field=models.CharField(
+                choices=[("en", "English"), ("es", "Español"), ("ar", "العربية")],
+                default="en",
+                max_length=8,
+            ),
         ),
     ]
