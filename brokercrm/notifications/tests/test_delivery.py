@@ -40,7 +40,8 @@ def test_each_app_registers_what_tells_the_client():
     assert registered == NOTIFYING
     for event_type in NOTIFYING:
         found = subscriber(f"notifications.{event_type}")
-        assert found is not None and found.in_transaction is False
+        assert found is not None
+        assert found.in_transaction is False
 
 
 def test_every_text_is_written_in_spanish_and_arabic():
@@ -88,7 +89,9 @@ def test_kyc_approval_tells_the_client_in_english_once_even_when_delivered_again
     assert email.body.startswith("Dear Trader,\n\nGood news: we have verified your identity.")
     assert profile.brand.name in email.body
     html, mimetype = email.alternatives[0]
-    assert mimetype == "text/html" and 'dir="ltr"' in html and 'lang="en"' in html
+    assert mimetype == "text/html"
+    assert 'dir="ltr"' in html
+    assert 'lang="en"' in html
 
     # the outbox delivers again (a worker died after the handler ran): nothing twice
     Delivery.objects.filter(event=event).update(
@@ -190,7 +193,8 @@ def test_margin_call_and_the_other_decisions(world):
     margin, paid, rejected = rows(profile)
     assert margin.title == "Llamada de margen en la cuenta 500123"
     assert margin.body.startswith(
-        "El nivel de margen de su cuenta de trading 500123 ha bajado al 48.50% (capital 210.00 GBP)."
+        "El nivel de margen de su cuenta de trading 500123 ha bajado al 48.50% "
+        "(capital 210.00 GBP)."
     )
     assert paid.body.startswith("Hemos pagado su retirada de 10.00 GBP.")
     assert (rejected.kind, rejected.title) == (
