@@ -13,10 +13,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from brokercrm.events.models import Event
 from brokercrm.gate import require
 
 from .models import Notification
-from .registry import NotificationKind, Recipient, kinds_for, recipient
+from .registry import NotificationKind, Recipient, kinds, kinds_for, recipient
 
 logger = logging.getLogger(__name__)
 
@@ -153,10 +154,6 @@ def unread_count(*, entity_id: int, profile_id: int) -> int:
 def notifications_backfill(*, limit: int = 1000) -> int:
     """Tell clients about events announced before anything was registered for them (the demo
     data, a kind added later); returns how many notifications were made. Idempotent."""
-    from brokercrm.events.models import Event
-
-    from .registry import kinds
-
     types = sorted({spec.event_type for spec in kinds()})
     made = 0
     events = Event.objects.filter(type__in=types, profile_id__isnull=False).order_by("pk")
