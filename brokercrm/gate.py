@@ -62,6 +62,9 @@ CLIENT_PERMS = frozenset(
         "payments.add_bankaccount",
         "platforms.add_tradingaccount",
         "platforms.fund_tradingaccount",
+        "ib.add_referralcode",
+        "notifications.view_notification",
+        "notifications.change_notification",
     }
 )
 

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "guardian",
     "brokercrm.accounts",
     "brokercrm.events",
+    "brokercrm.notifications",
     "brokercrm",
     "entities",
     "identity",

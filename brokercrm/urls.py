@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("platforms.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("ib.api.urls")),
+    path("", include("brokercrm.notifications.api.urls")),
 ]
 
 urlpatterns = [

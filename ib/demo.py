@@ -3,7 +3,8 @@
 clients in a hierarchy, referral codes on each entity's brand, referred clients with a month of
 demo trading history (`platforms.demo`), then one commission batch, so the statements show paid
 lines from the first minute. One EU code used on an offshore client leaves a referral review.
-One IB gets a client login so its own statement can be read through the API.
+One IB gets a client login so its own statement, referral links and referred clients can be read
+through the API. Last, the demo's clients are told what the demo announced (notifications).
 
 Safe to run again: every step checks what exists first, and the batch pays a deal once."""
 
@@ -19,9 +20,14 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.accounts.models import User
 from brokercrm.errors import ValidationFailed
+from brokercrm.events.bus import announce
+from brokercrm.events.models import Event
 from brokercrm.gate import SYSTEM
+from brokercrm.notifications import demo as notifications_demo
 from identity import demo as identity_demo
+from identity.choices import ProfileStatus
 from identity.logins import client_login_create
+from kyc.events import DOCUMENT_REQUESTED, KYC_APPROVED
 from platforms import demo as platforms_demo
 from platforms.selectors import deals_after
 
@@ -105,6 +111,11 @@ HISTORY_DAYS = 28
 # The IB that gets a client login (its own statement through the API).
 LOGIN_IB = ("EU", "k.nowak@example.pl", "atlas-markets")
 
+# Demo clients told where their KYC stands, so the IB's login and the clients it referred
+# have notifications to read: the demo makes clients without KYC decisions, so nothing
+# announced what an approved one was told or what an applicant still has to send.
+KYC_TOLD = [LOGIN_IB[:2], *((code, email) for code, email, _ in REFERRALS)]
+
 
 @dataclass(frozen=True)
 class IbDemo:
@@ -117,6 +128,7 @@ class IbDemo:
     login: User | None
     login_refused: str
     since: dt.datetime
+    notifications: int = 0
 
 
 def seed(*, entities: dict[str, Any], brands: dict[str, Any], password: str) -> IbDemo:
@@ -135,7 +147,8 @@ def seed(*, entities: dict[str, Any], brands: dict[str, Any], password: str) -> 
         run = services.commission_batch_run()
     login, refused = _client_login(entities, password)
     paid = CommissionLine.objects.unscoped().filter(status=CommissionLine.Status.PAID).count()
-    return IbDemo(ibs, deals, run, paid, login, refused, since)
+    notified = _notifications(entities)
+    return IbDemo(ibs, deals, run, paid, login, refused, since, notified)
 
 
 def programme_start() -> dt.datetime:
@@ -244,3 +257,29 @@ def _client_login(entities: dict[str, Any], password: str) -> tuple[User | None,
         return client_login_create(actor=None, profile=profile, password=password), ""
     except ValidationFailed as refused:  # a DEMO_PASSWORD the validators do not accept
         return None, str(refused)
+
+
+def _notifications(entities: dict[str, Any]) -> int:
+    """Announce where each `KYC_TOLD` client's KYC stands (approved, or the identity document
+    still to send), then tell every client concerned what the demo announced (the other apps'
+    events included): last, once the rest exists."""
+    for code, email in KYC_TOLD:
+        profile = identity_demo.demo_profile(entities[code], email)
+        told = Event.objects.filter(
+            type__in=[KYC_APPROVED.name, DOCUMENT_REQUESTED.name], profile_id=profile.pk
+        )
+        if told.exists():
+            continue
+        approved = profile.status == ProfileStatus.ACTIVE
+        with transaction.atomic():
+            announce(
+                KYC_APPROVED if approved else DOCUMENT_REQUESTED,
+                entity=profile.entity_id,
+                person=profile.person_id,
+                profile=profile,
+                payload={"decided_by": "demo"}
+                if approved
+                else {"document_id": None, "kind": "identity", "reason_code": "missing"},
+                actor_label=LABEL,
+            )
+    return notifications_demo.seed()

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class IdentityConfig(AppConfig):
     name = "identity"
     verbose_name = "Identity"
+
+    def ready(self) -> None:
+        from . import notifications
+
+        notifications.connect()

@@ -9,3 +9,7 @@ class PlatformsConfig(AppConfig):
         from . import subscribers
 
         subscribers.connect()
+
+        from . import notifications
+
+        notifications.connect()

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from brokercrm.accounts.demo import DEMO_PASSWORD_DEFAULT
 from brokercrm.accounts.models import User
+from brokercrm.notifications.models import Notification
 from ib.models import (
     CommissionLine,
     CommissionRun,
@@ -56,6 +57,7 @@ COUNTED = [
     ClientProfile,
     User,
     AuditEvent,
+    Notification,
 ]
 
 
@@ -154,3 +156,31 @@ def test_seeded_ib_reads_its_statement_with_its_client_login(seeded):
     ib = IbPartner.objects.unscoped().get(name="Nowak Trading Club")
     assert len(statement.json()["lines"]) == CommissionLine.objects.unscoped().filter(ib=ib).count()
     assert statement.json()["lines"]
+    # its referral links and the clients they brought, masked
+    links = client.get("/api/v1/me/ib/referral-links")
+    assert links.status_code == 200, links.json()
+    [nowak_club] = links.json()
+    assert (nowak_club["code"], nowak_club["clients"]) == ("nowak-club", 1)
+    assert nowak_club["link"].endswith("/register?ref=nowak-club")
+    referred = client.get("/api/v1/me/ib/clients")
+    assert referred.status_code == 200, referred.json()
+    assert [row["email"] for row in referred.json()["results"]] == ["s•••@example.it"]
+    # and its notifications: what the demo announced about it
+    mine = client.get("/api/v1/me/notifications")
+    assert mine.status_code == 200, mine.json()
+    assert (
+        mine.json()["count"]
+        == Notification.objects.unscoped().filter(profile_id=ib.profile_id).count()
+    )
+
+
+def test_seed_tells_the_demo_clients_what_the_demo_announced(seeded):
+    from brokercrm.events.models import Event
+
+    kinds = ["kyc.kyc_approved", "kyc.document_requested"]
+    announced = Event.objects.filter(type__in=kinds, profile_id__isnull=False)
+    told = Notification.objects.unscoped().filter(kind__in=["kyc_approved", "document_requested"])
+    assert announced.count() == told.count() == 8
+    nowak = ClientProfile.objects.unscoped().get(email="k.nowak@example.pl")
+    assert told.filter(profile_id=nowak.pk, entity_id=nowak.entity_id).exists()
+    assert f"{Notification.objects.unscoped().count()} client notifications" in seeded

@@ -17,5 +17,7 @@ router.register("commission-runs", views.CommissionRunViewSet, basename="commiss
 
 urlpatterns = [
     path("me/ib/statement", views.MyIbStatementView.as_view(), name="my-ib-statement"),
+    path("me/ib/referral-links", views.MyReferralLinksView.as_view(), name="my-ib-referral-links"),
+    path("me/ib/clients", views.MyReferredClientsView.as_view(), name="my-ib-clients"),
     *router.urls,
 ]

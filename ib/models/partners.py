@@ -12,6 +12,11 @@ from brokercrm.scoping import EntityOwned
 from .plans import RebatePlan
 
 
+def referral_link(domain: str, code: str) -> str:
+    """The registration page of a brand's site with the referral code."""
+    return f"https://{domain}/register?ref={code}"
+
+
 class IbPartner(EntityOwned):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -49,7 +54,7 @@ class ReferralCode(EntityOwned):
     def link(self) -> str:
         """The referral link on the brand's site; its registration page sends `ref` on as the
         registration's `referral_code`."""
-        return f"https://{self.brand.domain}/register?ref={self.code}"
+        return referral_link(self.brand.domain, self.code)
 
     def __str__(self) -> str:
         return self.code

@@ -15,6 +15,7 @@ from ib.services.partners import (
     ib_reattribute,
     referral_attribute,
     referral_code_create,
+    referral_code_new,
 )
 from ib.services.plans import rebate_plan_create, rebate_plan_publish
 
@@ -32,5 +33,6 @@ __all__ = [
     "rebate_plan_publish",
     "referral_attribute",
     "referral_code_create",
+    "referral_code_new",
     "referral_review_resolve",
 ]

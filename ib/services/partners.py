@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import NotFound, ValidationFailed
-from brokercrm.gate import is_system, require
+from brokercrm.gate import is_client, is_system, require
 from ib.models import (
     IbAssignment,
     IbClosure,
@@ -82,12 +83,34 @@ def ib_plan_period_set(ib: IbPartner, plan: RebatePlan | None, valid_from: dt.da
         )
 
 
+# How many codes an IB may make for itself (staff are not limited): enough for every
+# campaign, not a table to fill.
+CLIENT_CODE_LIMIT = 20
+
+
+def referral_code_new() -> str:
+    """A referral code nobody has yet, for an IB that does not name its own."""
+    while True:
+        code = f"ref-{secrets.token_hex(4)}"
+        if not ReferralCode.objects.unscoped().filter(code=code).exists():
+            return code
+
+
 def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) -> ReferralCode:
-    require(actor, "ib.add_referralcode", ib.entity_id)
+    """A referral code of the IB on a brand of its entity (staff, or the IB itself)."""
+    require(actor, "ib.add_referralcode", ib)
     if brand.entity_id != ib.entity_id:
         raise ValidationFailed("The brand belongs to another entity.", code="brand_other_entity")
     if ib.status != IbPartner.Status.ACTIVE:
         raise ValidationFailed("The IB is suspended.", code="ib_suspended")
+    if (
+        is_client(actor)
+        and ReferralCode.objects.in_entity(ib.entity_id).filter(ib=ib).count() >= CLIENT_CODE_LIMIT
+    ):
+        raise ValidationFailed(
+            f"You have {CLIENT_CODE_LIMIT} referral codes already; reuse one of them.",
+            code="referral_code_limit",
+        )
     taken = ValidationFailed("This code is taken.", code="referral_code_taken")
     with transaction.atomic():
         if ReferralCode.objects.unscoped().filter(code=code).exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .commissions import CommissionLineViewSet, CommissionRunViewSet, MyIbStatementView
 from .common import STATEMENT_PARAMETERS, ManagerWritesMixin, _int_param, statement_response
+from .mine import MyReferralLinksView, MyReferredClientsView
 from .partners import IbAssignmentViewSet, IbPartnerViewSet, ReferralReviewViewSet
 from .plans import IbProgrammeViewSet, RebatePlanVersionViewSet, RebatePlanViewSet
 
@@ -17,6 +18,8 @@ __all__ = [
     "IbProgrammeViewSet",
     "ManagerWritesMixin",
     "MyIbStatementView",
+    "MyReferralLinksView",
+    "MyReferredClientsView",
     "RebatePlanVersionViewSet",
     "RebatePlanViewSet",
     "ReferralReviewViewSet",

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"ib: {len(done.ibs)} IB partners, {done.deals} demo deals added, "
             + (f"commission run {run.pk}: {run.lines_created} lines, " if run else "")
-            + f"{done.paid_lines} paid lines in all ({time.perf_counter() - started:.1f} s)"
+            + f"{done.paid_lines} paid lines in all, {done.notifications} client notifications "
+            + f"({time.perf_counter() - started:.1f} s)"
         )
         if done.login is not None and not options["quiet_logins"]:
             self._print_login(password, done.since)
@@ -48,4 +49,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  POST /api/v1/client-tokens with the {brand} Api-Key, then "
             f"GET /api/v1/me/ib/statement?date_from={date_from}&date_to={date_to}"
+        )
+        self.stdout.write(
+            "  GET /api/v1/me/ib/referral-links, GET /api/v1/me/ib/clients, "
+            "GET /api/v1/me/notifications"
         )
