@@ -101,6 +101,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "platforms.sync_tradingserver",
             "support.view_*",
             "accounts.view_rolegrant",
+            "notifications.view_notification",
         ),
     ),
     RoleDefinition(
@@ -135,6 +136,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "identity.view_clientprofile",
             "support.*",
             "platforms.view_tradingaccount",
+            "notifications.view_notification",
         ),
     ),
     RoleDefinition(
@@ -180,6 +182,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "support.view_*",
             "audit.view_*",
             "accounts.view_*",
+            "notifications.view_notification",
         ),
         oversight=True,
     ),
