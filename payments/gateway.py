@@ -50,7 +50,9 @@ TransactionKind = Literal["payment", "payout"]
 SOFT_DECLINES: frozenset[str] = frozenset(
     {"insufficient_funds", "do_not_honour", "issuer_unavailable", "timeout"}
 )
-HARD_DECLINES: frozenset[str] = frozenset({"stolen_card", "invalid_account", "closed_account"})
+HARD_DECLINES: frozenset[str] = frozenset(
+    {"stolen_card", "invalid_account", "closed_account", "authentication_failed"}
+)
 
 _STATUSES: frozenset[str] = frozenset({"approved", "declined", "pending"})
 _SETTLEMENT_COLUMNS = (
