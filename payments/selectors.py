@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from brokercrm.errors import ApplicationError
+from brokercrm.money import minor_unit
 from identity.selectors import profile_get
 from kyc.selectors import withdrawal_blocks
 from wallets.selectors import client_wallet
@@ -180,7 +181,11 @@ def withdrawal_eligibility(
             )
         )
     result.card_refundable = card_refundable(profile, currency)
-    to_bank = max(wanted - result.card_refundable, Decimal(0))
+    if wanted > 0:
+        to_bank = max(wanted - result.card_refundable, Decimal(0))
+    else:
+        # Nothing to withdraw yet: say now what the first withdrawal will need.
+        to_bank = Decimal(0) if result.card_refundable else minor_unit(currency)
     accounts = BankAccount.objects.in_entity(profile.entity_id).filter(profile=profile)
     result.bank_accounts = list(accounts.filter(verified=True).values_list("pk", flat=True))
     if to_bank > 0 and not result.bank_accounts:
