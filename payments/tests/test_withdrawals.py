@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from brokercrm.errors import ApplicationError
+from brokercrm.events.models import Event
 from brokercrm.gate import SYSTEM
 from identity.services import person_flags_set
 from payments.models import BankAccount, Deposit, Withdrawal
@@ -203,7 +204,7 @@ def test_repeated_and_bad_withdrawal_requests(payments_world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
+def test_a_cross_currency_bank_payout_converts_at_the_rate_fixed_on_request(
     payments_world, psp_simulator, live_server, eager_tasks
 ):
     configure_simulator(payments_world, psp_simulator, live_server.url)
@@ -238,4 +239,17 @@ def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
         entity=payments_world.eu, kind="psp_clearing", currency="USD"
     )
     assert usd_clearing.balance == Decimal("547.25")
+    paid = Event.objects.get(type="payments.withdrawal_paid")
+    assert (paid.entity_id, paid.profile_id, paid.person_id) == (
+        profile.entity_id,
+        profile.pk,
+        profile.person_id,
+    )
+    assert paid.payload == {
+        "withdrawal_id": withdrawal.pk,
+        "amount": "500.00000000",
+        "currency": "EUR",
+        "payout_amount": "547.25000000",
+        "payout_currency": "USD",
+    }
     assert_ledger_sound(payments_world.eu)
