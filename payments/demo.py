@@ -8,6 +8,8 @@ import os
 from decimal import Decimal
 from typing import Any
 
+from brokercrm.gate import SYSTEM
+
 from .models import MerchantAccount, PaymentMethod, PaymentProvider, RoutingRule
 from .services import routing_rule_set
 
@@ -101,7 +103,7 @@ def seed(*, entities: dict[str, Any]) -> tuple[int, int]:
         if RoutingRule.objects.in_entity(entities[entity]).filter(name=name).exists():
             continue
         routing_rule_set(
-            actor=None,
+            actor=SYSTEM,
             entity=entities[entity],
             name=name,
             countries=countries,

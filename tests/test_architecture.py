@@ -87,8 +87,6 @@ NOT_YET_GATED = {
     "kyc.services.documents.document_read",
     "kyc.services.documents.document_upload",
     "kyc.services.submission.kyc_submit",
-    "payments.services.reconciliation.reconciliation_break_resolve",
-    "payments.services.routing.routing_rule_set",
     "wallets.services.holds.hold_create",
     "wallets.services.holds.hold_post",
     "wallets.services.holds.hold_void",
