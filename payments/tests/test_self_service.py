@@ -229,6 +229,25 @@ def test_another_clients_rows_are_404_and_not_listed(payments_world):
         assert api.get(path).status_code == 404, path
     for path in ("/api/v1/me/deposits", "/api/v1/me/withdrawals", "/api/v1/me/bank-accounts"):
         assert api.get(path).json()["results"] == [], path
+    # A client of another entity reads them as unknown too.
+    uk_client = verified(
+        register(
+            payments_world.uk_brand,
+            residence_country="GB",
+            nationality="GB",
+            given_name="Amelia",
+            family_name="Jones",
+            email="amelia.jones@example.co.uk",
+            phone="+44 7912 654321",
+            document=DocumentInput("passport", "533380006", "GB"),
+            device_fingerprint="dev-amelia",
+            ip="192.0.2.44",
+        ).profile
+    )
+    uk = logged_in(uk_client)
+    assert uk.get(f"/api/v1/me/deposits/{deposit.pk}").status_code == 404
+    assert uk.get(f"/api/v1/me/withdrawals/{withdrawal_id}").status_code == 404
+    assert uk.get(f"/api/v1/me/bank-accounts/{account.pk}").status_code == 404
     # Their bank account is not mine to withdraw to.
     fund(wallet_open(profile=mine, currency="EUR"), "500")
     refused = api.post(
