@@ -232,3 +232,41 @@ def test_no_page_from_the_psp_fails_the_deposit_with_other_methods(payments_worl
     assert (attempt.status, attempt.decline_code) == ("unknown", "no_answer")
     assert LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR").balance == 0
     assert_ledger_sound(payments_world.eu)
+
+
+def test_the_simulator_opens_one_page_per_key_and_checks_what_it_is_given(psp_simulator):
+    url = f"{psp_simulator.url}/admin/merchants/hosted-only"
+    config = {
+        "webhook_url": None,
+        "webhook_secret": "s",
+        "currencies": ["EUR"],
+        "methods": ["card"],
+    }
+    assert json_request("PUT", url, body=config).ok
+    create = f"{psp_simulator.url}/v1/merchants/hosted-only/checkouts"
+    body = {"reference": "r-1", "amount": "10.00", "currency": "EUR", "return_url": RETURN}
+    first = json_request("POST", create, body=body, headers={"Idempotency-Key": "c1"})
+    again = json_request("POST", create, body=body, headers={"Idempotency-Key": "c1"})
+    assert (first.status, again.status) == (201, 200)
+    assert again.body["checkout_id"] == first.body["checkout_id"]
+    assert (first.body["status"], first.body["outcome"]) == ("open", None)
+    other = json_request(
+        "POST", create, body={**body, "amount": "11.00"}, headers={"Idempotency-Key": "c1"}
+    )
+    assert (other.status, other.body["code"]) == (409, "idempotency_key_reused")
+    for change, code in [
+        ({"return_url": "ftp://x"}, "invalid_return_url"),
+        ({"amount": "1e3"}, "invalid_amount"),
+        ({"currency": "GBP"}, "currency_not_supported"),
+        ({"method": "bank_wire"}, "method_not_supported"),
+        ({"reference": ""}, "invalid_reference"),
+    ]:
+        refused = json_request(
+            "POST", create, body={**body, **change}, headers={"Idempotency-Key": f"bad-{code}"}
+        )
+        assert (refused.status, refused.body["code"]) == (422, code)
+    missing = json_request("POST", create, body=body)
+    assert (missing.status, missing.body["code"]) == (400, "idempotency_key_required")
+    read = json_request("GET", f"{create}/{first.body['checkout_id']}")
+    assert read.body == first.body
+    assert json_request("GET", f"{create}/chk_nothing").status == 404
