@@ -17,10 +17,10 @@ from .accounts import (
     wallet_open_base,
     wallets_on_activation,
 )
-from .common import CrossEntityTransfer, HoldNotPending, InsufficientFunds
+from .common import CrossEntityTransfer, HoldNotPending, InsufficientFunds, WalletClosed
 from .holds import hold_create, hold_post, hold_void
 from .journals import JournalSpec, Line, journal_post, journal_post_batch, journal_reverse
-from .transfers import FxQuote, fx_quote, fx_rate_record, wallet_transfer
+from .transfers import FxQuote, fx_converted, fx_quote, fx_rate_record, wallet_transfer
 
 __all__ = [
     "NORMAL_SIDE",
@@ -30,6 +30,8 @@ __all__ = [
     "InsufficientFunds",
     "JournalSpec",
     "Line",
+    "WalletClosed",
+    "fx_converted",
     "fx_quote",
     "fx_rate_record",
     "hold_create",
