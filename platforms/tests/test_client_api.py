@@ -509,3 +509,23 @@ def test_a_margin_call_is_announced_once_per_episode(world, me, sim_url):
     assert TradingEvent.objects.unscoped().filter(account=account, kind="margin_call").count() == 1
     # Sim shocks move the shared market: put it back for the other tests.
     sim_admin(sim_url, "shock", {"symbol": "EURUSD", "percent": 1.1})
+
+
+# --- both connectors against the simulator process --------------------------------------------
+
+
+def test_wallet_to_account_and_back_through_the_api_on_each_connector(desk):
+    """EU on MT5, UK on MT4 (the `desk` fixture), against the simulator's own process."""
+    profile = client_of(desk.brand)
+    usd = wallet_open(profile=profile, currency="USD")
+    fund(usd, "500.00")
+    me = type("Me", (), {"api": logged_in(profile)})()
+    live = open_live(me)
+    there = quote(me, ("wallet", usd.pk), ("trading_account", live["id"]), "200.00").json()
+    assert confirm(me, there["quote_id"], "there").json()["status"] == "completed"
+    back = quote(me, ("trading_account", live["id"]), ("wallet", usd.pk), "75.25").json()
+    assert confirm(me, back["quote_id"], "back").json()["status"] == "completed"
+    account = TradingAccount.objects.unscoped().get(pk=live["id"])
+    assert desk.platform.user_get(account.login).balance == Decimal("124.75")
+    assert balance(usd) == Decimal("375.25")
+    assert_ledger_sound(desk.entity)
