@@ -26,6 +26,9 @@ from .views import OPTIONAL_IDEMPOTENCY_HEADER
 
 MONEY = {"max_digits": 24, "decimal_places": 8, "read_only": True}
 REFUSED = ("failed", "reversed")
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (several fields are called "kind").
+ACCOUNT_KINDS = [("demo", "Demo"), ("live", "Live")]
+ENDPOINT_KINDS = [("wallet", "Wallet"), ("trading_account", "Trading account")]
 
 
 # --- serializers ---------------------------------------------------------------------------
@@ -77,7 +80,7 @@ class MyTradingAccountSerializer(serializers.ModelSerializer):
 
 class MyAccountOpenSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AccountType.values)
-    kind = serializers.ChoiceField(choices=["demo", "live"])
+    kind = serializers.ChoiceField(choices=ACCOUNT_KINDS)
     currency = serializers.CharField(min_length=3, max_length=3)
     server = serializers.IntegerField(min_value=1, max_value=10**18, required=False)
     leverage = serializers.IntegerField(min_value=1, max_value=1000, required=False)
@@ -114,7 +117,7 @@ class MyDealSerializer(serializers.ModelSerializer):
 
 
 class EndpointSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["wallet", "trading_account"])
+    kind = serializers.ChoiceField(choices=ENDPOINT_KINDS)
     id = serializers.IntegerField(min_value=1, max_value=10**18)
 
 
