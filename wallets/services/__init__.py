@@ -13,6 +13,7 @@ Guarantees, and who keeps them:
 from .accounts import (
     NORMAL_SIDE,
     system_account,
+    wallet_close,
     wallet_open,
     wallet_open_base,
     wallets_on_activation,
@@ -41,6 +42,7 @@ __all__ = [
     "journal_post_batch",
     "journal_reverse",
     "system_account",
+    "wallet_close",
     "wallet_open",
     "wallet_open_base",
     "wallet_transfer",

@@ -134,3 +134,26 @@ def test_staff_get_403_and_anonymous_401(world, mine):
     for path in ("/api/v1/me/wallets", f"/api/v1/me/wallets/{eur.pk}/statement"):
         assert staff.get(path).status_code == 403
         assert APIClient().get(path).status_code == 401
+
+
+def test_finance_closes_an_empty_wallet_and_the_client_sees_it_closed(world, mine):
+    from brokercrm.accounts.models import User
+    from brokercrm.accounts.tests.factories import UserFactory, grant
+    from brokercrm.errors import Conflict, PermissionDenied
+    from wallets.services import wallet_close
+
+    profile, eur, usd, api = mine
+    finance = UserFactory(username="finance.eu")
+    grant(finance, "finance", entity=world.eu)
+    with pytest.raises(Conflict) as refused:
+        wallet_close(actor=finance, wallet=eur, reason="client asked")
+    assert refused.value.code == "wallet_not_empty"
+    client = User.objects.get(profile=profile)
+    for denied in (world.eu_support, client):  # the client may not close its own wallets
+        with pytest.raises(PermissionDenied):
+            wallet_close(actor=denied, wallet=usd, reason="no")
+    assert LedgerAccount.objects.unscoped().get(pk=usd.pk).closed_at is None
+    closed = wallet_close(actor=finance, wallet=usd, reason="client asked")
+    assert closed.closed_at is not None
+    assert wallet_close(actor=finance, wallet=usd, reason="again").closed_at == closed.closed_at
+    assert [w["status"] for w in api.get("/api/v1/me/wallets").json()] == ["open", "closed"]
