@@ -529,3 +529,37 @@ def test_wallet_to_account_and_back_through_the_api_on_each_connector(desk):
     assert desk.platform.user_get(account.login).balance == Decimal("124.75")
     assert balance(usd) == Decimal("375.25")
     assert_ledger_sound(desk.entity)
+
+
+def test_a_deposit_the_wallet_no_longer_covers_is_refused_and_the_quote_stays_unused(world, me):
+    live = open_live(me)
+    fund(me.usd, "100.00")
+    deposit = quote(me, ("wallet", me.usd.pk), ("trading_account", live["id"]), "100.00").json()
+    spend = quote(me, ("wallet", me.usd.pk), ("wallet", me.eur.pk), "60.00").json()
+    assert confirm(me, spend["quote_id"], "spend").status_code == 201
+    answer = confirm(me, deposit["quote_id"], "dep")
+    assert (answer.status_code, answer.json()["code"]) == (409, "insufficient_funds")
+    assert not TradingTransfer.objects.unscoped().filter(account_id=live["id"]).exists()
+    assert TransferQuote.objects.unscoped().get(token=deposit["quote_id"]).idempotency_key == ""
+    assert balance(me.usd) == Decimal("40")
+    assert_ledger_sound(world.eu)
+
+
+def test_opening_an_account_again_with_the_same_key_returns_it(me):
+    body = {"type": "demo", "kind": "demo", "currency": "USD"}
+    first = me.api.post(
+        "/api/v1/me/trading-accounts", body, format="json", HTTP_IDEMPOTENCY_KEY="a1"
+    )
+    again = me.api.post(
+        "/api/v1/me/trading-accounts", body, format="json", HTTP_IDEMPOTENCY_KEY="a1"
+    )
+    assert first.status_code == 201, first.content
+    assert again.json()["id"] == first.json()["id"]
+    other = me.api.post(
+        "/api/v1/me/trading-accounts",
+        {"type": "pro", "kind": "live", "currency": "USD"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="a1",
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    assert TradingAccount.objects.unscoped().filter(profile=me.profile).count() == 1
