@@ -101,7 +101,6 @@ NOT_YET_GATED = {
     "wallets.services.journals.journal_post",
     "wallets.services.journals.journal_post_batch",
     "wallets.services.journals.journal_reverse",
-    "wallets.services.transfers.wallet_transfer",
 }
 
 
