@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from brokercrm.accounts.demo import demo_password
 from brokercrm.accounts.models import User
+from brokercrm.gate import system
 from entities.selectors import entities_by_code
 from identity.choices import ProfileStatus
 from identity.demo import demo_profile
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             profile = profile_activate(profile=profile, reason="Demo client: KYC approved")
         password = demo_password()
         if not User.objects.filter(profile=profile).exists():
-            client_login_create(actor=None, profile=profile, password=password)
+            client_login_create(actor=system("client_login"), profile=profile, password=password)
         wallets = wallets_demo.seed_client_wallets(profile=profile)
         trading = platforms_demo.seed_client_trading(
             profile=profile, wallets=wallets, state=settings.VAR_DIR / "trading-sim.sqlite3"
