@@ -268,6 +268,9 @@ SPECTACULAR_SETTINGS = {
         "IbPartnerStatusEnum": "ib.models.IbPartner.Status",
         "ReferralReviewStatusEnum": "ib.models.ReferralReview.Status",
         "ReferralReviewDecisionEnum": "ib.services.management.REVIEW_DECISIONS",
+        "TradingAccountKindEnum": "platforms.api.client.ACCOUNT_KINDS",
+        "TransferEndpointKindEnum": "platforms.api.client.ENDPOINT_KINDS",
+        "TransferQuoteKindEnum": "platforms.quote_models.TransferQuote.Kind",
     },
 }
 

@@ -197,10 +197,12 @@ def serve(app: JsonApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
         server.server_close()
 
 
-def start_in_thread(app: JsonApp, *, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
-    """Serve `app` from a thread of this process (in-process fakes in unit tests).
-    Returns the base URL and a function that stops it."""
-    server = _Server((host, 0), _handler_class(app))
+def start_in_thread(
+    app: JsonApp, *, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, Callable[[], None]]:
+    """Serve `app` from a thread of this process (in-process fakes in unit tests; port 0:
+    any free one). Returns the base URL and a function that stops it."""
+    server = _Server((host, port), _handler_class(app))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

@@ -22,7 +22,7 @@ from brokercrm.accounts.models import User
 from brokercrm.errors import ValidationFailed
 from brokercrm.events.bus import announce
 from brokercrm.events.models import Event
-from brokercrm.gate import SYSTEM
+from brokercrm.gate import SYSTEM, system
 from brokercrm.notifications import demo as notifications_demo
 from identity import demo as identity_demo
 from identity.choices import ProfileStatus
@@ -254,7 +254,9 @@ def _client_login(entities: dict[str, Any], password: str) -> tuple[User | None,
     if login is not None:
         return login, ""
     try:
-        return client_login_create(actor=None, profile=profile, password=password), ""
+        return client_login_create(
+            actor=system("client_login"), profile=profile, password=password
+        ), ""
     except ValidationFailed as refused:  # a DEMO_PASSWORD the validators do not accept
         return None, str(refused)
 

@@ -24,9 +24,9 @@ from brokercrm.errors import (
     ApplicationError,
     Conflict,
     NotFound,
-    PermissionDenied,
     ValidationFailed,
 )
+from brokercrm.gate import is_system, require
 from brokercrm.scoping import scope_for
 
 from .normalize import NormalizationError, normalize_email
@@ -61,17 +61,31 @@ def client_username(*, entity_code: str, email_canonical: str) -> str:
     return username
 
 
-def client_login_create(*, actor: User | None, profile: Any, password: str) -> User:
-    """Open a portal login for `profile`: the profile's e-mail address, the client's password.
+def client_password_checked(
+    *, password: Any, email: str, given_name: str = "", family_name: str = ""
+) -> str:
+    """The password a client chose, refused (`password_required`, `password_weak`) before
+    anything is written."""
+    if not isinstance(password, str) or not password:
+        raise ValidationFailed("Choose a password.", code="password_required")
+    candidate = User(email=email, first_name=given_name, last_name=family_name)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            " ".join(exc.messages),
+            code="password_weak",
+            extra={"errors": {"password": exc.messages}},
+        ) from exc
+    return password
 
-    System calls (actor None) may; staff need to change client profiles in the entity."""
-    if actor is not None and not actor.is_superuser:
-        if not scope_for(actor, "identity.view_clientprofile").contains(profile):
-            raise NotFound("No such client profile.", code="profile_not_found")
-        if not scope_for(actor, "identity.change_clientprofile").contains(profile):
-            raise PermissionDenied(
-                "You may not open logins for this entity's clients.", code="permission_denied"
-            )
+
+def client_login_add(*, profile: Any, password: str) -> User:
+    """The step that opens `profile`'s login inside the caller's transaction (registration, or
+    `client_login_create`); the password is already checked. Raises `Conflict` when the profile
+    has a login, or another login of the entity uses the address."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("client_login_add runs inside the transaction of its use case.")
     if profile.status == "closed":
         raise ValidationFailed("The client profile is closed.", code="profile_closed")
     if not profile.email_canonical:
@@ -85,30 +99,52 @@ def client_login_create(*, actor: User | None, profile: Any, password: str) -> U
         profile=profile,
         is_staff=False,
     )
-    if not isinstance(password, str) or not password:
-        raise ValidationFailed("Choose a password.", code="password_required")
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            " ".join(exc.messages),
-            code="password_weak",
-            extra={"errors": {"password": exc.messages}},
-        ) from exc
     user.set_password(password)
+    if User.objects.filter(profile=profile).exists():
+        raise Conflict("This client profile has a login already.", code="login_exists")
+    if User.objects.filter(username=user.username).exists():
+        raise Conflict(
+            "Another client of this entity logs in with this e-mail address.",
+            code="login_email_taken",
+        )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent create is told apart below
+            user.save()
+    except IntegrityError as exc:
+        raise Conflict("This client profile has a login already.", code="login_exists") from exc
+    return user
+
+
+def client_login_create(*, actor: Any, profile: Any, password: str) -> User:
+    """Open a portal login for `profile`: the profile's e-mail address, the client's password.
+
+    SYSTEM may; staff need to change client profiles in the entity."""
+    if is_system(actor):
+        pass
+    elif not scope_for(actor, "identity.view_clientprofile").contains(profile):
+        raise NotFound("No such client profile.", code="profile_not_found")
+    else:
+        require(
+            actor,
+            "identity.change_clientprofile",
+            profile,
+            detail="You may not open logins for this entity's clients.",
+        )
+    if profile.status == "closed":
+        raise ValidationFailed("The client profile is closed.", code="profile_closed")
+    if not profile.email_canonical:
+        raise ValidationFailed("The client profile has no e-mail address.", code="email_missing")
+    client_password_checked(
+        password=password,
+        email=profile.email,
+        given_name=profile.given_name,
+        family_name=profile.family_name,
+    )
     try:
         with transaction.atomic(durable=True):
-            if User.objects.filter(profile=profile).exists():
-                raise Conflict("This client profile has a login already.", code="login_exists")
-            if User.objects.filter(username=user.username).exists():
-                raise Conflict(
-                    "Another client of this entity logs in with this e-mail address.",
-                    code="login_email_taken",
-                )
-            user.save()
+            user = client_login_add(profile=profile, password=password)
             audit_record(
                 actor=actor,
-                actor_label=None if actor is not None else "system:client_login",
                 action="access.client_login_created",
                 entity=profile.entity_id,
                 obj=user,

@@ -10,8 +10,13 @@ lie below the ranges the simulator hands out, so syncs never meet them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -19,10 +24,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from brokercrm.gate import system
+from brokercrm.httpjson import UpstreamError, json_request
+from brokercrm.simulators import start_in_thread
 from identity.demo import demo_profile
 
-from .models import Deal, GroupMapping, TradingAccount, TradingServer
+from .models import Deal, GroupMapping, TradingAccount, TradingEvent, TradingServer, TransferQuote
 from .selectors import DEAL_IMPORT_LOCK
+from .services import (
+    Endpoint,
+    trading_account_open,
+    trading_feed_poll,
+    trading_server_reconcile,
+    transfer_execute,
+    transfer_quote_create,
+)
+from .simulator.__main__ import build_app
+from .simulator.api_common import Faults, Simulator
+from .simulator.config import load_servers
+from .simulator.store import Store
 
 # entity code → (server name, kind, shown as, [(account type, currency, group)])
 DEMO_SERVERS: dict[str, tuple[str, str, str, list[tuple[str, str, str]]]] = {
@@ -212,3 +232,131 @@ def _account(
         label=HISTORY_LABEL,
     )
     return account
+
+
+# --- one client's trading, through the services a client's API calls use -------------------
+
+CLIENT_LABEL = "seed_trading"
+
+
+@dataclass
+class ClientTrading:
+    live: TradingAccount
+    demo: TradingAccount
+    deals: int
+    margin_calls: int
+
+
+@contextmanager
+def trading_simulator(server: TradingServer, state: Path) -> Iterator[str]:
+    """The simulator at the server's URL; when nothing answers there (`make demo` starts the
+    simulator only after seeding), the simulator is served from this process on that port
+    and the demo's state file, so what is created now is there when the real one starts."""
+    url = server.base_url.rstrip("/")
+    try:
+        json_request("GET", f"{url}/health", timeout=2.0)
+    except UpstreamError:
+        pass
+    else:
+        yield url
+        return
+    parsed = urlsplit(url)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(state, seed=42)
+    for config in load_servers(None):
+        store.ensure_server(config)
+    _url, stop = start_in_thread(
+        build_app(Simulator(store=store, faults=Faults(), traders=0)),
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 80,
+    )
+    try:
+        yield url
+    finally:
+        stop()
+        store.close()
+
+
+def _sim(url: str, path: str, body: dict[str, Any]) -> Any:
+    answer = json_request("POST", f"{url}/admin/{path}", body=body)
+    if answer.status != 200:
+        raise CommandError(f"The trading simulator refused {path}: {answer.body}")
+    return answer.body
+
+
+def _open(profile: Any, account_type: str) -> TradingAccount:
+    return trading_account_open(
+        actor=system(CLIENT_LABEL),
+        profile=profile,
+        account_type=account_type,
+        currency="USD",
+        idempotency_key=f"demo:{account_type}:{profile.pk}",
+    )
+
+
+def seed_client_trading(*, profile: Any, wallets: Any, state: Path) -> ClientTrading:
+    """A live and a demo USD account for the client on its entity's demo server; part of the
+    base-currency wallet converted to USD at a quoted rate and moved to the live account;
+    a few deals; and one margin call (announced as `platforms.margin_call`). Safe to run
+    again: accounts and transfers are keyed by the profile, the margin call made once."""
+    actor = system(CLIENT_LABEL)
+    server = (
+        TradingServer.objects.in_entity(profile.entity_id)
+        .filter(active=True)
+        .order_by("pk")
+        .first()
+    )
+    if server is None:
+        raise CommandError("The client's entity has no trading server: run seed_demo first.")
+    with trading_simulator(server, state) as url:
+        live, demo = _open(profile, "standard"), _open(profile, "demo")
+        for source, target, amount, key in (
+            (wallets.base, wallets.usd, "1500.00", "fx"),
+            (wallets.usd, live, "1000.00", "fund"),
+        ):
+            source.refresh_from_db()  # the balance the previous step left
+            target.refresh_from_db()
+            if (
+                not TransferQuote.objects.in_entity(profile.entity_id)
+                .filter(idempotency_key=f"demo:{key}:{profile.pk}")
+                .exists()
+            ):
+                quote = transfer_quote_create(
+                    actor=actor,
+                    source=Endpoint(wallet=source),
+                    target=Endpoint(wallet=target)
+                    if target is wallets.usd
+                    else Endpoint(account=target),
+                    amount=amount,
+                )
+                transfer_execute(
+                    actor=actor, quote=quote, idempotency_key=f"demo:{key}:{profile.pk}"
+                )
+        named = {"server": server.server_name, "login": live.login}
+        if not TradingEvent.objects.in_entity(profile.entity_id).filter(account=live).exists():
+            for symbol, side in (("GBPUSD", "buy"), ("XAUUSD", "sell")):
+                ticket = _sim(
+                    url,
+                    "positions",
+                    {**named, "symbol": symbol, "side": side, "volume": 0.01},
+                )["ticket"]
+                _sim(url, "positions/close", {"server": server.server_name, "ticket": ticket})
+            _sim(url, "positions", {**named, "symbol": "EURUSD", "side": "buy", "volume": 0.25})
+            moved = 0.0
+            for _ in range(8):  # down in small steps until the account is in the zone
+                _sim(url, "shock", {"symbol": "EURUSD", "percent": -0.5})
+                moved += 0.5
+                trading_feed_poll(server_id=server.pk)
+                if TradingEvent.objects.in_entity(profile.entity_id).filter(account=live).exists():
+                    break
+            _sim(url, "shock", {"symbol": "EURUSD", "percent": moved})
+        trading_feed_poll(server_id=server.pk)
+        trading_server_reconcile(server_id=server.pk)
+    return ClientTrading(
+        live=TradingAccount.objects.in_entity(profile.entity_id).get(pk=live.pk),
+        demo=demo,
+        deals=Deal.objects.in_entity(profile.entity_id).filter(account=live).count(),
+        margin_calls=TradingEvent.objects.in_entity(profile.entity_id)
+        .filter(account=live, kind=TradingEvent.Kind.MARGIN_CALL)
+        .count(),
+    )

@@ -406,3 +406,20 @@ class ControlFailure(EntityOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (account {self.account_id})"
+
+
+from .quote_models import TransferQuote  # noqa: E402  (kept apart: this module is long enough)
+
+__all__ = [
+    "AccountType",
+    "ControlFailure",
+    "Deal",
+    "GroupMapping",
+    "Rights",
+    "SyncCursor",
+    "TradingAccount",
+    "TradingEvent",
+    "TradingServer",
+    "TradingTransfer",
+    "TransferQuote",
+]

@@ -125,6 +125,82 @@ def group_mappings_for(
     return list(mappings)
 
 
+@dataclass(frozen=True)
+class OfferedAccountType:
+    """An account a client of the entity may open: from an active group mapping."""
+
+    type: str
+    kind: str  # demo or live
+    currency: str
+    leverage: int | None  # None: the server did not say (its group's default applies)
+    server_id: int
+    server: str
+    platform: str
+
+
+def _group_leverages(server: TradingServer) -> dict[str, int]:
+    """The groups' default leverage on the server, asked at most every five minutes."""
+    from django.core.cache import cache
+
+    from brokercrm.errors import ApplicationError
+    from platforms.connectors import PlatformError
+
+    from .services.common import server_connector
+
+    key = f"platforms:group-leverage:{server.pk}"
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = {group.name: group.leverage for group in server_connector(server).groups()}
+        except (PlatformError, ApplicationError):
+            return {}
+        cache.set(key, found, 300)
+    return found
+
+
+def account_types_offered(*, entity_id: int) -> list[OfferedAccountType]:
+    """What the entity offers for demo and live accounts, per type and currency, from its
+    active group mappings on its active servers."""
+    mappings = list(
+        GroupMapping.objects.in_entity(entity_id)
+        .filter(active=True, server__active=True)
+        .select_related("server")
+        .order_by("account_type", "currency", "server_id")
+    )
+    leverages: dict[int, dict[str, int]] = {}
+    offered = []
+    for mapping in mappings:
+        leverage = mapping.leverage
+        if leverage is None:
+            if mapping.server_id not in leverages:
+                leverages[mapping.server_id] = _group_leverages(mapping.server)
+            leverage = leverages[mapping.server_id].get(mapping.group)
+        offered.append(
+            OfferedAccountType(
+                type=mapping.account_type,
+                kind="demo" if mapping.account_type == "demo" else "live",
+                currency=mapping.currency,
+                leverage=leverage,
+                server_id=mapping.server_id,
+                server=mapping.server.name,
+                platform=mapping.server.kind,
+            )
+        )
+    return offered
+
+
+def client_trading_account(
+    *, entity_id: int, profile_id: int, account_id: int
+) -> TradingAccount | None:
+    """One of the profile's trading accounts by id (None for anyone else's)."""
+    return (
+        TradingAccount.objects.in_entity(entity_id)
+        .filter(profile_id=profile_id, pk=account_id)
+        .select_related("server")
+        .first()
+    )
+
+
 def servers_of_entity(server_ids: set[int], entity_id: int) -> set[int]:
     """Which of these trading servers belong to the entity."""
     return set(

@@ -74,7 +74,6 @@ NOT_YET_GATED = {
     "audit.services.audit_record",  # the recorder of the gate's decisions, not an action
     "brokercrm.accounts.services.role_grant",
     "brokercrm.accounts.services.role_revoke",
-    "identity.logins.client_login_create",
     "identity.services.merges.person_merge",
     "identity.services.merges.person_unmerge",
     "identity.services.profiles.person_aml_block",
@@ -93,7 +92,6 @@ NOT_YET_GATED = {
     "wallets.services.journals.journal_post",
     "wallets.services.journals.journal_post_batch",
     "wallets.services.journals.journal_reverse",
-    "wallets.services.transfers.wallet_transfer",
 }
 
 

@@ -41,11 +41,16 @@ class LedgerAccount(EntityOwned):
     balance = models.DecimalField(**MONEY, default=Decimal(0))
     held = models.DecimalField(**MONEY, default=Decimal(0))
     created_at = models.DateTimeField(auto_now_add=True)
+    # A closed wallet takes no money in; what it still holds may only leave it.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     scope_desk_field: ClassVar[str] = "profile__desk"
 
     class Meta:
         ordering = ["entity_id", "kind", "currency", "pk"]
+        permissions = [
+            ("transfer_ledgeraccount", "Can move money between wallets of one client"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="ledgeraccount_wallet_available_not_negative",

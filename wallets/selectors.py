@@ -8,7 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet, Sum, Window
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce
+
+from brokercrm.money import MONEY
 
 from .models import Hold, JournalEntry, LedgerAccount, Posting
 
@@ -57,6 +60,59 @@ def account_statement(
         for line in statement
         if (since is None or line["at"] >= since) and (until is None or line["at"] < until)
     ]
+
+
+def _ledger_sum(queryset: QuerySet) -> Coalesce:
+    total = queryset.values("account_id").annotate(total=Sum("amount")).values("total")
+    return Coalesce(
+        Subquery(total, output_field=DecimalField(**MONEY)),
+        Value(Decimal(0)),
+        output_field=DecimalField(**MONEY),
+    )
+
+
+def wallets_with_ledger_figures() -> QuerySet[LedgerAccount]:
+    """Client wallets with `ledger_balance` (the sum of their postings) and `ledger_held`
+    (their pending holds) read from the ledger itself, not the stored running figures;
+    `ledger_available` is what may be spent. Scope it (`in_entity`) before use."""
+    postings = Posting.objects.unscoped().filter(account_id=OuterRef("pk"))
+    holds = Hold.objects.unscoped().filter(account_id=OuterRef("pk"), status=Hold.Status.PENDING)
+    return (
+        LedgerAccount.objects.filter(kind=LedgerAccount.Kind.CLIENT_WALLET)
+        .annotate(ledger_balance=_ledger_sum(postings), ledger_held=_ledger_sum(holds))
+        .annotate(ledger_available=F("ledger_balance") - F("ledger_held"))
+        .order_by("currency", "pk")
+    )
+
+
+def client_wallets(*, entity_id: int, profile_id: int) -> QuerySet[LedgerAccount]:
+    """The profile's wallets with their ledger figures (see `wallets_with_ledger_figures`)."""
+    return wallets_with_ledger_figures().in_entity(entity_id).filter(profile_id=profile_id)
+
+
+def wallet_statement(
+    *, account: LedgerAccount, since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[Posting]:
+    """The account's postings booked in [since, until), oldest first, each with
+    `balance_after`: the balance before `since` plus the running sum, so a page of a date
+    range shows the same balances as the whole statement."""
+    postings = Posting.objects.in_entity(account.entity_id).filter(account=account)
+    opening = Decimal(0)
+    if since is not None:
+        opening = postings.filter(journal__created_at__lt=since).aggregate(total=Sum("amount"))[
+            "total"
+        ] or Decimal(0)
+        postings = postings.filter(journal__created_at__gte=since)
+    if until is not None:
+        postings = postings.filter(journal__created_at__lt=until)
+    return (
+        postings.select_related("journal")
+        .annotate(
+            balance_after=Window(Sum("amount"), order_by=F("id").asc())
+            + Value(opening, output_field=DecimalField(**MONEY))
+        )
+        .order_by("id")
+    )
 
 
 def trial_balance(*, entity: Any) -> dict[str, dict[str, Decimal]]:
@@ -143,6 +199,15 @@ def client_wallet(*, entity_id: int, profile_id: int, currency: str) -> LedgerAc
     return (
         LedgerAccount.objects.in_entity(entity_id)
         .filter(kind=LedgerAccount.Kind.CLIENT_WALLET, profile_id=profile_id, currency=currency)
+        .first()
+    )
+
+
+def client_wallet_by_id(*, entity_id: int, profile_id: int, wallet_id: int) -> LedgerAccount | None:
+    """One of the profile's wallets by id (None for anyone else's)."""
+    return (
+        LedgerAccount.objects.in_entity(entity_id)
+        .filter(kind=LedgerAccount.Kind.CLIENT_WALLET, profile_id=profile_id, pk=wallet_id)
         .first()
     )
 

@@ -55,6 +55,7 @@ def test_deploy_check_with_production_settings_has_no_warnings():
         "ALLOWED_HOSTS": "crm.example.com",
         "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set while browser tests run, never deployed
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,

@@ -54,6 +54,23 @@ class RegistrationSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="The IB referral code the applicant came with, if any.",
     )
+    language = serializers.CharField(
+        max_length=8,
+        required=False,
+        default="en",
+        help_text="The language the client reads: en, es or ar.",
+    )
+    password = serializers.CharField(
+        max_length=128,
+        required=False,
+        default="",
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="The client's password: opens their login with the profile "
+        "(then `POST /client-tokens` logs them in).",
+    )
 
 
 class RegistrationResultSerializer(serializers.Serializer):
@@ -61,6 +78,7 @@ class RegistrationResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(["accepted", "pending_review"])
     profile_id = serializers.IntegerField()
     entity = serializers.CharField()
+    login = serializers.BooleanField(help_text="Whether the client's login was opened.")
     referral_attributed = serializers.BooleanField(
         allow_null=True,
         help_text="Null without a referral code; false when the code was kept for review "

@@ -61,6 +61,7 @@ class RegistrationView(APIView):
                 "status": STATUS_FOR_OUTCOME[result.outcome],
                 "profile_id": result.profile.pk,
                 "entity": result.profile.entity.code,
+                "login": bool(values.get("password")),
                 "referral_attributed": result.referral_attributed,
             },
             status=status.HTTP_201_CREATED,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from entities.selectors import onboarding_entity_for
 
 from .. import events
 from ..crypto import blind_index
+from ..logins import client_login_add, client_password_checked
 from ..matching import DocumentValue, Probe, match_probe
 from ..models import (
     ClientProfile,
@@ -85,6 +87,10 @@ class RegistrationInput:
     ip: str = ""
     agreement_version: str = ""
     referral_code: str = ""
+    # The client's language (settings.LANGUAGES) and, when the brand's sign-up form asks for
+    # one, the password of the client's login, opened with the profile.
+    language: str = "en"
+    password: str = ""
 
 
 @dataclass
@@ -209,6 +215,14 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
             f"Applicants must be at least {min_age} years old.", code="applicant_too_young"
         )
     entity = routing.entity
+    language = _language_checked(data.language)
+    if data.password:
+        client_password_checked(
+            password=data.password,
+            email=values.email_display,
+            given_name=data.given_name,
+            family_name=data.family_name,
+        )
     with transaction.atomic(durable=True):
         _lock_identifiers(values.probe)
         match = match_probe(values.probe)
@@ -228,8 +242,10 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
             )
         if outcome in ("new", "review", "auto_link"):
             profile = _profile_create(
-                entity, brand, person, data, values, routing.ruleset.reference, outcome
+                entity, brand, person, data, values, routing.ruleset.reference, outcome, language
             )
+            if data.password:
+                client_login_add(profile=profile, password=data.password)
         decision = MatchDecision.objects.create(
             entity=entity,
             brand=brand,
@@ -291,6 +307,13 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
     )
 
 
+def _language_checked(language: str) -> str:
+    if language not in dict(settings.LANGUAGES):
+        choices = ", ".join(code for code, _name in settings.LANGUAGES)
+        raise ValidationFailed(f"The language is one of {choices}.", code="language_unsupported")
+    return language
+
+
 _REFERRAL_CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
 
 
@@ -315,6 +338,7 @@ def _profile_create(
     values: _Normalised,
     ruleset: str,
     outcome: str,
+    language: str,
 ) -> ClientProfile:
     probe = values.probe
     profile = ClientProfile.objects.create(
@@ -339,6 +363,7 @@ def _profile_create(
         email=values.email_display,
         email_canonical=probe.email or "",
         email_verified=data.email_verified,
+        language=language,
         phone=probe.phone or "",
         registration_ip=probe.ip,
         device_fingerprint=probe.device or "",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from brokercrm.gate import SYSTEM
 from identity.api.auth import brand_api_key_create
+from identity.logins import client_login_create
 from identity.models import ClientProfile, DuplicateCase, Person
 
 from .factories import register
@@ -80,6 +82,9 @@ def test_blocked_registration_learns_nothing(world, brand_client):
         ({"given_name": "x" * 500}, "invalid"),
         ({"document": {"type": "library_card", "number": "1", "issuing_country": "DE"}}, "invalid"),
         ({"email": None}, "invalid"),
+        ({"password": "password"}, "password_weak"),
+        ({"password": "ivan.petrov@example.com"}, "password_weak"),
+        ({"language": "fr"}, "language_unsupported"),
     ],
 )
 def test_bad_registrations_get_a_stable_code(world, brand_client, change, code):
@@ -87,6 +92,47 @@ def test_bad_registrations_get_a_stable_code(world, brand_client, change, code):
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code
     assert Person.objects.count() == 0
+
+
+def test_registration_with_a_password_opens_the_client_login(world, brand_client):
+    response = brand_client.post(
+        "/api/v1/registrations",
+        {**PAYLOAD, "password": "Lantern-Orchid-42", "language": "es"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["login"] is True
+    assert "password" not in response.json()
+    profile = ClientProfile.objects.unscoped().get(pk=response.json()["profile_id"])
+    assert profile.language == "es"
+    login = brand_client.post(
+        "/api/v1/client-tokens",
+        {"email": "Ivan.Petrov@example.com", "password": "Lantern-Orchid-42"},
+        format="json",
+    )
+    assert login.status_code == 200, login.content
+    assert login.json()["profile_id"] == profile.pk
+
+
+def test_a_login_that_cannot_be_opened_leaves_no_registration(world, brand_client):
+    """Another client of the entity already logs in with the address: nothing is written."""
+    other = register(world.eu_brand, given_name="Olga", family_name="Smirnova")
+    client_login_create(actor=SYSTEM, profile=other.profile, password="Lantern-Orchid-42")
+    people = Person.objects.count()
+    response = brand_client.post(
+        "/api/v1/registrations",
+        {
+            **PAYLOAD,
+            "email": other.profile.email,
+            "document": None,
+            "password": "Harbour-Maple-77",
+        },
+        format="json",
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "login_email_taken"
+    assert Person.objects.count() == people
+    assert ClientProfile.objects.unscoped().count() == 1
 
 
 def test_oversized_registration_is_413(world, brand_client):

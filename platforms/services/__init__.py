@@ -8,6 +8,14 @@ from .accounts import (
     trading_account_status_set,
     trading_accounts_pending_resolve,
 )
+from .client_transfers import (
+    Endpoint,
+    QuoteExpired,
+    QuoteUsed,
+    TransferRefused,
+    transfer_execute,
+    transfer_quote_create,
+)
 from .common import (
     AccountMissingOnServer,
     AccountNotActive,
@@ -42,13 +50,17 @@ from .sync import (
 __all__ = [
     "AccountMissingOnServer",
     "AccountNotActive",
+    "Endpoint",
     "FeedReport",
     "NoGroupMapping",
+    "QuoteExpired",
+    "QuoteUsed",
     "ReconcileReport",
     "ServerInactive",
     "ServerMisconfigured",
     "ServerOfAnotherEntity",
     "TradingNotAllowed",
+    "TransferRefused",
     "account_comment",
     "control_failure_resolve",
     "deals_link",
@@ -68,4 +80,6 @@ __all__ = [
     "trading_transfer_create",
     "trading_transfer_send",
     "trading_transfers_pending_resolve",
+    "transfer_execute",
+    "transfer_quote_create",
 ]

@@ -11,6 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from brokercrm.events.bus import announce
+from platforms import events as platform_events
 from platforms.connectors import LoginNotFound
 from platforms.connectors import TradingPlatform as Platform
 from platforms.models import Deal, TradingAccount, TradingEvent, TradingServer
@@ -131,17 +133,19 @@ def _record_events(server: TradingServer, events: list[Any]) -> int:
         .values_list("seq", flat=True)
     )
     accounts = {
-        login: (pk, profile_id)
-        for login, pk, profile_id in TradingAccount.objects.unscoped()
+        login: (pk, profile_id, person_id, currency)
+        for login, pk, profile_id, person_id, currency in TradingAccount.objects.unscoped()
         .filter(server=server, login__in={event.login for event in events})
-        .values_list("login", "pk", "profile_id")
+        .values_list("login", "pk", "profile_id", "profile__person_id", "currency")
     }
     recorded = 0
     for event in events:
         seq = int(event.cursor)
         if seq in existing:
             continue
-        account_id, profile_id = accounts.get(event.login, (None, None))
+        account_id, profile_id, person_id, currency = accounts.get(
+            event.login, (None, None, None, None)
+        )
         TradingEvent.objects.create(
             entity_id=server.entity_id,
             server=server,
@@ -170,6 +174,24 @@ def _record_events(server: TradingServer, events: list[Any]) -> int:
                     **dict(event.payload),
                 },
             )
+            if event.kind == TradingEvent.Kind.MARGIN_CALL:
+                # The server raises one margin call per episode (until the level recovers)
+                # and the event is kept once by its feed position: announced once, however
+                # often the feed is polled.
+                announce(
+                    platform_events.MARGIN_CALL,
+                    entity=server.entity_id,
+                    person=person_id,
+                    profile=profile_id,
+                    payload={
+                        "account_id": account_id,
+                        "login": event.login,
+                        "margin_level": event.payload.get("margin_level"),
+                        "equity": event.payload.get("equity"),
+                        "currency": currency,
+                    },
+                    actor_label=SYNC_LABEL,
+                )
     return recorded
 
 

@@ -1,11 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import client, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("wallets", views.WalletViewSet, basename="wallet")
 router.register("journals", views.JournalViewSet, basename="journal")
+router.register("me/wallets", client.MyWalletViewSet, basename="my-wallet")
 
 urlpatterns = [
     path("transfers", views.TransferView.as_view(), name="transfers"),

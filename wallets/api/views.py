@@ -83,7 +83,7 @@ class TransferView(APIView):
         data.is_valid(raise_exception=True)
         source = _visible_wallet(request, data.validated_data["source"])
         target = _visible_wallet(request, data.validated_data["target"])
-        if not scope_for(request.user, "wallets.add_journalentry").contains(source):
+        if not scope_for(request.user, "wallets.transfer_ledgeraccount").contains(source):
             raise PermissionDenied(
                 "You may not move money in this entity.", code="permission_denied"
             )

@@ -13,14 +13,15 @@ Guarantees, and who keeps them:
 from .accounts import (
     NORMAL_SIDE,
     system_account,
+    wallet_close,
     wallet_open,
     wallet_open_base,
     wallets_on_activation,
 )
-from .common import CrossEntityTransfer, HoldNotPending, InsufficientFunds
+from .common import CrossEntityTransfer, HoldNotPending, InsufficientFunds, WalletClosed
 from .holds import hold_create, hold_post, hold_void
 from .journals import JournalSpec, Line, journal_post, journal_post_batch, journal_reverse
-from .transfers import FxQuote, fx_quote, fx_rate_record, wallet_transfer
+from .transfers import FxQuote, fx_converted, fx_quote, fx_rate_record, wallet_transfer
 
 __all__ = [
     "NORMAL_SIDE",
@@ -30,6 +31,8 @@ __all__ = [
     "InsufficientFunds",
     "JournalSpec",
     "Line",
+    "WalletClosed",
+    "fx_converted",
     "fx_quote",
     "fx_rate_record",
     "hold_create",
@@ -39,6 +42,7 @@ __all__ = [
     "journal_post_batch",
     "journal_reverse",
     "system_account",
+    "wallet_close",
     "wallet_open",
     "wallet_open_base",
     "wallet_transfer",

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from brokercrm.errors import ValidationFailed
+from audit.services import audit_record
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 
 from ..models import LedgerAccount
@@ -85,3 +88,35 @@ def wallets_on_activation(*, profile: Any) -> list[LedgerAccount]:
     except RuleSetMissing:
         opens_base = True
     return [wallet_open_base(profile=profile)] if opens_base else []
+
+
+def wallet_close(*, actor: Any, wallet: LedgerAccount, reason: str) -> LedgerAccount:
+    """Close an empty client wallet: it takes no money in from then on (transfers to it are
+    refused with `wallet_closed`). Closing twice changes nothing."""
+    require(actor, "wallets.change_ledgeraccount", wallet, detail="You may not close wallets.")
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
+    with transaction.atomic(durable=True):
+        wallet = (
+            LedgerAccount.objects.in_entity(wallet.entity_id)
+            .select_for_update()
+            .get(pk=wallet.pk, kind=LedgerAccount.Kind.CLIENT_WALLET)
+        )
+        if wallet.closed_at is not None:
+            return wallet
+        if wallet.balance or wallet.held:
+            raise Conflict(
+                f"The wallet still holds {wallet.balance} {wallet.currency}: empty it first.",
+                code="wallet_not_empty",
+            )
+        wallet.closed_at = timezone.now()
+        wallet.save(update_fields=["closed_at"])
+        audit_record(
+            actor=actor,
+            action="wallets.wallet_closed",
+            entity=wallet.entity_id,
+            obj=wallet,
+            after={"currency": wallet.currency, "profile": wallet.profile_id},
+            reason=reason,
+        )
+    return wallet

@@ -19,6 +19,12 @@ class HoldNotPending(ApplicationError):
     default_detail = "The hold was already posted or voided."
 
 
+class WalletClosed(ApplicationError):
+    code = "wallet_closed"
+    status = 409
+    default_detail = "The wallet is closed: it takes no money in."
+
+
 class CrossEntityTransfer(ApplicationError):
     code = "cross_entity_transfer"
     default_detail = "Money does not move between entities through a transfer."

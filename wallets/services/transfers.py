@@ -10,12 +10,13 @@ from typing import Any
 from django.utils import timezone
 
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import require
 from brokercrm.money import QUANTUM, money, round_to
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 
 from ..models import FxRate, JournalEntry, LedgerAccount
 from .accounts import system_account
-from .common import CrossEntityTransfer
+from .common import CrossEntityTransfer, WalletClosed
 from .journals import JournalSpec, Line, journal_post
 
 
@@ -53,11 +54,30 @@ def fx_quote(*, entity: Any, base: str, quote: str) -> FxQuote:
     return FxQuote(base, quote, mid, markup, rate, source, as_of.isoformat())
 
 
+def fx_converted(amount: Decimal, rate: Decimal) -> Decimal:
+    """What `amount` buys at `rate`: the one conversion quotes and transfers share."""
+    return round_to(amount * rate, QUANTUM)
+
+
 def wallet_transfer(
-    *, actor: Any, source: LedgerAccount, target: LedgerAccount, amount: Any, idempotency_key: str
+    *,
+    actor: Any,
+    source: LedgerAccount,
+    target: LedgerAccount,
+    amount: Any,
+    idempotency_key: str,
+    fx: FxQuote | None = None,
+    reference: str = "",
 ) -> JournalEntry:
     """Wallet to wallet of the same client inside one entity; converts through FX when the
-    currencies differ, recording both legs and the rate applied."""
+    currencies differ, recording both legs and the rate applied. With `fx` (a quote the
+    client was shown) the conversion uses exactly that rate; without, the latest one."""
+    require(
+        actor,
+        "wallets.transfer_ledgeraccount",
+        source,
+        detail="You may not move money between this client's wallets.",
+    )
     amount = money(amount)
     if source.entity_id != target.entity_id:
         raise CrossEntityTransfer()
@@ -72,21 +92,30 @@ def wallet_transfer(
         )
     if source.pk == target.pk:
         raise ValidationFailed("Source and target are the same wallet.", code="same_wallet")
+    if target.closed_at is not None:
+        raise WalletClosed(f"The {target.currency} wallet is closed: it takes no money in.")
     if source.currency == target.currency:
         spec = JournalSpec(
             type=JournalEntry.Type.TRANSFER,
             idempotency_key=idempotency_key,
             lines=[Line(source, -amount), Line(target, amount)],
+            reference=reference,
         )
     else:
         from entities.selectors import entity_get
 
-        quote = fx_quote(
+        quote = fx or fx_quote(
             entity=entity_get(source.entity_id),
             base=source.currency,
             quote=target.currency,
         )
-        converted = round_to(amount * quote.rate, QUANTUM)
+        if (quote.base, quote.quote) != (source.currency, target.currency):
+            raise ValidationFailed(
+                f"The rate is for {quote.base}/{quote.quote}, not "
+                f"{source.currency}/{target.currency}.",
+                code="fx_pair_mismatch",
+            )
+        converted = fx_converted(amount, quote.rate)
         if converted <= 0:
             raise ValidationFailed("The amount is too small to convert.", code="amount_invalid")
         fx_source = system_account(
@@ -98,6 +127,7 @@ def wallet_transfer(
         spec = JournalSpec(
             type=JournalEntry.Type.FX_TRANSFER,
             idempotency_key=idempotency_key,
+            reference=reference,
             lines=[
                 Line(source, -amount),
                 Line(fx_source, amount),

@@ -74,7 +74,7 @@ def test_overdraft_is_refused_by_the_database_and_nothing_changes(world, eur):
     fx_rate_record(base="EUR", quote="USD", rate="1.10", source="test")
     with pytest.raises(InsufficientFunds):
         wallet_transfer(
-            actor=None, source=eur, target=other, amount="100.01", idempotency_key="t-1"
+            actor=SYSTEM, source=eur, target=other, amount="100.01", idempotency_key="t-1"
         )
     assert _reload(eur).balance == Decimal("100")
     assert JournalEntry.objects.unscoped().count() == 1
@@ -156,7 +156,7 @@ def test_cross_currency_transfer_records_the_rate_and_both_legs(world, eur, sett
     fund(eur, "200")
     fx_rate_record(base="EUR", quote="USD", rate="1.08", source="ecb")
     journal = wallet_transfer(
-        actor=None, source=eur, target=usd, amount="100", idempotency_key="fx-1"
+        actor=SYSTEM, source=eur, target=usd, amount="100", idempotency_key="fx-1"
     )
     # 1.08 less 50 bp = 1.0746
     assert journal.metadata["fx"]["rate"] == "1.0746000000"
@@ -180,7 +180,7 @@ def test_money_never_crosses_entities(world, eur):
     gbp = wallet_open(profile=uk_client, currency="GBP")
     fund(eur, "10")
     with pytest.raises(CrossEntityTransfer):
-        wallet_transfer(actor=None, source=eur, target=gbp, amount="1", idempotency_key="x-1")
+        wallet_transfer(actor=SYSTEM, source=eur, target=gbp, amount="1", idempotency_key="x-1")
     uk_clearing = system_account(entity=world.uk, kind="psp_clearing", currency="EUR")
     with pytest.raises(CrossEntityTransfer):
         journal_post(
@@ -202,7 +202,9 @@ def test_bad_amounts_are_refused(world, eur, amount):
     fund(eur, "10")
     other = wallet_open(profile=eur.profile, currency="USD")
     with pytest.raises(ValidationFailed) as refused:
-        wallet_transfer(actor=None, source=eur, target=other, amount=amount, idempotency_key="bad")
+        wallet_transfer(
+            actor=SYSTEM, source=eur, target=other, amount=amount, idempotency_key="bad"
+        )
     assert refused.value.code == "amount_invalid"
     assert _reload(eur).balance == Decimal("10")
 
@@ -328,7 +330,7 @@ def test_statement_has_running_balances(world, eur):
     fund(eur, "50")
     other = wallet_open(profile=eur.profile, currency="USD")
     fx_rate_record(base="EUR", quote="USD", rate="1.1", source="test")
-    wallet_transfer(actor=None, source=eur, target=other, amount="30", idempotency_key="s-1")
+    wallet_transfer(actor=SYSTEM, source=eur, target=other, amount="30", idempotency_key="s-1")
     lines = account_statement(account=eur)
     assert [(line["amount"], line["balance_after"]) for line in lines] == [
         (Decimal("100"), Decimal("100")),

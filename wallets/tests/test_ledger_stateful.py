@@ -18,6 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from brokercrm.gate import SYSTEM
 from identity.models import ClientProfile, Person
 from wallets.models import LedgerAccount
 from wallets.selectors import ledger_imbalance, ledger_reconcile, trial_balance
@@ -148,7 +149,7 @@ def _machine(world):
             quote = fx_quote(entity=world.eu, base=source, quote=target)
             try:
                 wallet_transfer(
-                    actor=None,
+                    actor=SYSTEM,
                     source=self.wallets[source],
                     target=self.wallets[target],
                     amount=amount,

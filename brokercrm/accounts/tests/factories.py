@@ -6,6 +6,7 @@ import factory
 
 from brokercrm.accounts.models import RoleGrant, User
 from brokercrm.accounts.services import role_get, role_grant
+from brokercrm.gate import system
 
 PASSWORD = "correct-horse-battery"
 
@@ -36,4 +37,4 @@ CLIENT_PASSWORD = "purple-tiger-evening-42"
 def client_login(profile: Any, password: str = CLIENT_PASSWORD) -> User:
     from identity.logins import client_login_create
 
-    return client_login_create(actor=None, profile=profile, password=password)
+    return client_login_create(actor=system("client_login"), profile=profile, password=password)

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from brokercrm.accounts.models import User
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from brokercrm.gate import SYSTEM
+from brokercrm.gate import SYSTEM, system
 from identity.api.auth import brand_api_key_create
 from identity.logins import CLIENT_LOGIN_MAX_FAILURES, client_login_create
 from identity.tests.factories import register
@@ -70,7 +70,7 @@ def test_login_created_for_the_profile_and_audited(world, eu_profile):
 @pytest.mark.parametrize("password", ["short", "password1234", "1234567890123", "ivanpetrov1"])
 def test_weak_password_refused_and_nothing_written(eu_profile, password):
     with pytest.raises(ValidationFailed) as raised:
-        client_login_create(actor=None, profile=eu_profile, password=password)
+        client_login_create(actor=system("client_login"), profile=eu_profile, password=password)
     assert raised.value.code == "password_weak"
     assert raised.value.extra["errors"]["password"]
     assert not User.objects.filter(kind="client").exists()
@@ -79,7 +79,7 @@ def test_weak_password_refused_and_nothing_written(eu_profile, password):
 
 def test_empty_password_refused(eu_profile):
     with pytest.raises(ValidationFailed) as raised:
-        client_login_create(actor=None, profile=eu_profile, password="")
+        client_login_create(actor=system("client_login"), profile=eu_profile, password="")
     assert raised.value.code == "password_required"
 
 
