@@ -203,7 +203,7 @@ def seed_withdrawal_case(*, profile: Any, password: str) -> list[str]:
     if not account.verified:
         bank_account_verify(actor=SYSTEM, account=account, reason="demo: bank statement seen")
     if not User.objects.filter(profile=profile).exists():
-        client_login_create(actor=None, profile=profile, password=password)
+        client_login_create(actor=SYSTEM, profile=profile, password=password)
     return _withdrawal_calls(profile, account.pk)
 
 

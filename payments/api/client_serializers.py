@@ -153,7 +153,7 @@ class BlockSerializer(serializers.Serializer):
     until = serializers.DateTimeField(allow_null=True)
 
 
-class QuoteSerializer(serializers.Serializer):
+class PayoutQuoteSerializer(serializers.Serializer):
     base = serializers.CharField()
     quote = serializers.CharField()
     rate = serializers.DecimalField(max_digits=24, decimal_places=10)
@@ -171,7 +171,7 @@ class EligibilitySerializer(serializers.Serializer):
     available = serializers.DecimalField(max_digits=24, decimal_places=8)
     card_refundable = serializers.DecimalField(max_digits=24, decimal_places=8)
     bank_accounts = serializers.ListField(child=serializers.IntegerField())
-    quote = QuoteSerializer(allow_null=True)
+    quote = PayoutQuoteSerializer(allow_null=True)
     blocks = BlockSerializer(many=True)
 
 
