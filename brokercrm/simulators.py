@@ -67,7 +67,7 @@ class Request:
         return self.headers.get(name.lower())
 
 
-Handler = Callable[[Request], tuple[int, Any] | Any]
+Handler = Callable[[Request], tuple[int, Any] | tuple[int, Any, dict[str, str]] | Any]
 
 
 @dataclass
@@ -85,7 +85,9 @@ class JsonApp:
 
         return register
 
-    def dispatch(self, request: Request) -> tuple[int, Any]:
+    def dispatch(self, request: Request) -> tuple[int, Any] | tuple[int, Any, dict[str, str]]:
+        """A handler answers a body, `(status, body)`, or `(status, body, headers)` (a page
+        with its Content-Type, a redirect with its Location)."""
         if request.method == "GET" and request.path == "/health":
             return 200, {"status": "ok", "simulator": self.name}
         allowed = False
@@ -146,8 +148,12 @@ def _handler_class(app: JsonApp) -> type[BaseHTTPRequestHandler]:
                 headers={k.lower(): v for k, v in self.headers.items()},
                 raw_body=raw,
             )
+            headers: dict[str, str] = {}
             try:
-                status, body = app.dispatch(request)
+                answer = app.dispatch(request)
+                status, body = answer[0], answer[1]
+                if len(answer) == 3:
+                    headers = dict(answer[2])  # type: ignore[misc]
             except HttpError as exc:
                 status, body = exc.status, {"code": exc.code, "detail": exc.detail}
             except DropConnection:
@@ -156,7 +162,7 @@ def _handler_class(app: JsonApp) -> type[BaseHTTPRequestHandler]:
                 return
             except Exception as exc:  # a simulator bug must not kill the server thread
                 status, body = 500, {"code": "simulator_error", "detail": repr(exc)}
-            self._answer(status, body)
+            self._answer(status, body, headers)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

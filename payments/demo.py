@@ -8,6 +8,8 @@ import os
 from decimal import Decimal
 from typing import Any
 
+from brokercrm.gate import SYSTEM
+
 from .models import MerchantAccount, PaymentMethod, PaymentProvider, RoutingRule
 from .services import routing_rule_set
 
@@ -101,7 +103,7 @@ def seed(*, entities: dict[str, Any]) -> tuple[int, int]:
         if RoutingRule.objects.in_entity(entities[entity]).filter(name=name).exists():
             continue
         routing_rule_set(
-            actor=None,
+            actor=SYSTEM,
             entity=entities[entity],
             name=name,
             countries=countries,
@@ -111,3 +113,121 @@ def seed(*, entities: dict[str, Any]) -> tuple[int, int]:
             max_amount=Decimal("50000"),
         )
     return len(MERCHANTS), len(ROUTES)
+
+
+# --- the cross-currency withdrawal case ------------------------------------------------------
+
+# An EU-routed client (a German resident of the EU entity) with a EUR wallet, whose first
+# deposit and KYC approval lie behind the 24 h cooling-off, withdrawing EUR paid out in USD on
+# the EU entity's USD bank route; deposits more on the PSP's hosted page.
+WITHDRAWAL_CLIENT = ("EU", "lukas.becker@example.de")
+WITHDRAWAL_IBAN = "DE89370400440532013000"  # the simulator pays it out, always
+EUR_USD = Decimal("1.0850")
+FIRST_DEPOSIT = Decimal("2500.00")
+
+
+def seed_withdrawal_case(*, profile: Any, password: str) -> list[str]:
+    """The payments side of the case, for a client whose KYC is approved and whose cooling-off
+    is over: the EUR/USD rate, a credited first bank-wire deposit, a verified bank account in
+    the client's name, and the client's login. Returns the API calls to try, to print."""
+    from brokercrm.accounts.models import User
+    from brokercrm.errors import ApplicationError
+    from brokercrm.gate import SYSTEM
+    from identity.logins import client_login_create
+    from wallets.services import (
+        JournalSpec,
+        Line,
+        fx_quote,
+        fx_rate_record,
+        journal_post,
+        system_account,
+        wallet_open,
+    )
+
+    from .models import BankAccount, Deposit
+    from .services import bank_account_add, bank_account_verify
+
+    try:
+        fx_quote(entity=profile.entity_id, base="EUR", quote="USD")
+    except ApplicationError:
+        fx_rate_record(base="EUR", quote="USD", rate=EUR_USD, source="ECB (demo)")
+    wallet = wallet_open(profile=profile, currency="EUR")
+    key = f"demo:first-deposit:{profile.pk}"
+    if not Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).exists():
+        # As the PSP's webhook leaves a bank wire: credited from PSP clearing.
+        journal = journal_post(
+            actor=SYSTEM,
+            entity=profile.entity_id,
+            spec=JournalSpec(
+                type="deposit",
+                idempotency_key=key,
+                lines=[
+                    Line(wallet, FIRST_DEPOSIT),
+                    Line(
+                        system_account(
+                            entity=profile.entity_id, kind="psp_clearing", currency="EUR"
+                        ),
+                        -FIRST_DEPOSIT,
+                    ),
+                ],
+                reference=f"psp:eu-bank:demo-{profile.pk}",
+                metadata={"demo": "first deposit"},
+            ),
+        )
+        Deposit.objects.create(
+            entity_id=profile.entity_id,
+            profile=profile,
+            wallet=wallet,
+            amount=FIRST_DEPOSIT,
+            currency="EUR",
+            method=PaymentMethod.objects.get(code="bank_wire"),
+            instrument_label=f"IBAN …{WITHDRAWAL_IBAN[-4:]}",
+            status=Deposit.Status.CREDITED,
+            journal=journal,
+            idempotency_key=key,
+            request_hash="demo",
+            created_by="demo",
+        )
+    account = (
+        BankAccount.objects.in_entity(profile.entity_id)
+        .filter(profile=profile, iban=WITHDRAWAL_IBAN)
+        .first()
+    )
+    if account is None:
+        account = bank_account_add(
+            actor=SYSTEM,
+            profile=profile,
+            iban=WITHDRAWAL_IBAN,
+            holder=f"{profile.given_name} {profile.family_name}",
+        )
+    if not account.verified:
+        bank_account_verify(actor=SYSTEM, account=account, reason="demo: bank statement seen")
+    if not User.objects.filter(profile=profile).exists():
+        client_login_create(actor=SYSTEM, profile=profile, password=password)
+    return _withdrawal_calls(profile, account.pk)
+
+
+def _withdrawal_calls(profile: Any, bank_account: int) -> list[str]:
+    base = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    auth = '-H "Authorization: Token $TOKEN"'
+    return [
+        f"Client {profile.email} ({profile.entity.code}, resident in "
+        f"{profile.residence_country}): EUR wallet, cooling-off over, bank account "
+        f"{bank_account} verified",
+        f"TOKEN=$(curl -s -X POST {base}/api/v1/client-tokens -H 'Authorization: Api-Key "
+        "<atlas-markets key above>' -H 'Content-Type: application/json' -d "
+        f'\'{{"email": "{profile.email}", "password": "<demo password>"}}\' '
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')",
+        f"curl -s {auth} '{base}/api/v1/me/deposit-methods?currency=EUR'",
+        f"curl -s {auth} -H 'Idempotency-Key: demo-dep-1' -H 'Content-Type: application/json' "
+        f'-X POST {base}/api/v1/me/deposits -d \'{{"amount": "100.00", "currency": '
+        f'"EUR", "method": "card", "return_url": "{base}/healthz"}}\''
+        "   # open redirect_url: card 4242424242424242, code 123456",
+        f"curl -s {auth} '{base}/api/v1/me/withdrawals/eligibility?currency=EUR"
+        "&payout_currency=USD&amount=500.00'",
+        f"curl -s {auth} -H 'Idempotency-Key: demo-wd-1' -H 'Content-Type: application/json' "
+        f'-X POST {base}/api/v1/me/withdrawals -d \'{{"amount": "500.00", "currency": '
+        f'"EUR", "payout_currency": "USD", "bank_account": {bank_account}, '
+        '"quoted_rate": "<quote.rate from the eligibility>"}\'',
+        f"curl -s {auth} {base}/api/v1/me/withdrawals   # approved, then paid in USD",
+    ]

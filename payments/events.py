@@ -4,13 +4,15 @@ from brokercrm.events.registry import EventType
 
 DEPOSIT_CREDITED = EventType(
     "payments.deposit_credited",
-    "A deposit was credited to the client's wallet. "
-    "Payload: deposit_id, amount, currency, wallet_currency, credited_amount.",
+    "A deposit was credited to the client's wallet and is theirs to use (a parked deposit: "
+    "when it is released). Payload: deposit_id, amount, currency, wallet_currency, "
+    "credited_amount (decimal strings).",
 )
 
 WITHDRAWAL_PAID = EventType(
     "payments.withdrawal_paid",
-    "A withdrawal was paid out in full. Payload: withdrawal_id, amount, currency.",
+    "A withdrawal was paid out in full. Payload: withdrawal_id, amount, currency (taken from "
+    "the wallet), payout_amount, payout_currency (what the client receives).",
 )
 
 WITHDRAWAL_REJECTED = EventType(

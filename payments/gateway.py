@@ -36,6 +36,7 @@ __all__ = [
     "SOFT_DECLINES",
     "HttpPspGateway",
     "PaymentGateway",
+    "PspCheckout",
     "PspRefused",
     "PspResult",
     "SettlementLine",
@@ -50,7 +51,9 @@ TransactionKind = Literal["payment", "payout"]
 SOFT_DECLINES: frozenset[str] = frozenset(
     {"insufficient_funds", "do_not_honour", "issuer_unavailable", "timeout"}
 )
-HARD_DECLINES: frozenset[str] = frozenset({"stolen_card", "invalid_account", "closed_account"})
+HARD_DECLINES: frozenset[str] = frozenset(
+    {"stolen_card", "invalid_account", "closed_account", "authentication_failed"}
+)
 
 _STATUSES: frozenset[str] = frozenset({"approved", "declined", "pending"})
 _SETTLEMENT_COLUMNS = (
@@ -111,6 +114,18 @@ class PspResult:
 
 
 @dataclass(frozen=True)
+class PspCheckout:
+    """A hosted payment page opened at the PSP: where to send the payer."""
+
+    checkout_id: str
+    reference: str
+    url: str
+    status: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
 class SettlementLine:
     psp_transaction_id: str
     reference: str
@@ -146,6 +161,18 @@ class PaymentGateway(Protocol):
         customer: Mapping[str, Any],
         idempotency_key: str,
     ) -> PspResult: ...
+
+    def checkout_create(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        method: str,
+        customer: Mapping[str, Any],
+        return_url: str,
+        idempotency_key: str,
+    ) -> PspCheckout: ...
 
     def transaction(self, psp_transaction_id: str) -> PspResult: ...
 
@@ -211,6 +238,52 @@ class HttpPspGateway:
             customer=customer,
             idempotency_key=idempotency_key,
         )
+
+    def checkout_create(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        method: str,
+        customer: Mapping[str, Any],
+        return_url: str,
+        idempotency_key: str,
+    ) -> PspCheckout:
+        """Open a hosted payment page for `reference`; the payer pays there, the webhook tells
+        us the outcome. Safe to repeat with the same idempotency key (the same page)."""
+        sent = psp_amount(amount, currency)
+        body = self._call(
+            "POST",
+            "/checkouts",
+            body={
+                "reference": reference,
+                "amount": format(sent, "f"),
+                "currency": currency,
+                "method": method,
+                "customer": dict(customer),
+                "return_url": return_url,
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        try:
+            checkout = PspCheckout(
+                checkout_id=str(body["checkout_id"]),
+                reference=str(body["reference"]),
+                url=str(body["url"]),
+                status=str(body["status"]),
+                amount=_decimal(body["amount"], "amount"),
+                currency=str(body["currency"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise UpstreamError(f"The PSP sent a checkout we cannot read: {exc!r}.") from exc
+        if (checkout.reference, checkout.amount, checkout.currency) != (reference, sent, currency):
+            raise UpstreamError(
+                f"The PSP opened a checkout for {checkout.reference}, not {reference}."
+            )
+        if not checkout.url.startswith(("http://", "https://")):
+            raise UpstreamError("The PSP's checkout has no page address.")
+        return checkout
 
     def transaction(self, psp_transaction_id: str) -> PspResult:
         body = self._call("GET", f"/transactions/{_segment(psp_transaction_id)}")

@@ -26,7 +26,7 @@ class DepositViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     def filter_rows(self, queryset):  # type: ignore[no-untyped-def]
         wanted = self.request.query_params.get("status", "")
-        return queryset.filter(status=wanted[:12]) if wanted else queryset
+        return queryset.filter(status=wanted[:16]) if wanted else queryset
 
     @extend_schema(
         request=s.DepositCreateSerializer,

@@ -17,6 +17,7 @@ from .providers import MerchantAccount, PaymentMethod, RoutingRule
 class Deposit(EntityOwned):
     class Status(models.TextChoices):
         PROCESSING = "processing", "Processing"
+        AWAITING_PAYER = "awaiting_payer", "Waiting for the payer on the PSP's payment page"
         AUTHORISED = "authorised", "Authorised, awaiting the PSP's confirmation"
         CREDITED = "credited", "Credited"
         PARKED = "parked", "Credited and parked until KYC approval"
@@ -33,9 +34,12 @@ class Deposit(EntityOwned):
     # Never the card number: a keyed fingerprint for return-to-source, and the last four.
     instrument_fingerprint = models.CharField(max_length=64, blank=True)
     instrument_label = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
     decline_code = models.CharField(max_length=40, blank=True)
     alternatives = models.JSONField(default=list, blank=True)
+    # A deposit on the PSP's hosted page: where the payer pays, and where they come back to.
+    redirect_url = models.URLField(max_length=2000, blank=True)
+    return_url = models.URLField(max_length=2000, blank=True)
     routing_rule = models.ForeignKey(
         RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

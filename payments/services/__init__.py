@@ -1,6 +1,7 @@
 """Every write of the payments app (see each module)."""
 
 from .bank_accounts import bank_account_add, bank_account_verify
+from .deposit_checkout import deposit_checkout_create
 from .deposit_credits import deposit_credit, deposits_credit_batch, parked_deposits_release
 from .deposit_recovery import StuckDepositsSweep, deposits_stuck_resolve
 from .deposits import DepositRefused, deposit_create
@@ -24,6 +25,7 @@ __all__ = [
     "WithdrawalRefused",
     "bank_account_add",
     "bank_account_verify",
+    "deposit_checkout_create",
     "deposit_create",
     "deposit_credit",
     "deposits_credit_batch",

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from audit.services import audit_record
+from brokercrm.events.bus import announce
+from brokercrm.gate import SYSTEM
 from kyc.selectors import withdrawal_blocks
 from wallets.services import (
     JournalSpec,
@@ -20,6 +22,7 @@ from wallets.services import (
     system_account,
 )
 
+from .. import events
 from ..models import Deposit, DepositAttempt, MerchantAccount
 
 if TYPE_CHECKING:
@@ -52,7 +55,7 @@ def deposit_credit(
     merchant = attempt.merchant_account
     clearing = clearing_account(deposit.entity_id, currency)
     journal = journal_post(
-        actor=None,
+        actor=SYSTEM,
         entity=deposit.entity_id,
         spec=JournalSpec(
             type="deposit",
@@ -67,7 +70,7 @@ def deposit_credit(
     deposit.status = Deposit.Status.PARKED if parked else Deposit.Status.CREDITED
     if parked:
         deposit.park_hold = hold_create(
-            actor=None,
+            actor=SYSTEM,
             account=deposit.wallet,
             counter_account=clearing,
             amount=amount,
@@ -78,6 +81,8 @@ def deposit_credit(
     DepositAttempt.objects.in_entity(attempt.entity_id).filter(pk=attempt.pk).update(
         status=DepositAttempt.Status.APPROVED, psp_transaction_id=psp_transaction_id
     )
+    if not parked:
+        announce_credited(deposit)
     # No audit row: the journal (with the PSP reference) and the webhook event are the record,
     # and the audit chain's lock would make every credit of the group wait for the one before.
     return "parked" if parked else "credited"
@@ -153,17 +158,50 @@ def deposits_credit_batch(confirmations: list[tuple[MerchantAccount, dict[str, A
                 )
             )
     changed = []
+    confirmed = []
     for entity_id, items in specs.items():
         journals = journal_post_batch(
-            actor=None, entity=entity_id, specs=[spec for _i, _d, spec in items]
+            actor=SYSTEM, entity=entity_id, specs=[spec for _i, _d, spec in items]
         )
         for (index, deposit, _spec), journal in zip(items, journals, strict=True):
             deposit.journal = journal
             deposit.status = Deposit.Status.CREDITED
             changed.append(deposit)
             outcomes[index] = "credited"
+            attempt = attempts[(confirmations[index][0].pk, _reference(confirmations[index][1]))]
+            if attempt.status != DepositAttempt.Status.APPROVED:
+                # A hosted-page payment: the webhook is the first we hear of its transaction.
+                attempt.status = DepositAttempt.Status.APPROVED
+                attempt.psp_transaction_id = str(
+                    confirmations[index][1].get("psp_transaction_id") or ""
+                )[:80]
+                confirmed.append(attempt)
     Deposit.objects.unscoped().bulk_update(changed, ["journal", "status"])
+    DepositAttempt.objects.unscoped().bulk_update(confirmed, ["status", "psp_transaction_id"])
+    for deposit in changed:
+        announce_credited(deposit)
     return outcomes
+
+
+def _reference(data: dict[str, Any]) -> str:
+    return str(data.get("reference") or "")[:60]
+
+
+def announce_credited(deposit: Deposit) -> None:
+    """The client's money is in their wallet (told to them, and counted for their IB)."""
+    announce(
+        events.DEPOSIT_CREDITED,
+        entity=deposit.entity_id,
+        person=deposit.profile.person_id,
+        profile=deposit.profile_id,
+        payload={
+            "deposit_id": deposit.pk,
+            "amount": str(deposit.amount),
+            "currency": deposit.currency,
+            "wallet_currency": deposit.currency,
+            "credited_amount": str(deposit.amount),
+        },
+    )
 
 
 def parked_deposits_release() -> int:
@@ -185,7 +223,7 @@ def parked_deposits_release() -> int:
             )
             if not moved:
                 continue
-            hold_void(actor=None, hold=deposit.park_hold)
+            hold_void(actor=SYSTEM, hold=deposit.park_hold)
             audit_record(
                 actor=None,
                 actor_label="system:payments",
@@ -194,5 +232,6 @@ def parked_deposits_release() -> int:
                 obj=deposit,
                 after={"status": "credited"},
             )
+            announce_credited(deposit)
             released += 1
     return released

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
-from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.errors import ApplicationError, PermissionDenied, ValidationFailed
+from brokercrm.gate import is_client, require
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.idempotency import request_hash as hash_of
@@ -26,8 +27,9 @@ from wallets.services import wallet_open
 
 from ..gateway import PspRefused, PspResult
 from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
+from ..selectors import profile_email_verified
 from .deposit_credits import _kyc_approved
-from .routing import NoRoute, gateway_for, local_alternatives, route_for
+from .routing import NoRoute, Route, gateway_for, local_alternatives, route_for
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -64,38 +66,26 @@ def _deposit_rules(profile: ClientProfile) -> dict[str, Any]:
         return {"before_kyc": "refuse", "park_cap": "0"}
 
 
-def deposit_create(
-    *,
-    actor: Any,
-    profile: ClientProfile,
-    amount: Any,
-    currency: str,
-    method: str,
-    instrument: dict[str, Any],
-    idempotency_key: str,
-) -> Deposit:
-    """Start a deposit and run its attempts. Returns the deposit: authorised (the PSP's webhook
-    will credit it), declined (hard), or failed with the local methods to offer instead."""
-    amount = money(amount)
-    key = idempotency_key_checked(idempotency_key)
-    payment_method = PaymentMethod.objects.filter(code=method).first()
+def email_verified_checked(actor: Any, profile: ClientProfile) -> None:
+    """A client deposits only once their e-mail address is verified (it proves the login is
+    theirs); staff depositing for a client on the phone are not held to it."""
+    if is_client(actor) and not profile_email_verified(profile):
+        raise PermissionDenied(
+            "Verify your e-mail address first: follow the link we sent you.",
+            code="email_unverified",
+        )
+
+
+def deposit_method_of(code: str) -> PaymentMethod:
+    payment_method = PaymentMethod.objects.filter(code=code).first()
     if payment_method is None:
-        raise ValidationFailed(f"Unknown payment method {method!r}.", code="method_unknown")
-    fingerprint, label = _instrument_identity(payment_method, instrument)
-    request_hash = hash_of(
-        {
-            "profile": profile.pk,
-            "amount": str(amount),
-            "currency": currency,
-            "method": method,
-            "instrument": fingerprint,
-        }
-    )
-    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
-    if existing is not None:
-        if existing.request_hash != request_hash:
-            raise IdempotencyKeyReused()
-        return existing
+        raise ValidationFailed(f"Unknown payment method {code!r}.", code="method_unknown")
+    return payment_method
+
+
+def deposit_admitted(profile: ClientProfile, amount: Decimal, currency: str) -> bool:
+    """Whether the profile may deposit `amount` now; True when it is to be parked until KYC
+    approval. Raises with the reason otherwise."""
     if profile.status in (
         ProfileStatus.RESTRICTED,
         ProfileStatus.CLOSED,
@@ -106,28 +96,35 @@ def deposit_create(
         raise DepositRefused("The client is blocked for AML reasons.", code="aml_block")
     if amount != amount.quantize(minor_unit(currency)):
         raise ValidationFailed(f"{currency} has no amounts this small.", code="amount_invalid")
-    parked = False
-    if not _kyc_approved(profile):
-        rules = _deposit_rules(profile)
-        if rules.get("before_kyc") != "park":
-            raise DepositRefused("Deposits open once KYC is approved.", code="kyc_required")
-        already = Deposit.objects.in_entity(profile.entity_id).filter(
-            profile=profile,
-            status__in=[
-                Deposit.Status.PARKED,
-                Deposit.Status.AUTHORISED,
-                Deposit.Status.PROCESSING,
-            ],
-            currency=currency,
-        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-        if already + amount > Decimal(str(rules.get("park_cap", "0"))):
-            raise DepositRefused(
-                f"Before KYC approval at most {rules.get('park_cap')} may be parked.",
-                code="park_cap_exceeded",
-            )
-        parked = True
+    if _kyc_approved(profile):
+        return False
+    rules = _deposit_rules(profile)
+    if rules.get("before_kyc") != "park":
+        raise DepositRefused("Deposits open once KYC is approved.", code="kyc_required")
+    already = Deposit.objects.in_entity(profile.entity_id).filter(
+        profile=profile,
+        status__in=[
+            Deposit.Status.PARKED,
+            Deposit.Status.AUTHORISED,
+            Deposit.Status.PROCESSING,
+            Deposit.Status.AWAITING_PAYER,
+        ],
+        currency=currency,
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    if already + amount > Decimal(str(rules.get("park_cap", "0"))):
+        raise DepositRefused(
+            f"Before KYC approval at most {rules.get('park_cap')} may be parked.",
+            code="park_cap_exceeded",
+        )
+    return True
+
+
+def deposit_route(
+    profile: ClientProfile, currency: str, payment_method: PaymentMethod, amount: Decimal
+) -> Route:
+    """The route, or NoRoute carrying the local methods that do have one."""
     try:
-        route = route_for(
+        return route_for(
             entity_id=profile.entity_id,
             country=profile.residence_country,
             currency=currency,
@@ -144,8 +141,43 @@ def deposit_create(
             )
         }
         raise
+
+
+def deposit_create(
+    *,
+    actor: Any,
+    profile: ClientProfile,
+    amount: Any,
+    currency: str,
+    method: str,
+    instrument: dict[str, Any],
+    idempotency_key: str,
+) -> Deposit:
+    """Start a deposit and run its attempts. Returns the deposit: authorised (the PSP's webhook
+    will credit it), declined (hard), or failed with the local methods to offer instead."""
+    require(actor, "payments.add_deposit", profile)
+    email_verified_checked(actor, profile)
+    amount = money(amount)
+    key = idempotency_key_checked(idempotency_key)
+    payment_method = deposit_method_of(method)
+    fingerprint, label = _instrument_identity(payment_method, instrument)
+    request_hash = hash_of(
+        {
+            "profile": profile.pk,
+            "amount": str(amount),
+            "currency": currency,
+            "method": method,
+            "instrument": fingerprint,
+        }
+    )
+    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    if existing is not None:
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        return existing
+    parked = deposit_admitted(profile, amount, currency)
+    route = deposit_route(profile, currency, payment_method, amount)
     wallet = wallet_open(profile=profile, currency=currency)
-    authenticated = getattr(actor, "is_authenticated", False)
     try:
         with transaction.atomic():
             deposit = Deposit.objects.create(
@@ -160,23 +192,10 @@ def deposit_create(
                 routing_rule=route.rule,
                 idempotency_key=key,
                 request_hash=request_hash,
-                created_by=actor.get_username() if authenticated else f"client:{profile.pk}",
+                created_by=actor_label_of(actor, profile),
                 alternatives=["parked"] if parked else [],
             )
-            audit_record(
-                actor=actor if authenticated else None,
-                actor_label=None if authenticated else f"client:{profile.pk}",
-                action="payments.deposit_created",
-                entity=profile.entity_id,
-                obj=deposit,
-                after={
-                    "amount": str(amount),
-                    "currency": currency,
-                    "method": method,
-                    "route": route.rule.name,
-                    "parked": parked,
-                },
-            )
+            audit_deposit_created(actor, profile, deposit, route, parked)
     except IntegrityError:
         # A concurrent twin with the same key won: answer with it.
         twin = Deposit.objects.in_entity(profile.entity_id).get(idempotency_key=key)
@@ -184,6 +203,33 @@ def deposit_create(
             raise IdempotencyKeyReused() from None
         return twin
     return _run_attempts(deposit, route, instrument, profile)
+
+
+def actor_label_of(actor: Any, profile: ClientProfile) -> str:
+    if getattr(actor, "is_authenticated", False):
+        return actor.get_username()
+    return str(actor) if actor is not None and not is_client(actor) else f"client:{profile.pk}"
+
+
+def audit_deposit_created(
+    actor: Any, profile: ClientProfile, deposit: Deposit, route: Route, parked: bool
+) -> None:
+    authenticated = getattr(actor, "is_authenticated", False)
+    audit_record(
+        actor=actor if authenticated else None,
+        actor_label=None if authenticated else actor_label_of(actor, profile),
+        action="payments.deposit_created",
+        entity=profile.entity_id,
+        obj=deposit,
+        after={
+            "amount": str(deposit.amount),
+            "currency": deposit.currency,
+            "method": deposit.method.code,
+            "route": route.rule.name,
+            "parked": parked,
+            "hosted": bool(deposit.return_url),
+        },
+    )
 
 
 def _charge(

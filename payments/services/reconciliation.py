@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
 from brokercrm.money import money
-from brokercrm.scoping import scope_for
 from wallets.selectors import (
     journal_by_key,
     journal_by_reference_elsewhere,
@@ -272,10 +272,9 @@ def reconciliation_break_resolve(
 ) -> ReconciliationBreak:
     """Close a break, with a correcting journal between PSP clearing and suspense when money
     must be moved (positive: the PSP holds more than our ledger says)."""
+    require(actor, "payments.resolve_reconciliationbreak", item)
     if not note.strip():
         raise ValidationFailed("Say how the break was resolved.", code="reason_required")
-    if not scope_for(actor, "payments.resolve_reconciliationbreak").contains(item):
-        raise PermissionDenied()
     with transaction.atomic(durable=True):
         item = (
             ReconciliationBreak.objects.in_entity(item.entity_id)

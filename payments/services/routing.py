@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.gate import require
 
 from ..gateway import HttpPspGateway, PaymentGateway
 from ..models import MerchantAccount, PaymentMethod, RoutingRule, RoutingTarget
@@ -55,6 +56,7 @@ def routing_rule_set(
     """Create a routing rule with its ordered merchant accounts. Each account must be the
     rule's entity's, take the currency and the method, or the rule is refused whole."""
     entity_id = entity if isinstance(entity, int) else entity.pk
+    require(actor, "payments.add_routingrule", entity_id)
     if not merchant_accounts:
         raise ValidationFailed("A route needs at least one merchant account.", code="invalid")
     for merchant in merchant_accounts:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from brokercrm.errors import NotFound, ValidationFailed
 
 from ..models import DepositAttempt, MerchantAccount, WebhookEvent, WithdrawalLeg
+from .deposit_checkout import deposit_payer_declined
 from .deposit_credits import deposits_credit_batch
 
 logger = logging.getLogger("brokercrm.webhooks")
@@ -144,16 +145,20 @@ def _act(event: WebhookEvent) -> str:
     data = event.body.get("data") or {}
     reference = str(data.get("reference") or "")[:60]
     if event.type == "payment.declined":
-        updated = (
-            DepositAttempt.objects.in_entity(merchant.entity_id)
-            .filter(
-                reference=reference, merchant_account=merchant, status=DepositAttempt.Status.SENT
-            )
-            .update(
-                status=DepositAttempt.Status.DECLINED,
-                decline_code=str(data.get("decline_code") or "")[:40],
-            )
+        code = str(data.get("decline_code") or "")[:40]
+        attempts = DepositAttempt.objects.in_entity(merchant.entity_id).filter(
+            reference=reference, merchant_account=merchant, status=DepositAttempt.Status.SENT
         )
+        attempt = attempts.first()
+        updated = attempts.update(
+            status=DepositAttempt.Status.DECLINED,
+            decline_code=code,
+            decline_category=str(data.get("decline_category") or "")[:4],
+            psp_transaction_id=str(data.get("psp_transaction_id") or "")[:80],
+        )
+        if updated and attempt is not None:
+            # A payment on the hosted page: the webhook is its only answer.
+            deposit_payer_declined(deposit_id=attempt.deposit_id, code=code or "declined")
         return "recorded" if updated else "ignored"
     if event.type in ("payout.paid", "payout.failed"):
         from .withdrawal_payouts import payout_leg_settle

@@ -9,10 +9,13 @@ from django.db import transaction
 
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from brokercrm.events.bus import announce
+from brokercrm.gate import require
 from brokercrm.money import round_minor
 from brokercrm.scoping import scope_for
 from wallets.services import fx_quote, hold_void
 
+from .. import events
 from ..models import Withdrawal, WithdrawalLeg
 
 FINANCE_PERM = "payments.approve_withdrawal"
@@ -23,7 +26,8 @@ def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
     """Everything approved: fix the FX rate now (for a cross-currency payout), then pay."""
     from ..tasks import withdrawal_payout_task
 
-    if withdrawal.payout_currency != withdrawal.currency:
+    if withdrawal.payout_currency != withdrawal.currency and withdrawal.fx_rate is None:
+        # Taken before the rate was fixed at the request: fix it now.
         quote = fx_quote(
             entity=withdrawal.entity_id, base=withdrawal.currency, quote=withdrawal.payout_currency
         )
@@ -58,6 +62,7 @@ def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
 def withdrawal_approve(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Withdrawal:
     """Finance approves; above the high threshold compliance approves too, and the two are
     different people. Nobody approves a withdrawal they requested."""
+    require(actor, "payments.view_withdrawal", withdrawal)
     if not reason.strip():
         raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
     finance = scope_for(actor, FINANCE_PERM).contains(withdrawal)
@@ -107,6 +112,9 @@ def withdrawal_approve(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Wi
 
 
 def withdrawal_reject(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Withdrawal:
+    """Finance or compliance refuse it: every leg's hold voided (the money is back in the
+    wallet), and the client told (WITHDRAWAL_REJECTED)."""
+    require(actor, "payments.view_withdrawal", withdrawal)
     if not reason.strip():
         raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
     if not (
@@ -117,7 +125,8 @@ def withdrawal_reject(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Wit
     with transaction.atomic(durable=True):
         withdrawal = (
             Withdrawal.objects.in_entity(withdrawal.entity_id)
-            .select_for_update()
+            .select_for_update(of=("self",))
+            .select_related("profile")
             .get(pk=withdrawal.pk)
         )
         if withdrawal.status != Withdrawal.Status.PENDING_APPROVAL:
@@ -139,5 +148,18 @@ def withdrawal_reject(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Wit
             entity=withdrawal.entity_id,
             obj=withdrawal,
             after={"reason": reason},
+        )
+        announce(
+            events.WITHDRAWAL_REJECTED,
+            entity=withdrawal.entity_id,
+            person=withdrawal.profile.person_id,
+            profile=withdrawal.profile_id,
+            payload={
+                "withdrawal_id": withdrawal.pk,
+                "amount": str(withdrawal.amount),
+                "currency": withdrawal.currency,
+                "reason_code": "rejected_by_staff",
+                "reason": reason,
+            },
         )
     return withdrawal

@@ -3,12 +3,17 @@ on failure), with the payout-currency side of a cross-currency payout."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from audit.services import audit_record
+from brokercrm.events.bus import announce
+from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
 from wallets.services import JournalSpec, Line, hold_post, hold_void, journal_post, system_account
 
+from .. import events
 from ..gateway import PspRefused
 from ..models import DepositAttempt, Withdrawal, WithdrawalLeg
 from .routing import gateway_for
@@ -98,16 +103,17 @@ def payout_leg_settle(
             return "already_settled"
         withdrawal = (
             Withdrawal.objects.in_entity(leg.entity_id)
-            .select_for_update()
+            .select_for_update(of=("self",))
+            .select_related("profile")
             .get(pk=leg.withdrawal_id)
         )
         if paid:
-            hold_post(actor=None, hold=leg.hold)
+            hold_post(actor=SYSTEM, hold=leg.hold)
             if withdrawal.payout_currency != withdrawal.currency:
                 _payout_fx_leg(withdrawal, leg, psp_transaction_id)
             leg.status = WithdrawalLeg.Status.PAID
         else:
-            hold_void(actor=None, hold=leg.hold)
+            hold_void(actor=SYSTEM, hold=leg.hold)
             leg.status = WithdrawalLeg.Status.FAILED
             leg.decline_code = decline_code[:40]
         if psp_transaction_id:
@@ -120,6 +126,7 @@ def payout_leg_settle(
         )
         if states <= {WithdrawalLeg.Status.PAID}:
             withdrawal.status = Withdrawal.Status.PAID
+            _announce_paid(withdrawal)
         elif states <= {WithdrawalLeg.Status.FAILED}:
             withdrawal.status = Withdrawal.Status.FAILED
         elif states <= {WithdrawalLeg.Status.PAID, WithdrawalLeg.Status.FAILED}:
@@ -136,12 +143,30 @@ def payout_leg_settle(
     return "paid" if paid else "failed"
 
 
+def _announce_paid(withdrawal: Withdrawal) -> None:
+    legs = WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(withdrawal=withdrawal)
+    paid_out = sum((leg.payout_amount or leg.amount for leg in legs), Decimal(0))
+    announce(
+        events.WITHDRAWAL_PAID,
+        entity=withdrawal.entity_id,
+        person=withdrawal.profile.person_id,
+        profile=withdrawal.profile_id,
+        payload={
+            "withdrawal_id": withdrawal.pk,
+            "amount": str(withdrawal.amount),
+            "currency": withdrawal.currency,
+            "payout_amount": str(paid_out),
+            "payout_currency": withdrawal.payout_currency,
+        },
+    )
+
+
 def _payout_fx_leg(withdrawal: Withdrawal, leg: WithdrawalLeg, psp_transaction_id: str) -> None:
     """The payout currency side of a cross-currency payout: FX position → PSP clearing."""
     payout = leg.payout_amount or leg.amount
     currency = withdrawal.payout_currency
     journal_post(
-        actor=None,
+        actor=SYSTEM,
         entity=withdrawal.entity_id,
         spec=JournalSpec(
             type="fx_transfer",

@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
-from brokercrm.errors import ApplicationError, ValidationFailed
+from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
+from brokercrm.gate import require
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.idempotency import request_hash as hash_of
-from brokercrm.money import minor_unit, money
+from brokercrm.money import minor_unit, money, round_minor
 from entities.selectors import RuleSetMissing, ruleset_effective
 from kyc.selectors import kyc_risk_level, withdrawal_blocks
 from wallets.selectors import client_wallet
@@ -105,7 +106,7 @@ def _card_merchant(deposit: Deposit) -> MerchantAccount:
     return attempt.merchant_account
 
 
-def _bank_merchant(profile: ClientProfile, currency: str, amount: Decimal) -> MerchantAccount:
+def bank_payout_merchant(profile: ClientProfile, currency: str, amount: Decimal) -> MerchantAccount:
     method = PaymentMethod.objects.filter(code="bank_wire").first()
     if method is None:
         raise NoRoute("No bank payout method is configured.")
@@ -119,6 +120,23 @@ def _bank_merchant(profile: ClientProfile, currency: str, amount: Decimal) -> Me
     return route.families[0][1][0]
 
 
+def quote_source(quote: Any) -> str:
+    return f"{quote.source} {quote.as_of} mid {quote.mid} markup {quote.markup_bps} bps"
+
+
+def _rate_fixed(
+    profile: ClientProfile, currency: str, payout_currency: str, quoted_rate: Decimal | None
+) -> Any:
+    quote = fx_quote(entity=profile.entity_id, base=currency, quote=payout_currency)
+    if quoted_rate is not None and Decimal(quoted_rate) != quote.rate:
+        raise Conflict(
+            f"The {currency}/{payout_currency} rate is now {quote.rate}; confirm the new rate.",
+            code="rate_changed",
+            extra={"rate": str(quote.rate), "source": quote_source(quote)},
+        )
+    return quote
+
+
 def withdrawal_request(
     *,
     actor: Any,
@@ -128,7 +146,13 @@ def withdrawal_request(
     idempotency_key: str,
     payout_currency: str | None = None,
     bank_account: BankAccount | None = None,
+    quoted_rate: Decimal | None = None,
 ) -> Withdrawal:
+    """Take a withdrawal: its legs (cards first, the rest to a verified bank account), a hold
+    per leg, and the approval it needs. A cross-currency payout is converted at the rate quoted
+    now, fixed on the withdrawal; `quoted_rate` (the one the client was shown) must still be
+    it, or the request is refused `rate_changed` with the new rate."""
+    require(actor, "payments.add_withdrawal", profile)
     amount = money(amount)
     key = idempotency_key_checked(idempotency_key)
     payout_currency = payout_currency or currency
@@ -197,11 +221,12 @@ def withdrawal_request(
                 "destination": "bank",
                 "bank_account": bank_account,
                 "amount": rest,
-                "merchant_account": _bank_merchant(profile, payout_currency, rest),
+                "merchant_account": bank_payout_merchant(profile, payout_currency, rest),
             }
         )
     approval, ruleset_reference = _approval_needed(profile, amount, currency)
     cross = payout_currency != currency
+    quote = _rate_fixed(profile, currency, payout_currency, quoted_rate) if cross else None
     counter = system_account(
         entity=profile.entity_id,
         kind="fx_position" if cross else "psp_clearing",
@@ -217,6 +242,8 @@ def withdrawal_request(
                 amount=amount,
                 currency=currency,
                 payout_currency=payout_currency,
+                fx_rate=quote.rate if quote else None,
+                fx_source=quote_source(quote) if quote else "",
                 approval_needed=approval,
                 risk_level=kyc_risk_level(profile=profile),
                 withdrawal_ruleset=ruleset_reference,
@@ -240,6 +267,9 @@ def withdrawal_request(
                     number=number,
                     hold=hold,
                     reference=f"wd{withdrawal.pk}-{number}",
+                    payout_amount=round_minor(leg["amount"] * quote.rate, payout_currency)
+                    if quote
+                    else None,
                     **leg,
                 )
             audit_record(
@@ -252,6 +282,7 @@ def withdrawal_request(
                     "amount": str(amount),
                     "currency": currency,
                     "payout_currency": payout_currency,
+                    "fx_rate": str(quote.rate) if quote else "",
                     "approval": approval,
                     "legs": [[leg["destination"], str(leg["amount"])] for leg in plan],
                 },

@@ -1,7 +1,8 @@
 """A simulated payment service provider, run as its own process so that `payments.gateway`
 is exercised over real HTTP (DESIGN.md section 7). Standard library only (no Django).
 
-Run: ``python -m payments.simulator --port 8701 [--host 0.0.0.0] [--config FILE.json] [--seed N]``.
+Run: ``python -m payments.simulator --port 8701 [--host 0.0.0.0] [--config FILE.json] [--seed N]
+[--public-url URL]``.
 It prints ``listening on http://HOST:PORT`` once bound (``--port 0`` picks a free port).
 
 Magic test instruments (exported as CARD_OUTCOMES and IBAN_OUTCOMES; all Luhn/mod-97 valid)::
@@ -65,6 +66,19 @@ API (JSON; errors are ``{"code", "detail"}``):
   duplicate_rate sends the identical event again 0.1 s later, out_of_order_rate holds an event
   back 50-100 % of out_of_order_delay_s, late_rate holds it back late_delay_s. Failed
   deliveries (no connection, 5xx) are retried with backoff.
+- Hosted payment page (see `checkout` and `pages`): ``POST /v1/merchants/{mid}/checkouts``
+  with an ``Idempotency-Key`` and ``{"reference", "amount", "currency", "method": "card",
+  "customer", "return_url"}`` answers 201 ``{checkout_id, reference, amount, currency, status:
+  "open", url, return_url, psp_transaction_id: null, outcome: null}`` (same key and body: 200
+  and the same checkout; other body: 409 idempotency_key_reused; 422 invalid_return_url and
+  the payment codes above). ``GET .../checkouts/{checkout_id}`` reads it back. The payer's
+  browser opens ``url`` (``/pay/{checkout_id}``: an HTML card form), then a one-time code page
+  (``/pay/{checkout_id}/3ds``): code ``123456`` (TEST_OTP) passes and the card is charged with
+  its magic outcome above (or chance); any other code declines it ``authentication_failed``
+  (hard). Either way a payment transaction is made under the checkout's reference, its webhook
+  is sent as for any payment, and the browser is sent (303) to ``return_url`` with
+  ``?reference=…&checkout=…&status=approved|declined``. ``--public-url`` (or
+  ``PSP_SIMULATOR_PUBLIC_URL``) is the address browsers use, when not the one our server calls.
 - Admin: ``GET /admin/merchants``, ``GET|PUT /admin/merchants/{mid}``, ``POST /admin/reset``
   (optional ``{"seed": N}``), ``GET /admin/deliveries`` (scheduled, delivered, failed, pending,
   dropped, counted since start), ``GET|POST /admin/merchants/{mid}/faults`` with ``{"kind":
@@ -76,6 +90,7 @@ API (JSON; errors are ``{"code", "detail"}``):
 from __future__ import annotations
 
 from .app import build_app
+from .checkout import AUTHENTICATION_FAILED, TEST_OTP
 from .engine import Answer, PspSimulator
 from .instruments import (
     CARD_OUTCOMES,
@@ -89,12 +104,14 @@ from .merchants import MerchantConfig
 from .settlement import COLUMNS as SETTLEMENT_COLUMNS
 
 __all__ = [
+    "AUTHENTICATION_FAILED",
     "CARD_OUTCOMES",
     "DECLINE_CODES",
     "HARD_DECLINES",
     "IBAN_OUTCOMES",
     "SETTLEMENT_COLUMNS",
     "SOFT_DECLINES",
+    "TEST_OTP",
     "TIMEOUT",
     "Answer",
     "MerchantConfig",

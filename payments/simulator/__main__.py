@@ -1,9 +1,11 @@
-"""``python -m payments.simulator --port 8701 [--host H] [--config FILE.json] [--seed N]``"""
+"""``python -m payments.simulator --port 8701 [--host H] [--config FILE.json] [--seed N]
+[--public-url URL]``"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,10 +45,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8701, help="0 picks a free port")
     parser.add_argument("--config", type=Path, help='JSON file: {"merchants": [...]}')
     parser.add_argument("--seed", type=int, default=0, help="seed of the outcome stream")
+    parser.add_argument(
+        "--public-url",
+        default=os.environ.get("PSP_SIMULATOR_PUBLIC_URL"),
+        help="where payers' browsers reach the hosted pages (default: the Host called)",
+    )
     args = parser.parse_args(argv)
     merchants = load_config(args.config) if args.config else []
     serve(
-        build_app(PspSimulator(seed=args.seed, merchants=merchants)), host=args.host, port=args.port
+        build_app(PspSimulator(seed=args.seed, merchants=merchants, public_url=args.public_url)),
+        host=args.host,
+        port=args.port,
     )
 
 

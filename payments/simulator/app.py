@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from brokercrm.simulators import DropConnection, HttpError, JsonApp, Request
 
+from . import pages
 from .engine import PspSimulator
 from .merchants import MerchantConfig
 
@@ -85,6 +86,29 @@ def build_app(simulator: PspSimulator) -> JsonApp:
                 "csv": text,
             }
         return text
+
+    def base_url(request: Request) -> str:
+        return simulator.public_url or f"http://{request.header('Host') or '127.0.0.1'}"
+
+    @app.route("POST", "/v1/merchants/{mid}/checkouts")
+    def checkout_create(request: Request) -> tuple[int, Any]:
+        merchant_id = request.params["mid"]
+        status, checkout = slowly(
+            merchant_id,
+            lambda: simulator.checkout_create(
+                merchant_id,
+                idempotency_key=request.header("Idempotency-Key"),
+                body=request.json(),
+            ),
+        )
+        return status, checkout.view(base_url(request))
+
+    @app.route("GET", "/v1/merchants/{mid}/checkouts/{checkout_id}")
+    def checkout_detail(request: Request) -> dict[str, Any]:
+        checkout = simulator.checkout(request.params["checkout_id"], request.params["mid"])
+        return checkout.view(base_url(request))
+
+    pages.add_routes(app, simulator)
 
     @app.route("GET", "/admin/merchants")
     def merchant_list(request: Request) -> dict[str, Any]:

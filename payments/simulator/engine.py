@@ -20,10 +20,11 @@ from typing import Any
 from brokercrm.signing import SIGNATURE_HEADER, webhook_sign
 from brokercrm.simulators import HttpError, WebhookDispatcher
 
+from .checkout import Checkout, HostedCheckouts
 from .instruments import APPROVED, DECLINED, TIMEOUT, forced_outcome
 from .merchants import MerchantConfig
 from .settlement import Fault, parse_fault, render_csv, settlement_rows
-from .transactions import Transaction, parse_request, utc_day
+from .transactions import Transaction, TransactionRequest, parse_request, utc_day
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # A duplicate arrives this long after the original, so a receiver sees it as a redelivery.
@@ -58,7 +59,7 @@ class Answer:
     drop: bool  # True: applied, but the connection is to be closed without an answer
 
 
-class PspSimulator:
+class PspSimulator(HostedCheckouts):
     def __init__(
         self,
         *,
@@ -66,8 +67,11 @@ class PspSimulator:
         merchants: Iterable[MerchantConfig] = (),
         dispatcher: WebhookDispatcher | None = None,
         clock: Callable[[], float] = time.time,
+        public_url: str | None = None,
     ) -> None:
         self.seed = seed
+        # Where payers' browsers reach the hosted pages (else the Host our gateway called).
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.dispatcher = dispatcher or WebhookDispatcher()
         self._lock = threading.Lock()
@@ -78,6 +82,8 @@ class PspSimulator:
         self._by_reference: dict[tuple[str, str], list[str]] = {}
         self._idempotency: dict[tuple[str, str], _Remembered] = {}
         self._faults: dict[str, list[Fault]] = {}
+        self._checkouts: dict[str, Checkout] = {}
+        self._checkout_keys: dict[tuple[str, str], tuple[str, str]] = {}
         # Ids stay unique across resets and restarts (a database on our side may keep them),
         # so they come from a per-process prefix and counters that reset never rewinds.
         self._prefix = uuid.uuid4().hex[:8]
@@ -113,6 +119,8 @@ class PspSimulator:
             self._by_reference.clear()
             self._idempotency.clear()
             self._faults.clear()
+            self._checkouts.clear()
+            self._checkout_keys.clear()
 
     def deliveries(self) -> dict[str, int]:
         with self._lock:
@@ -171,40 +179,11 @@ class PspSimulator:
             # Refused requests are not remembered: the client may fix the body and retry
             # with the same key, and nothing was applied.
             request = parse_request(body, merchant)
-            draws = _Draws(*(self._rng.random() for _ in range(7)))
-            forced = forced_outcome(request.instrument)
-            if forced is None:
-                outcome = self._chance_outcome(merchant, draws)
-                drop = draws.timeout < merchant.timeout_rate
-            else:
-                outcome = APPROVED if forced == TIMEOUT else forced
-                drop = forced == TIMEOUT
-            now = self.clock()
-            # Card refunds settle at once; bank and local-method payouts are answered pending.
-            pending = kind == "payout" and request.method != "card"
-            self._sequence += 1
-            transaction = Transaction(
-                psp_transaction_id=f"psp_{self._prefix}{self._sequence:06d}",
-                merchant_account=merchant_id,
-                kind=kind,
-                reference=request.reference,
-                amount=request.amount,
-                currency=request.currency,
-                method=request.method,
-                final_status=APPROVED if outcome == APPROVED else DECLINED,
-                decline_code=None if outcome == APPROVED else outcome,
-                created=now,
-                settles_at=now + merchant.payout_settle_s if pending else now,
-            )
-            self._transactions[transaction.psp_transaction_id] = transaction
-            self._by_reference.setdefault((merchant_id, request.reference), []).append(
-                transaction.psp_transaction_id
-            )
-            answer = transaction.view(now)
+            transaction, drop = self._transaction_make(merchant, kind, request)
+            answer = transaction.view(self.clock())
             self._idempotency[(merchant_id, idempotency_key)] = _Remembered(
                 fingerprint, 201, answer
             )
-            self._schedule_event(merchant, transaction, draws)
             return Answer(201, answer, drop=drop)
 
     def transaction(self, merchant_id: str, psp_transaction_id: str) -> dict[str, Any]:
@@ -243,6 +222,49 @@ class PspSimulator:
         return render_csv(rows)
 
     # -- internals (called with the lock held) -----------------------------------------------
+
+    def _transaction_make(
+        self,
+        merchant: MerchantConfig,
+        kind: str,
+        request: TransactionRequest,
+        *,
+        outcome: str | None = None,
+    ) -> tuple[Transaction, bool]:
+        """Decide, keep and announce (webhook) one transaction; True when the answer is to be
+        dropped. `outcome` forces a decline decided before the issuer (a failed 3-D Secure
+        step); the draws are taken all the same, so later outcomes do not shift."""
+        draws = _Draws(*(self._rng.random() for _ in range(7)))
+        forced = outcome or forced_outcome(request.instrument)
+        if forced is None:
+            outcome = self._chance_outcome(merchant, draws)
+            drop = draws.timeout < merchant.timeout_rate
+        else:
+            outcome = APPROVED if forced == TIMEOUT else forced
+            drop = forced == TIMEOUT
+        now = self.clock()
+        # Card refunds settle at once; bank and local-method payouts are answered pending.
+        pending = kind == "payout" and request.method != "card"
+        self._sequence += 1
+        transaction = Transaction(
+            psp_transaction_id=f"psp_{self._prefix}{self._sequence:06d}",
+            merchant_account=merchant.id,
+            kind=kind,
+            reference=request.reference,
+            amount=request.amount,
+            currency=request.currency,
+            method=request.method,
+            final_status=APPROVED if outcome == APPROVED else DECLINED,
+            decline_code=None if outcome == APPROVED else outcome,
+            created=now,
+            settles_at=now + merchant.payout_settle_s if pending else now,
+        )
+        self._transactions[transaction.psp_transaction_id] = transaction
+        self._by_reference.setdefault((merchant.id, request.reference), []).append(
+            transaction.psp_transaction_id
+        )
+        self._schedule_event(merchant, transaction, draws)
+        return transaction, drop
 
     def _merchant(self, merchant_id: str) -> MerchantConfig:
         merchant = self._merchants.get(merchant_id)

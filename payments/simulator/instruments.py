@@ -15,7 +15,9 @@ from brokercrm.simulators import HttpError
 SOFT_DECLINES: frozenset[str] = frozenset(
     {"insufficient_funds", "do_not_honour", "issuer_unavailable", "timeout"}
 )
-HARD_DECLINES: frozenset[str] = frozenset({"stolen_card", "invalid_account", "closed_account"})
+HARD_DECLINES: frozenset[str] = frozenset(
+    {"stolen_card", "invalid_account", "closed_account", "authentication_failed"}
+)
 DECLINE_CODES: frozenset[str] = SOFT_DECLINES | HARD_DECLINES
 
 APPROVED = "approved"

@@ -89,7 +89,7 @@ def payments_world(world, psp_secret, request):
         )
     m = merchants
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         name="EU cards EUR",
         countries=["*"],
@@ -99,7 +99,7 @@ def payments_world(world, psp_secret, request):
         soft_retries=2,
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         name="EU cards USD",
         countries=["DE", "FR"],
@@ -109,7 +109,7 @@ def payments_world(world, psp_secret, request):
         max_amount=Decimal("5000"),
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         name="EU bank",
         countries=["*"],
@@ -118,7 +118,7 @@ def payments_world(world, psp_secret, request):
         merchant_accounts=[m["eu-bank-1"]],
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         name="EU bank USD",
         countries=["*"],
@@ -127,7 +127,7 @@ def payments_world(world, psp_secret, request):
         merchant_accounts=[m["eu-bank-1"]],
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.eu,
         name="EU Sofort",
         countries=["DE", "AT"],
@@ -136,7 +136,7 @@ def payments_world(world, psp_secret, request):
         merchant_accounts=[m["eu-sofort-1"]],
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.uk,
         name="UK cards",
         countries=["GB"],
@@ -145,7 +145,7 @@ def payments_world(world, psp_secret, request):
         merchant_accounts=[m["uk-cards-1"]],
     )
     routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=world.uk,
         name="UK bank",
         countries=["GB"],

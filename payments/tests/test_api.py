@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from brokercrm.gate import SYSTEM
 from payments.models import Withdrawal
 from payments.services import withdrawal_request
 from wallets.services import wallet_open
@@ -27,7 +28,7 @@ def pending(payments_world):
     fund(wallet_open(profile=profile, currency="EUR"), "5000")
     _bank(payments_world, profile)
     return withdrawal_request(
-        actor=None, profile=profile, amount="2000", currency="EUR", idempotency_key="api-w"
+        actor=SYSTEM, profile=profile, amount="2000", currency="EUR", idempotency_key="api-w"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brokercrm.errors import ApplicationError
+from brokercrm.gate import SYSTEM
 from payments.models import BankAccount
 from payments.services import bank_account_add, bank_account_verify
 
@@ -14,7 +15,7 @@ from .conftest import approved_client
 def test_a_valid_iban_is_kept_compact_with_its_bank_code(payments_world):
     profile = approved_client(payments_world)
     account = bank_account_add(
-        actor=None, profile=profile, iban="DE89 3704 0044 0532 0130 00", holder="Ivan Petrov"
+        actor=SYSTEM, profile=profile, iban="DE89 3704 0044 0532 0130 00", holder="Ivan Petrov"
     )
     assert (account.iban, account.bic, account.verified) == (
         "DE89370400440532013000",
@@ -27,30 +28,47 @@ def test_a_valid_iban_is_kept_compact_with_its_bank_code(payments_world):
 @pytest.mark.parametrize(
     ("iban", "bic", "holder", "fields"),
     [
-        ("DE89370400440532013001", "", "Ivan", ["iban"]),  # checksum
-        ("XX89370400440532013000", "", "Ivan", ["iban"]),  # no such country
-        ("DE8937040044053201", "", "Ivan", ["iban"]),  # wrong length
-        ("DE89370400440532013000", "NOTABIC", "Ivan", ["bic"]),
-        ("DE89370400440532013000", "BNPAFRPPXXX", "Ivan", ["bic"]),  # a French bank
+        ("DE89370400440532013001", "", "Ivan Petrov", ["iban"]),  # checksum
+        ("XX89370400440532013000", "", "Ivan Petrov", ["iban"]),  # no such country
+        ("DE8937040044053201", "", "Ivan Petrov", ["iban"]),  # wrong length
+        ("DE89370400440532013000", "NOTABIC", "Ivan Petrov", ["bic"]),
+        ("DE89370400440532013000", "BNPAFRPPXXX", "Ivan Petrov", ["bic"]),  # a French bank
         ("DE89370400440532013000", "", "  ", ["holder"]),
+        ("DE89370400440532013000", "", "Ivan", ["holder"]),  # not the client's full name
+        ("DE89370400440532013000", "", "Olga Petrova", ["holder"]),  # someone else
+        ("DE8937040044053201", "", "Maria Schmidt", ["holder", "iban"]),
     ],
 )
 def test_bad_bank_details_are_refused_by_field(payments_world, iban, bic, holder, fields):
     profile = approved_client(payments_world)
     with pytest.raises(ApplicationError) as caught:
-        bank_account_add(actor=None, profile=profile, iban=iban, bic=bic, holder=holder)
+        bank_account_add(actor=SYSTEM, profile=profile, iban=iban, bic=bic, holder=holder)
     assert caught.value.code == "bank_account_invalid"
     assert sorted(caught.value.extra["errors"]) == fields
+    assert sorted(caught.value.extra["fields"]) == fields
     assert not BankAccount.objects.unscoped().exists()
+
+
+@pytest.mark.parametrize(
+    "holder", ["IVAN PETROV", "Petrov, Ivan", "Mr Ivan A. Petrov", "ivan  petrov"]
+)
+def test_the_holder_is_the_client_in_any_order_case_or_with_middle_names(payments_world, holder):
+    profile = approved_client(payments_world)
+    account = bank_account_add(
+        actor=SYSTEM, profile=profile, iban="DE89370400440532013000", holder=holder
+    )
+    assert account.holder == holder.strip()
 
 
 def test_only_the_entitys_staff_verify_and_only_once(payments_world):
     profile = approved_client(payments_world)
     account = bank_account_add(
-        actor=None, profile=profile, iban="DE89370400440532013000", holder="Ivan Petrov"
+        actor=SYSTEM, profile=profile, iban="DE89370400440532013000", holder="Ivan Petrov"
     )
     with pytest.raises(ApplicationError) as caught:
-        bank_account_add(actor=None, profile=profile, iban="DE89370400440532013000", holder="I")
+        bank_account_add(
+            actor=SYSTEM, profile=profile, iban="DE89370400440532013000", holder="Ivan Petrov"
+        )
     assert caught.value.code == "bank_account_exists"
     with pytest.raises(ApplicationError) as caught:
         bank_account_verify(actor=payments_world.uk_finance, account=account, reason="statement")

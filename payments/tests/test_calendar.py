@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from brokercrm.gate import SYSTEM
 from kyc.models import KycFile
 from payments.services import WithdrawalRefused, withdrawal_request
 from wallets.models import LedgerAccount
@@ -28,13 +29,13 @@ def test_the_first_withdrawal_waits_for_the_cooling_off_on_any_date(clock, payme
     _bank(payments_world, profile)
     with pytest.raises(WithdrawalRefused) as refused:
         withdrawal_request(
-            actor=None, profile=profile, amount="900", currency="EUR", idempotency_key="w-early"
+            actor=SYSTEM, profile=profile, amount="900", currency="EUR", idempotency_key="w-early"
         )
     assert refused.value.code == "withdrawal_blocked"
     assert refused.value.extra["reasons"] == ["cooling_off"]
     clock.shift(timedelta(hours=2, minutes=1))
     withdrawal = withdrawal_request(
-        actor=None, profile=profile, amount="900", currency="EUR", idempotency_key="w-later"
+        actor=SYSTEM, profile=profile, amount="900", currency="EUR", idempotency_key="w-later"
     )
     assert (withdrawal.status, withdrawal.approval_needed) == ("approved", "auto")
     wallet = LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR")

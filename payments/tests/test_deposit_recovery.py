@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from brokercrm.celery import app as celery_app
+from brokercrm.gate import SYSTEM
 from brokercrm.signing import SIGNATURE_HEADER, webhook_sign
 from payments.gateway import HttpPspGateway
 from payments.models import (
@@ -55,7 +56,7 @@ def _interrupted(world, profile, monkeypatch, *, card=CARD_OK, key="stuck-1", am
         patch.setattr(deposits_module, "_attempt_set", die)
         with pytest.raises(WorkerKilled):
             deposit_create(
-                actor=None,
+                actor=SYSTEM,
                 profile=profile,
                 amount=amount,
                 currency="EUR",
@@ -284,7 +285,7 @@ def test_a_recent_deposit_and_a_finished_one_are_left_alone(
         created_at=timezone.now()
     )
     finished = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="60.00",
         currency="EUR",

@@ -11,6 +11,7 @@ from django.db import IntegrityError
 from rest_framework.test import APIClient
 
 from brokercrm.errors import ApplicationError
+from brokercrm.gate import SYSTEM
 from brokercrm.signing import SIGNATURE_HEADER, webhook_sign
 from identity.tests.factories import register
 from payments.models import Deposit, DepositAttempt, PaymentMethod, RoutingTarget, WebhookEvent
@@ -76,7 +77,7 @@ def test_a_route_to_another_entitys_merchant_is_refused(payments_world):
     card = PaymentMethod.objects.get(code="card")
     with pytest.raises(CrossEntityRoute):
         routing_rule_set(
-            actor=None,
+            actor=SYSTEM,
             entity=payments_world.uk,
             name="bad",
             countries=["GB"],
@@ -86,7 +87,7 @@ def test_a_route_to_another_entitys_merchant_is_refused(payments_world):
         )
     # And the database refuses it even when the service is bypassed.
     rule = routing_rule_set(
-        actor=None,
+        actor=SYSTEM,
         entity=payments_world.uk,
         name="ok",
         countries=["GB"],
@@ -109,7 +110,7 @@ def test_soft_declines_are_retried_in_the_family_then_a_local_method_is_offered(
     configure_simulator(payments_world, psp_simulator, "http://127.0.0.1:9")
     profile = approved_client(payments_world)
     deposit = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="100.00",
         currency="EUR",
@@ -138,7 +139,7 @@ def test_a_hard_decline_is_not_retried(payments_world, psp_simulator):
     configure_simulator(payments_world, psp_simulator, "http://127.0.0.1:9")
     profile = approved_client(payments_world)
     deposit = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="100.00",
         currency="EUR",
@@ -161,7 +162,7 @@ def test_bad_deposit_requests_are_refused_with_codes(payments_world):
     ]
     for change, code in cases:
         args = {
-            "actor": None,
+            "actor": SYSTEM,
             "profile": profile,
             "amount": "10",
             "currency": "EUR",
@@ -181,7 +182,7 @@ def test_before_kyc_deposits_are_parked_up_to_the_cap(payments_world, psp_simula
     profile = register(payments_world.eu_brand).profile  # no KYC yet
     with pytest.raises(DepositRefused) as caught:
         deposit_create(
-            actor=None,
+            actor=SYSTEM,
             profile=profile,
             amount="600",
             currency="EUR",
@@ -191,7 +192,7 @@ def test_before_kyc_deposits_are_parked_up_to_the_cap(payments_world, psp_simula
         )
     assert caught.value.code == "park_cap_exceeded"
     deposit = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="400",
         currency="EUR",
@@ -333,7 +334,7 @@ def test_deposit_end_to_end_through_the_simulator_and_its_webhook(
     configure_simulator(payments_world, psp_simulator, live_server.url, duplicate_rate=1.0)
     profile = approved_client(payments_world)
     deposit = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="150.00",
         currency="EUR",
@@ -356,7 +357,7 @@ def test_deposit_end_to_end_through_the_simulator_and_its_webhook(
     assert WebhookEvent.objects.unscoped().get().deliveries == 2  # the duplicate was counted
     # The same request again answers with the same deposit.
     again = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="150.00",
         currency="EUR",

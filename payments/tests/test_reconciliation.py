@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import json_request
 from payments.models import Deposit, DepositAttempt, ReconciliationBreak
 from payments.services import deposit_create, reconciliation_break_resolve, reconciliation_run
@@ -38,7 +39,7 @@ def _merchant(simulator, code, webhook_url, world):
 
 def _deposit(profile, amount, key):
     deposit = deposit_create(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount=amount,
         currency="EUR",
@@ -103,7 +104,7 @@ def test_reconciliation_is_clean_on_clean_data_and_finds_each_injected_fault(
     uk_clearing = system_account(entity=world.uk, kind="psp_clearing", currency="EUR")
     uk_suspense = system_account(entity=world.uk, kind="suspense", currency="EUR")
     journal_post(
-        actor=None,
+        actor=SYSTEM,
         entity=world.uk,
         spec=JournalSpec(
             type="adjustment",

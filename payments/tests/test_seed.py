@@ -6,11 +6,23 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
+from brokercrm.accounts.demo import demo_password
 from entities.models import LegalEntity
-from payments.demo import simulator_config
-from payments.models import MerchantAccount, PaymentMethod, RoutingRule, RoutingTarget
+from identity.logins import client_token_obtain
+from identity.models import ClientProfile
+from payments.demo import WITHDRAWAL_CLIENT, simulator_config
+from payments.models import (
+    BankAccount,
+    Deposit,
+    MerchantAccount,
+    PaymentMethod,
+    RoutingRule,
+    RoutingTarget,
+)
 from payments.services import NoRoute, route_for
+from wallets.tests.factories import assert_ledger_sound
 
 
 def test_seed_payments_is_idempotent_and_routes_by_entity(db):
@@ -48,3 +60,46 @@ def test_seed_payments_is_idempotent_and_routes_by_entity(db):
     assert config["merchants"][0]["webhook_url"].startswith(
         "http://127.0.0.1:8000/api/v1/webhooks/psp/"
     )
+
+
+def test_the_demo_shows_an_eu_client_withdrawing_eur_to_a_usd_payout_route(db):
+    call_command("seed_demo", quiet_logins=True)
+    call_command("seed_payments")
+    call_command("seed_withdrawal_demo", quiet=True)
+    call_command("seed_withdrawal_demo", quiet=True)  # again: nothing twice
+    code, email = WITHDRAWAL_CLIENT
+    profile = (
+        ClientProfile.objects.unscoped().select_related("brand").get(entity__code=code, email=email)
+    )
+    assert BankAccount.objects.unscoped().filter(profile=profile, verified=True).count() == 1
+    assert Deposit.objects.unscoped().filter(profile=profile, status="credited").count() == 1
+    token = client_token_obtain(brand=profile.brand, email=email, password=demo_password())
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    quote = api.get(
+        "/api/v1/me/withdrawals/eligibility?currency=EUR&payout_currency=USD&amount=500.00"
+    ).json()
+    assert (quote["eligible"], quote["blocks"], quote["available"]) == (
+        True,
+        [],
+        "2500.00000000",
+    )
+    made = api.post(
+        "/api/v1/me/withdrawals",
+        {
+            "amount": "500.00",
+            "currency": "EUR",
+            "payout_currency": "USD",
+            "bank_account": quote["bank_accounts"][0],
+            "quoted_rate": quote["quote"]["rate"],
+        },
+        format="json",
+        headers={"Idempotency-Key": "demo-wd-1"},
+    )
+    assert made.status_code == 201, made.json()
+    assert (made.json()["status"], made.json()["fx_rate"]) == ("approved", quote["quote"]["rate"])
+    assert [leg["destination"] for leg in made.json()["legs"]] == ["bank"]
+    methods = api.get("/api/v1/me/deposit-methods?currency=EUR").json()["methods"]
+    assert "card" in [m["code"] for m in methods if m["hosted_page"]]
+    eu = LegalEntity.objects.get(code="EU")
+    assert_ledger_sound(eu)

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from brokercrm.errors import ApplicationError
+from brokercrm.events.models import Event
+from brokercrm.gate import SYSTEM
 from identity.services import person_flags_set
 from payments.models import BankAccount, Deposit, Withdrawal
 from payments.services import (
@@ -51,7 +53,7 @@ def test_a_risk_hold_raised_in_another_entity_refuses_the_withdrawal(payments_wo
     )
     with pytest.raises(WithdrawalRefused) as caught:
         withdrawal_request(
-            actor=None,
+            actor=SYSTEM,
             profile=profile,
             amount="100",
             currency="EUR",
@@ -70,12 +72,12 @@ def test_return_to_source_refunds_the_card_first_and_the_rest_goes_to_the_bank(p
     fund(LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR"), "400")  # by wire
     with pytest.raises(WithdrawalRefused) as caught:
         withdrawal_request(
-            actor=None, profile=profile, amount="500", currency="EUR", idempotency_key="w-nobank"
+            actor=SYSTEM, profile=profile, amount="500", currency="EUR", idempotency_key="w-nobank"
         )
     assert caught.value.code == "bank_account_required"
     bank = _bank(payments_world, profile)
     withdrawal = withdrawal_request(
-        actor=None, profile=profile, amount="500", currency="EUR", idempotency_key="w-split"
+        actor=SYSTEM, profile=profile, amount="500", currency="EUR", idempotency_key="w-split"
     )
     legs = [
         (leg.destination, leg.amount, leg.hold.amount, leg.hold.status)
@@ -90,7 +92,7 @@ def test_return_to_source_refunds_the_card_first_and_the_rest_goes_to_the_bank(p
     assert (wallet.balance, wallet.held) == (Decimal("700"), Decimal("500"))
     # A second withdrawal refunds nothing more to the card: it was used up.
     second = withdrawal_request(
-        actor=None, profile=profile, amount="100", currency="EUR", idempotency_key="w-second"
+        actor=SYSTEM, profile=profile, amount="100", currency="EUR", idempotency_key="w-second"
     )
     assert [
         leg.destination for leg in second.legs.model.objects.unscoped().filter(withdrawal=second)
@@ -150,12 +152,12 @@ def test_small_withdrawals_of_low_risk_clients_are_approved_automatically(
     _bank(payments_world, profile)
     with django_capture_on_commit_callbacks() as callbacks:
         small = withdrawal_request(
-            actor=None, profile=profile, amount="900", currency="EUR", idempotency_key="w-small"
+            actor=SYSTEM, profile=profile, amount="900", currency="EUR", idempotency_key="w-small"
         )
     assert (small.status, small.approval_needed) == ("approved", "auto")
     assert len(callbacks) == 1
     medium = withdrawal_request(
-        actor=None, profile=profile, amount="1001", currency="EUR", idempotency_key="w-medium"
+        actor=SYSTEM, profile=profile, amount="1001", currency="EUR", idempotency_key="w-medium"
     )
     assert (medium.status, medium.approval_needed) == ("pending_approval", "finance")
     rejected = withdrawal_reject(
@@ -172,11 +174,11 @@ def test_repeated_and_bad_withdrawal_requests(payments_world):
     fund(wallet_open(profile=profile, currency="EUR"), "100")
     _bank(payments_world, profile)
     first = withdrawal_request(
-        actor=None, profile=profile, amount="50", currency="EUR", idempotency_key="w-rep"
+        actor=SYSTEM, profile=profile, amount="50", currency="EUR", idempotency_key="w-rep"
     )
     assert (
         withdrawal_request(
-            actor=None, profile=profile, amount="50", currency="EUR", idempotency_key="w-rep"
+            actor=SYSTEM, profile=profile, amount="50", currency="EUR", idempotency_key="w-rep"
         ).pk
         == first.pk
     )
@@ -188,7 +190,7 @@ def test_repeated_and_bad_withdrawal_requests(payments_world):
         ({"currency": "USD"}, "wallet_not_found"),
     ]:
         call = {
-            "actor": None,
+            "actor": SYSTEM,
             "profile": profile,
             "amount": "10",
             "currency": "EUR",
@@ -202,7 +204,7 @@ def test_repeated_and_bad_withdrawal_requests(payments_world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
+def test_a_cross_currency_bank_payout_converts_at_the_rate_fixed_on_request(
     payments_world, psp_simulator, live_server, eager_tasks
 ):
     configure_simulator(payments_world, psp_simulator, live_server.url)
@@ -211,7 +213,7 @@ def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
     fund(wallet_open(profile=profile, currency="EUR"), "1000")
     _bank(payments_world, profile)
     withdrawal = withdrawal_request(
-        actor=None,
+        actor=SYSTEM,
         profile=profile,
         amount="500",
         currency="EUR",
@@ -237,4 +239,17 @@ def test_a_cross_currency_bank_payout_converts_at_the_approval_rate(
         entity=payments_world.eu, kind="psp_clearing", currency="USD"
     )
     assert usd_clearing.balance == Decimal("547.25")
+    paid = Event.objects.get(type="payments.withdrawal_paid")
+    assert (paid.entity_id, paid.profile_id, paid.person_id) == (
+        profile.entity_id,
+        profile.pk,
+        profile.person_id,
+    )
+    assert paid.payload == {
+        "withdrawal_id": withdrawal.pk,
+        "amount": "500.00000000",
+        "currency": "EUR",
+        "payout_amount": "547.25000000",
+        "payout_currency": "USD",
+    }
     assert_ledger_sound(payments_world.eu)

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         call_command("seed_demo")
         call_command("seed_payments")
         call_command("seed_ib")
+        call_command("seed_withdrawal_demo")
         call_command("seed_trading")
         python = sys.executable
         address = f"{options['host']}:{options['port']}"
