@@ -1,10 +1,16 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.errors import ApplicationError
 
-from .models import KycCheck, KycDocument, KycFile, ScreeningListVersion
+from .models import REVISION_REASONS, KycCheck, KycDocument, KycFile, ScreeningListVersion
+from .services import document_revision_request
 
 
 class KycCheckInline(admin.TabularInline):
@@ -81,9 +87,40 @@ class KycDocumentAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         "content_type",
         "size",
         "expires_on",
+        "review_status",
+        "review_reason_code",
     ]
-    list_filter = ["entity", "kind"]
+    list_filter = ["entity", "kind", "review_status"]
     exclude = ["storage_name"]
+    actions = [f"send_back_{code}" for code in REVISION_REASONS if code != "other"]
+
+    def _send_back(self, request: HttpRequest, queryset: QuerySet, reason_code: str) -> None:
+        sent = 0
+        for document in queryset:
+            try:
+                document_revision_request(
+                    actor=request.user, document=document, reason_code=reason_code
+                )
+                sent += 1
+            except ApplicationError as error:
+                messages.error(request, f"{document}: {error.detail} ({error.code})")
+        if sent:
+            messages.success(request, f"{sent} document(s) sent back to the client.")
+
+
+def _send_back_action(reason_code: str) -> Any:
+    def action(self: KycDocumentAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        self._send_back(request, queryset, reason_code)
+
+    action.__name__ = f"send_back_{reason_code}"
+    return admin.action(description=f"Send back to the client: {reason_code.replace('_', ' ')}")(
+        action
+    )
+
+
+for _code in REVISION_REASONS:
+    if _code != "other":
+        setattr(KycDocumentAdmin, f"send_back_{_code}", _send_back_action(_code))
 
 
 @admin.register(ScreeningListVersion)

@@ -80,6 +80,24 @@ class KycFile(EntityOwned):
         return f"KYC file of profile {self.profile_id} ({self.status})"
 
 
+class DocumentReview(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    REVISION_REQUESTED = "revision_requested", "Sent back to the client"
+
+
+# Why a reviewer sends a document back: stable codes a front end translates.
+REVISION_REASONS = {
+    "unreadable": "The document cannot be read: blurred, dark or cut off.",
+    "expired": "The document has expired.",
+    "wrong_document": "This is not a document of the kind asked for.",
+    "incomplete": "Pages or sides are missing.",
+    "name_mismatch": "The name does not match the name you registered with.",
+    "address_mismatch": "The address does not match the address you gave us.",
+    "too_old": "The document is older than we accept.",
+    "other": "See the reviewer's note.",
+}
+
+
 class KycDocument(EntityOwned):
     class Kind(models.TextChoices):
         IDENTITY = "identity", "Identity document"
@@ -99,6 +117,13 @@ class KycDocument(EntityOwned):
     expires_on = models.DateField(null=True, blank=True)
     uploaded_by = models.CharField(max_length=150)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # A reviewer may send this version back: the client uploads a new version of the kind.
+    review_status = models.CharField(
+        max_length=20, choices=DocumentReview.choices, default=DocumentReview.PENDING
+    )
+    review_reason_code = models.CharField(max_length=30, blank=True)
+    review_reason = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     scope_desk_field: ClassVar[str] = "kyc_file__profile__desk"
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from brokercrm.api.base import ScopedPrimaryKeyField
 from entities.rules import EMPLOYMENT_STATUSES, SOURCES_OF_FUNDS, TRADING_EXPERIENCE
 
-from ..models import KycCheck, KycDocument, KycFile
+from ..models import REVISION_REASONS, KycCheck, KycDocument, KycFile
 
 
 class KycDocumentSerializer(serializers.ModelSerializer):
@@ -159,3 +160,12 @@ class QuestionnaireSerializer(serializers.Serializer):
         required=False,
         help_text="Appropriateness test answers: question id → answer id.",
     )
+
+
+class KycFileOpenSerializer(serializers.Serializer):
+    profile = ScopedPrimaryKeyField(model="identity.ClientProfile", perm="kyc.view_kycfile")
+
+
+class RevisionRequestSerializer(serializers.Serializer):
+    reason_code = serializers.ChoiceField(sorted(REVISION_REASONS))
+    reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)

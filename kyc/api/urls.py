@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import client, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("kyc-files", views.KycFileViewSet, basename="kyc-file")
@@ -9,5 +9,14 @@ router.register("kyc-documents", views.KycDocumentViewSet, basename="kyc-documen
 
 urlpatterns = [
     *router.urls,
+    path("me/kyc", client.MyKycView.as_view(), name="my-kyc"),
+    path("me/kyc/questionnaire", client.MyKycAnswersView.as_view(), name="my-kyc-questionnaire"),
+    path(
+        "me/kyc/appropriateness",
+        client.MyAppropriatenessView.as_view(),
+        name="my-kyc-appropriateness",
+    ),
+    path("me/kyc/documents", client.MyKycDocumentsView.as_view(), name="my-kyc-documents"),
+    path("me/kyc/submit", client.MyKycSubmitView.as_view(), name="my-kyc-submit"),
     path("webhooks/kyc-liveness", views.LivenessWebhookView.as_view(), name="kyc-liveness-webhook"),
 ]

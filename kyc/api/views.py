@@ -34,6 +34,17 @@ class KycFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(s.KycCaseSerializer(self.get_object()).data)
 
+    @extend_schema(request=s.KycFileOpenSerializer, responses={201: s.KycFileSerializer})
+    def create(self, request: Request) -> Response:
+        """Open the KYC file of a profile that has none: 409 `kyc_file_exists`; a profile of
+        another entity reads as unknown (400 on the field)."""
+        data = s.KycFileOpenSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        kyc_file = services.kyc_file_open(
+            actor=request.user, profile=data.validated_data["profile"]
+        )
+        return Response(s.KycFileSerializer(kyc_file).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=s.DecisionSerializer, responses=s.KycFileSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request: Request, pk: str | None = None) -> Response:
@@ -100,6 +111,23 @@ class KycDocumentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     base_queryset = KycDocument.objects.all()
     view_permission = "kyc.view_kycdocument"
     serializer_class = s.KycDocumentSerializer
+
+    @extend_schema(request=s.RevisionRequestSerializer, responses=s.KycDocumentSerializer)
+    @action(detail=True, methods=["post"], url_path="revision-request")
+    def revision_request(self, request: Request, pk: str | None = None) -> Response:
+        """Send the document back to the client with a reason code: the file returns to them
+        as a draft at that step; 409 `kyc_not_in_review`, `document_superseded`."""
+        document = self.get_object()
+        self.require("kyc.change_kycfile", document)
+        data = s.RevisionRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = services.document_revision_request(
+            actor=request.user,
+            document=document,
+            reason_code=data.validated_data["reason_code"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.KycDocumentSerializer(document).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"])

@@ -10,6 +10,14 @@ approvers. An AML rejection blocks the person group-wide, which the identity lay
 every later registration.
 """
 
+from .client import (
+    document_revision_request,
+    kyc_answers_save,
+    kyc_client_submit,
+    kyc_file_on_registration,
+    kyc_file_open,
+    kyc_steps,
+)
 from .common import kyc_file_for, storage_dir
 from .decisions import OPEN_FOR_DECISION, kyc_approve, kyc_reject
 from .documents import document_read, document_upload
@@ -22,12 +30,18 @@ __all__ = [
     "OPEN_FOR_DECISION",
     "RISK_ORDER",
     "document_read",
+    "document_revision_request",
     "document_upload",
     "documents_expiry_sweep",
+    "kyc_answers_save",
     "kyc_approve",
+    "kyc_client_submit",
     "kyc_file_for",
+    "kyc_file_on_registration",
+    "kyc_file_open",
     "kyc_reject",
     "kyc_run_checks",
+    "kyc_steps",
     "kyc_submit",
     "screening_load",
     "screening_rescreen",

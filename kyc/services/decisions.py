@@ -116,6 +116,17 @@ def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False)
                 entity=kyc_file.entity_id,
                 aml_blocked=True,
             )
+        announce(
+            events.KYC_REJECTED,
+            entity=kyc_file.entity_id,
+            person=profile.person_id,
+            profile=profile,
+            payload={
+                "reason_code": "aml" if aml else "rejected_by_staff",
+                "decided_by": "staff" if hasattr(actor, "get_username") else "system",
+            },
+            actor_label=actor.get_username() if hasattr(actor, "get_username") else "system",
+        )
         audit_record(
             actor=actor,
             action="kyc.rejected",

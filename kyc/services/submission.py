@@ -17,7 +17,7 @@ from ..models import KycCheck, KycFile
 from ..questionnaire import questionnaire_validate
 from ..risk import DEFAULT_RISK_RULES, risk_score
 from .checks import _address_check, _appropriateness_check, _identity_checks, _source_of_funds_check
-from .common import _kyc_rules, _rules
+from .common import _kyc_rules, _require, _rules
 from .decisions import _approve
 from .person_checks import _liveness_check, _screening_checks
 
@@ -34,6 +34,7 @@ def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
     version in force now, which the file records."""
     from ..tasks import kyc_run_checks_task
 
+    _require(actor, "kyc.change_kycfile", kyc_file)
     with transaction.atomic():
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status != KycFile.Status.DRAFT:

@@ -207,12 +207,14 @@ def configure_simulator(world: Any, simulator: Any, webhook_base: str, **overrid
 def approved_client(world: Any, *, risk: str = "low", **registration: Any) -> Any:
     """A client whose KYC is approved and whose cooling-off is over."""
     profile = register(world.eu_brand, **registration).profile
-    KycFile.objects.unscoped().create(
-        entity_id=profile.entity_id,
+    KycFile.objects.unscoped().update_or_create(
         profile=profile,
-        status=KycFile.Status.APPROVED,
-        risk_level=risk,
-        earliest_withdrawal_at=timezone.now() - timedelta(hours=1),
+        defaults=dict(
+            entity_id=profile.entity_id,
+            status=KycFile.Status.APPROVED,
+            risk_level=risk,
+            earliest_withdrawal_at=timezone.now() - timedelta(hours=1),
+        ),
     )
     return profile
 

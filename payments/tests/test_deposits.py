@@ -440,12 +440,14 @@ def test_a_parked_deposit_is_held_until_kyc_approval_then_released(payments_worl
     )
     assert parked_deposits_release() == 0  # KYC still not approved
     # And once KYC is approved, the release job frees it, once
-    KycFile.objects.unscoped().create(
-        entity=payments_world.eu,
+    KycFile.objects.unscoped().update_or_create(
         profile=profile,
-        status="approved",
-        risk_level="low",
-        earliest_withdrawal_at=timezone.now() - timedelta(hours=1),
+        defaults=dict(
+            entity=payments_world.eu,
+            status="approved",
+            risk_level="low",
+            earliest_withdrawal_at=timezone.now() - timedelta(hours=1),
+        ),
     )
     assert parked_deposits_release() == 1
     assert parked_deposits_release() == 0

@@ -283,12 +283,14 @@ def test_every_block_is_explained_before_the_form(clock, payments_world):
     ]
     # KYC approved, cooling-off running: its end time is given.
     ends = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=24)
-    KycFile.objects.unscoped().create(
-        entity_id=profile.entity_id,
+    KycFile.objects.unscoped().update_or_create(
         profile=profile,
-        status=KycFile.Status.APPROVED,
-        risk_level="low",
-        earliest_withdrawal_at=ends,
+        defaults=dict(
+            entity_id=profile.entity_id,
+            status=KycFile.Status.APPROVED,
+            risk_level="low",
+            earliest_withdrawal_at=ends,
+        ),
     )
     wallet_open(profile=profile, currency="EUR")
     data = _eligibility(api)
