@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from brokercrm.api.base import ScopedPrimaryKeyField
@@ -46,6 +47,12 @@ class RegistrationSerializer(serializers.Serializer):
     ip = serializers.CharField(max_length=45, required=False, default="", allow_blank=True)
     agreement_version = serializers.CharField(
         max_length=40, required=False, default="", allow_blank=True
+    )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        default="en",
+        help_text="The language the client reads: e-mails and notifications are written in it.",
     )
     referral_code = serializers.SlugField(
         max_length=40,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -47,6 +48,7 @@ from ..normalize import (
     parse_birth_date,
     to_latin,
 )
+from .verification import verification_mail
 
 
 class RegistrationRefused(ApplicationError):
@@ -85,6 +87,7 @@ class RegistrationInput:
     ip: str = ""
     agreement_version: str = ""
     referral_code: str = ""
+    language: str = "en"
 
 
 @dataclass
@@ -265,6 +268,9 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
                 actor_label=f"brand:{brand.code}",
             )
             referral_attributed = announced.replies.get("referral_attributed")
+            if not profile.email_verified:
+                # After commit: a registration that rolls back sends nothing.
+                verification_mail(profile)
         audit_record(
             actor=None,
             actor_label=f"brand:{brand.code}",
@@ -291,6 +297,7 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
     )
 
 
+_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 _REFERRAL_CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
 
 
@@ -339,6 +346,7 @@ def _profile_create(
         email=values.email_display,
         email_canonical=probe.email or "",
         email_verified=data.email_verified,
+        language=data.language if data.language in _LANGUAGES else "en",
         phone=probe.phone or "",
         registration_ip=probe.ip,
         device_fingerprint=probe.device or "",
