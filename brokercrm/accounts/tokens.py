@@ -96,6 +96,6 @@ def client_logout_everywhere(*, token: Any) -> int:
             action="access.client_logged_out_everywhere",
             entity=_entity_of(user),
             obj=user,
-            after={"tokens_ended": ended},
+            after={"sessions_ended": ended},
         )
     return ended

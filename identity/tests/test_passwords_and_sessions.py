@@ -58,7 +58,8 @@ def test_a_client_changes_their_password_and_other_sessions_end(
             format="json",
         )
     assert response.status_code == 204, response.content
-    assert _works(laptop) and not _works(phone)
+    assert _works(laptop)
+    assert not _works(phone)
     assert ClientToken.objects.filter(user=login).count() == 1
     assert User.objects.get(pk=login.pk).check_password(NEW_PASSWORD)
     event = AuditEvent.objects.get(action="access.client_password_changed")
@@ -103,7 +104,8 @@ def test_a_refused_change_changes_nothing(world, login, body, code):
     response = laptop.post(PASSWORD, body, format="json")
     assert (response.status_code, response.json()["code"]) == (400, code)
     assert _password_of(login) == before
-    assert _works(phone) and _works(laptop)
+    assert _works(phone)
+    assert _works(laptop)
     assert not AuditEvent.objects.filter(action="access.client_password_changed").exists()
 
 
@@ -149,7 +151,8 @@ def test_log_out_everywhere_ends_every_token_of_the_login(world, login):
     )
     olga = signed_in(other.profile)
     assert laptop.delete(SESSIONS).status_code == 204
-    assert not _works(phone) and not _works(laptop)
+    assert not _works(phone)
+    assert not _works(laptop)
     assert _works(olga)
     assert not ClientToken.objects.filter(user=login).exists()
     event = AuditEvent.objects.get(action="access.client_logged_out_everywhere")
@@ -267,7 +270,8 @@ def test_bad_reset_links_change_nothing(world, login):
         format="json",
     )
     assert (weak.status_code, weak.json()["code"]) == (400, "password_weak")
-    assert _password_of(login) == before and _works(phone)
+    assert _password_of(login) == before
+    assert _works(phone)
     assert default_token_generator.check_token(User.objects.get(pk=login.pk), token)
     # malformed bodies
     for body in ({}, {"uid": _uid(login.pk)}, []):
