@@ -236,8 +236,8 @@ def _email_settings(url: str) -> dict[str, object]:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(VAR_DIR / "mail"),
         }
-    scheme = url.partition(":")[0]
-    if scheme not in {"smtp", "submission", "submit"}:
+    scheme, separator, _rest = url.partition("://")
+    if not separator or scheme not in {"smtp", "submission", "submit"}:
         raise ImproperlyConfigured(
             f"EMAIL_URL must start with smtp:// or submission://, got {scheme!r}."
         )
