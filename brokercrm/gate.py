@@ -53,6 +53,10 @@ def is_system(actor: Any) -> bool:
 CLIENT_PERMS = frozenset(
     {
         "identity.view_clientprofile",
+        # Their contact details and language, e-mail verification, password (identity's
+        # services say which fields a client may change).
+        "identity.change_clientprofile",
+        "identity.add_consent",
         "kyc.view_kycfile",
         "kyc.change_kycfile",
         "kyc.add_kycdocument",

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -220,6 +221,40 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Addresses of reverse proxies whose X-Forwarded-For may be believed for the audit IP.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# E-mail. Production sets EMAIL_URL, read by dj-email-url: smtp://user:password@host:25,
+# submission://user:password@host (port 587, STARTTLS), ?tls=1 for STARTTLS on another port,
+# ?ssl=1 for implicit TLS (465), ?timeout=10 in seconds; quote special characters in the user
+# and password (%40 for "@"). Without EMAIL_URL every message is written as a file under
+# var/mail/, which is the demo's outbox. Tests use Django's in-memory outbox.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+
+
+def _email_settings(url: str) -> dict[str, object]:
+    if not url:
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(VAR_DIR / "mail"),
+        }
+    scheme, separator, _rest = url.partition("://")
+    if not separator or scheme not in {"smtp", "submission", "submit"}:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp:// or submission://, got {scheme!r}."
+        )
+    parsed = dj_email_url.parse(url)
+    # An address without user or password leaves them None; Django wants empty strings.
+    return {
+        name: ("" if value is None and name != "EMAIL_TIMEOUT" else value)
+        for name, value in parsed.items()
+        if name not in {"EMAIL_FILE_PATH", "SERVER_EMAIL", "DEFAULT_FROM_EMAIL"}
+    }
+
+
+globals().update(_email_settings(EMAIL_URL))
+# The sender when a brand has no support address of its own; SERVER_EMAIL writes to admins.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Atlas Capital <no-reply@localhost>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = os.environ.get("EMAIL_SUBJECT_PREFIX", "[brokercrm] ")
 
 # How long a client login's API token lives from issue (seconds).
 CLIENT_TOKEN_TTL = int(os.environ.get("CLIENT_TOKEN_TTL", 12 * 3600))

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from brokercrm.admin import ScopedAdmin
 
 from . import services
-from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+from .models import Brand, CountryRoute, Desk, LegalDocument, LegalEntity, RuleSet
 
 
 @admin.register(LegalEntity)
@@ -137,6 +137,47 @@ class RuleSetAdmin(ScopedAdmin):
             document=obj.document,
             effective_from=obj.effective_from,
             note=obj.note,
+        )
+        obj.pk = published.pk
+        obj.version = published.version
+
+
+class LegalDocumentForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = LegalDocument
+        fields = ["entity", "kind", "title", "body", "url", "published_at"]
+
+
+@admin.register(LegalDocument)
+class LegalDocumentAdmin(ScopedAdmin):
+    """Client agreements, risk disclosures and privacy notices. Saving the form publishes the
+    next version of that kind; a published version is never edited (clients accepted it)."""
+
+    form = LegalDocumentForm
+    list_display = ["title", "entity", "kind", "version", "published_at", "created_by"]
+    list_filter = ["entity", "kind"]
+    search_fields = ["title"]
+    readonly_fields = ["version", "created_by", "created_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: LegalDocument, form: forms.ModelForm, change: bool
+    ) -> None:
+        published = services.legal_document_publish(
+            actor=request.user,
+            entity=obj.entity,
+            kind=obj.kind,
+            title=obj.title,
+            body=obj.body,
+            url=obj.url,
+            published_at=obj.published_at,
         )
         obj.pk = published.pk
         obj.version = published.version

@@ -11,7 +11,7 @@ from brokercrm.gate import SYSTEM
 from brokercrm.reference import EEA
 
 from . import services
-from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+from .models import Brand, CountryRoute, Desk, LegalDocument, LegalEntity, RuleSet
 
 SANCTIONED = ["BY", "CU", "IR", "KP", "RU", "SY"]
 
@@ -256,6 +256,39 @@ DESKS: dict[str, list[tuple[str, str, list[str]]]] = {
 }
 
 
+# The documents each entity's clients accept: (kind, title, body, url). Texts are short
+# stand-ins; the offshore entity publishes its privacy notice on its site instead.
+_AGREEMENT = (
+    "This agreement sets out the terms on which {name} provides you with an account for "
+    "trading contracts for difference and foreign exchange, how orders are executed, the fees "
+    "we charge, how client money is held apart from our own, and how either of us may end "
+    "the relationship."
+)
+_RISK = (
+    "Contracts for difference are complex instruments and come with a high risk of losing "
+    "money rapidly due to leverage. You should consider whether you understand how they work "
+    "and whether you can afford to take the high risk of losing your money. {name}."
+)
+_PRIVACY = (
+    "{name} is the controller of the personal data you give us. We use it to open and run "
+    "your account, to meet our legal duties (identity checks, anti-money-laundering, tax "
+    "reporting) and, with your consent, to tell you about our services. You may ask to see, "
+    "correct or delete it."
+)
+LEGAL_DOCUMENTS: dict[str, list[tuple[str, str, str, str]]] = {
+    code: [
+        ("client_agreement", f"{name} client agreement", _AGREEMENT.format(name=name), ""),
+        ("risk_disclosure", f"{name} risk disclosure", _RISK.format(name=name), ""),
+        ("privacy_notice", f"{name} privacy notice", _PRIVACY.format(name=name), url),
+    ]
+    for code, name, url in (
+        ("EU", "Atlas Capital Europe Ltd", ""),
+        ("UK", "Atlas Capital UK Ltd", ""),
+        ("SC", "Atlas Global Markets Ltd", "https://atlasfx.com/legal/privacy-notice"),
+    )
+}
+
+
 @dataclass(frozen=True)
 class DemoEntities:
     """What the entities step created, for the steps above it."""
@@ -273,6 +306,9 @@ def seed() -> DemoEntities:
             _rules(entities[code], kind, "", document)
     for code, kind, country, document in COUNTRY_RULES:
         _rules(entities[code], kind, country, document)
+    for code, documents in LEGAL_DOCUMENTS.items():
+        for kind, title, body, url in documents:
+            _legal_document(entities[code], kind, title, body, url)
     brands = {spec["code"]: _brand(spec, entities) for spec in BRANDS}
     desks = {
         (code, desk_code): _desk(entities[code], desk_code, name, countries)
@@ -285,6 +321,19 @@ def seed() -> DemoEntities:
 def _entity(spec: dict[str, Any]) -> LegalEntity:
     entity = LegalEntity.objects.filter(code=spec["code"]).first()
     return entity or services.entity_create(actor=SYSTEM, reason="demo data", **spec)
+
+
+def _legal_document(entity: LegalEntity, kind: str, title: str, body: str, url: str) -> None:
+    if not LegalDocument.objects.in_entity(entity).filter(kind=kind).exists():
+        services.legal_document_publish(
+            actor=SYSTEM,
+            entity=entity,
+            kind=kind,
+            title=title,
+            body=body,
+            url=url,
+            reason="demo data",
+        )
 
 
 def _rules(entity: LegalEntity, kind: str, country: str, document: dict[str, Any]) -> None:

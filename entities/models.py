@@ -186,3 +186,49 @@ class RuleSet(EntityOwned):
     def reference(self) -> str:
         """How decisions cite this version, e.g. "EU/kyc/DE/v3"."""
         return f"{self.entity.code}/{self.kind}/{self.country or '*'}/v{self.version}"
+
+
+class LegalDocument(EntityOwned):
+    """One published version of a legal document an entity's clients accept: the client
+    agreement, the risk disclosure, the privacy notice.
+
+    Rows are never updated or deleted (the database refuses): a new text is a new version, and
+    a client's acceptance points at the version they read. The version in force is the latest
+    one published by now; `published_at` may lie ahead, for a text announced in advance.
+    """
+
+    class Kind(models.TextChoices):
+        CLIENT_AGREEMENT = "client_agreement", "Client agreement"
+        RISK_DISCLOSURE = "risk_disclosure", "Risk disclosure"
+        PRIVACY_NOTICE = "privacy_notice", "Privacy notice"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="The text itself, or leave blank and give a URL.")
+    url = models.URLField(max_length=500, blank=True, help_text="Where the text is published.")
+    published_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entity_id", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "kind", "version"], name="legaldocument_version_unique"
+            ),
+            models.CheckConstraint(
+                name="legaldocument_has_text", condition=~Q(body="") | ~Q(url="")
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "kind", "published_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+    @property
+    def reference(self) -> str:
+        """How a profile cites the version it accepted, e.g. "EU/client_agreement/v2"."""
+        return f"{self.entity.code}/{self.kind}/v{self.version}"

@@ -13,7 +13,7 @@ from brokercrm.errors import ApplicationError
 from brokercrm.reference import COUNTRIES
 from brokercrm.scoping import scope_for
 
-from .models import Brand, CountryRoute, LegalEntity, RuleSet
+from .models import Brand, CountryRoute, LegalDocument, LegalEntity, RuleSet
 
 
 class OnboardingRefused(ApplicationError):
@@ -150,3 +150,29 @@ def brand_by_code(code: str) -> Brand | None:
 def entity_get(entity: Any) -> LegalEntity:
     """The legal entity (a row is returned as it is)."""
     return entity if isinstance(entity, LegalEntity) else LegalEntity.objects.get(pk=entity)
+
+
+def legal_documents_current(entity: Any, at: datetime | None = None) -> list[LegalDocument]:
+    """The version in force of each of the entity's legal documents (at most one per kind),
+    in the order of `LegalDocument.Kind`."""
+    at = at or timezone.now()
+    rows = (
+        LegalDocument.objects.in_entity(entity if isinstance(entity, int) else entity.pk)
+        .filter(published_at__lte=at)
+        .select_related("entity")
+        .order_by("kind", "-version")
+        .distinct("kind")
+    )
+    by_kind = {row.kind: row for row in rows}
+    return [by_kind[kind] for kind in LegalDocument.Kind.values if kind in by_kind]
+
+
+def legal_document_of_entity(entity: Any, document_id: int) -> LegalDocument | None:
+    """One of the entity's published document versions by id, or None (another entity's,
+    announced for later, or unknown)."""
+    return (
+        LegalDocument.objects.in_entity(entity if isinstance(entity, int) else entity.pk)
+        .filter(pk=document_id, published_at__lte=timezone.now())
+        .select_related("entity")
+        .first()
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from brokercrm.gate import is_system, require, require_superuser
 from brokercrm.masking import snapshot
 from brokercrm.reference import COUNTRIES, CURRENCY_MINOR_UNITS
 
-from .models import Brand, CountryRoute, Desk, LegalEntity, RuleSet
+from .models import Brand, CountryRoute, Desk, LegalDocument, LegalEntity, RuleSet
 from .rules import ENTITY_WIDE_KINDS, SCHEMAS, validate_rule_document
 
 
@@ -279,3 +280,70 @@ def ruleset_publish(
             reason=note,
         )
     return ruleset
+
+
+def legal_document_publish(
+    *,
+    actor: Any,
+    entity: LegalEntity,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    published_at: datetime | None = None,
+    reason: str = "",
+) -> LegalDocument:
+    """Publish the next version of one of the entity's legal documents. A published version
+    is never edited: clients who accepted it keep pointing at the text they read."""
+    require(actor, "entities.add_legaldocument", entity.pk)
+    if kind not in LegalDocument.Kind.values:
+        raise ValidationFailed(
+            f"Unknown document kind {kind!r}; one of {', '.join(LegalDocument.Kind.values)}.",
+            code="document_kind_unknown",
+        )
+    title, body, url = (title or "").strip(), (body or "").strip(), (url or "").strip()
+    if not body and not url:
+        raise ValidationFailed(
+            "Give the document's text or the address where it is published.",
+            code="document_text_missing",
+        )
+    now = timezone.now()
+    published_at = published_at or now
+    if published_at < now - timedelta(minutes=5):
+        raise ValidationFailed(
+            "A document cannot be published in the past.", code="document_backdated"
+        )
+    document = LegalDocument(
+        entity=entity, kind=kind, title=title, body=body, url=url, published_at=published_at
+    )
+    _full_clean(document, exclude=["version", "created_by"])
+    with transaction.atomic():
+        # Lock the entity row: two publishers of the same kind get consecutive versions.
+        LegalEntity.objects.select_for_update().get(pk=entity.pk)
+        latest = (
+            LegalDocument.objects.in_entity(entity)
+            .filter(kind=kind)
+            .aggregate(latest=Max("version"))["latest"]
+        )
+        document.version = (latest or 0) + 1
+        document.created_by = None if is_system(actor) else actor
+        document.save()
+        audit_record(
+            actor=actor,
+            action="entities.legal_document_published",
+            entity=entity,
+            obj=document,
+            after={
+                "reference": document.reference,
+                "title": title,
+                "url": url,
+                "published_at": published_at,
+                "body_sha256": _sha256(body),
+            },
+            reason=reason,
+        )
+    return document
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

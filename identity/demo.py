@@ -10,9 +10,19 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from brokercrm.gate import SYSTEM
+from entities.selectors import legal_documents_current
+
 from .api.auth import secret_hash
 from .models import BrandApiKey, ClientProfile
-from .services import DocumentInput, RegistrationInput, registration_submit
+from .services import (
+    DocumentInput,
+    RegistrationInput,
+    consent_accept,
+    email_verification_confirm,
+    email_verification_token,
+    registration_submit,
+)
 
 # Demo clients, registered through the real registration service. The last two re-register
 # on purpose: one is linked to the person the group already knows, one is held for review.
@@ -182,13 +192,60 @@ def seed_api_keys(*, brands: dict[str, Any], password: str) -> list[tuple[str, s
     return keys
 
 
+# Where the demo clients stand with their account: who verified their e-mail address and
+# which of their entity's documents they accepted. Andreas has done neither (he may not
+# deposit); Amelia has not read the privacy notice yet; the re-registrations and the referred
+# clients have not started.
+ACCOUNT_STATE: dict[str, tuple[bool, tuple[str, ...]]] = {
+    email: (True, ("client_agreement", "risk_disclosure", "privacy_notice"))
+    for email in (
+        "lukas.becker@example.de",
+        "camille.laurent@example.fr",
+        "k.nowak@example.pl",
+        "oliver.smith@example.co.uk",
+        "omar.haddad@example.ae",
+        "thabo.nkosi@example.co.za",
+        "mariana.souza@example.com.br",
+    )
+} | {
+    "amelia.jones@example.co.uk": (True, ("client_agreement", "risk_disclosure")),
+    "andreas.g@example.com.cy": (False, ()),
+}
+
+
 def seed_clients(*, brands: dict[str, Any]) -> None:
-    """The demo clients, unless any client exists. Registrations own their (durable)
-    transactions: call it outside any."""
-    if ClientProfile.objects.unscoped().exists():
-        return
+    """The demo clients, unless any client exists, and where they stand with their account.
+    Registrations own their (durable) transactions: call it outside any."""
+    if not ClientProfile.objects.unscoped().exists():
+        for client in DEMO_CLIENTS:
+            _register(brands[client["brand"]], client)
+    seed_account_state()
+
+
+def seed_account_state() -> None:
+    """Verify and accept for the demo clients as `ACCOUNT_STATE` says, through the same
+    services the API calls (acting as the system). Adds only what is missing."""
     for client in DEMO_CLIENTS:
-        _register(brands[client["brand"]], client)
+        verified, kinds = ACCOUNT_STATE.get(client["email"], (False, ()))
+        profile = (
+            ClientProfile.objects.unscoped()
+            .filter(email=client["email"], brand__code=client["brand"])
+            .first()
+        )
+        if profile is None:
+            continue
+        if verified and not profile.email_verified:
+            email_verification_confirm(actor=SYSTEM, token=email_verification_token(profile))
+        documents = {doc.kind: doc for doc in legal_documents_current(profile.entity_id)}
+        for kind in kinds:
+            if kind in documents:
+                consent_accept(
+                    actor=SYSTEM,
+                    profile=profile,
+                    document_id=documents[kind].pk,
+                    ip=client.get("ip", "203.0.113.50"),
+                    user_agent="demo data",
+                )
 
 
 def seed_referred_clients(*, brands: dict[str, Any]) -> None:

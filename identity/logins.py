@@ -15,11 +15,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record
-from brokercrm.accounts.models import User
-from brokercrm.accounts.tokens import token_expired
+from brokercrm.accounts.models import ClientToken, User
+from brokercrm.accounts.tokens import client_token_issue
 from brokercrm.errors import (
     ApplicationError,
     Conflict,
@@ -212,9 +211,32 @@ def _client_login_find(
     return logins.select_related("profile").first(), code
 
 
-def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: str = "") -> Token:
-    """The API token of the client login with this e-mail and password that `brand` may
-    open: in the brand's entity, or in `entity_code` for a client the brand onboarded there.
+def client_login_for_brand(*, brand: Any, email: str, entity_code: str = "") -> User | None:
+    """The client login with this e-mail address that `brand` may reach (see
+    `client_token_obtain`), or None."""
+    user, _code = _client_login_find(
+        brand=brand, entity_code=entity_code, canonical=_email_canonical(email)
+    )
+    return user
+
+
+def client_login_reachable(*, brand: Any, user: User) -> bool:
+    """Whether `brand` may act for this client login: one of the brand's entity, or one the
+    brand onboarded in another entity through its country routes."""
+    profile = user.profile
+    return (
+        user.kind == User.Kind.CLIENT
+        and profile is not None
+        and (profile.entity_id == brand.entity_id or profile.brand_id == brand.pk)
+    )
+
+
+def client_token_obtain(
+    *, brand: Any, email: str, password: str, entity_code: str = ""
+) -> ClientToken:
+    """A new API token (one per sign-in) of the client login with this e-mail and password
+    that `brand` may open: in the brand's entity, or in `entity_code` for a client the brand
+    onboarded there.
 
     Every failure raises the same LoginFailed, and an unknown address costs the same password
     hashing as a known one, so the answer tells nothing about who is a client where."""
@@ -239,12 +261,7 @@ def client_token_obtain(*, brand: Any, email: str, password: str, entity_code: s
         raise LoginFailed()
     _failures_clear(key)
     with transaction.atomic(durable=True):
-        token = Token.objects.select_for_update().filter(user=user).first()
-        if token is not None and token_expired(token):
-            token.delete()  # a fresh key, with a fresh lifetime
-            token = None
-        if token is None:
-            token = Token.objects.create(user=user)
+        token = client_token_issue(user=user)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit_record(
             actor=user,

@@ -342,3 +342,31 @@ class BrandApiKey(EntityOwned):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Consent(EntityOwned):
+    """A client accepted one version of one of their entity's legal documents.
+
+    Append-only (the database refuses updates and deletes): the record of what the client
+    read, when and from where. A new version of a document needs a new acceptance."""
+
+    profile = models.ForeignKey(ClientProfile, on_delete=models.PROTECT, related_name="consents")
+    document = models.ForeignKey(
+        "entities.LegalDocument", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=20, help_text="The document's kind, as accepted")
+    version = models.PositiveIntegerField()
+    accepted_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    scope_desk_field: ClassVar[str] = "profile__desk"
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "document"], name="consent_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} v{self.version} accepted by profile {self.profile_id}"

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from .models import ClientProfile, DuplicateCase, IdentityDocument, Person
+from entities.selectors import legal_documents_current
+
+from .models import ClientProfile, Consent, DuplicateCase, IdentityDocument, Person
 
 
 def _pk(value: Any) -> int:
@@ -81,3 +83,33 @@ def person_has_duplicate_history(person: Any) -> bool:
         .filter(Q(new_person_id=person_id) | Q(candidate_id=person_id))
         .exists()
     )
+
+
+def profile_email_verified(profile: Any) -> bool:
+    """Whether the client has verified the e-mail address the profile has now."""
+    return ClientProfile.objects.unscoped().filter(pk=_pk(profile), email_verified=True).exists()
+
+
+@dataclass(frozen=True)
+class DocumentStanding:
+    """One of the entity's documents in force, and whether the client accepted that version."""
+
+    document: Any  # entities.LegalDocument
+    accepted_at: Any  # datetime | None
+
+
+def profile_documents(profile: Any) -> list[DocumentStanding]:
+    """The entity's documents in force, each with when the client accepted that version."""
+    row = ClientProfile.objects.unscoped().values("entity_id").get(pk=_pk(profile))
+    documents = legal_documents_current(row["entity_id"])
+    accepted = dict(
+        Consent.objects.unscoped()
+        .filter(profile_id=_pk(profile), document_id__in=[doc.pk for doc in documents])
+        .values_list("document_id", "accepted_at")
+    )
+    return [DocumentStanding(doc, accepted.get(doc.pk)) for doc in documents]
+
+
+def profile_consents_missing(profile: Any) -> list[str]:
+    """The kinds of document in force the client has not accepted (in their current version)."""
+    return [row.document.kind for row in profile_documents(profile) if row.accepted_at is None]

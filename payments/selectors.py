@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from brokercrm.errors import ApplicationError
 from brokercrm.money import minor_unit
-from identity.selectors import profile_get
 from kyc.selectors import withdrawal_blocks
 from wallets.selectors import client_wallet
 from wallets.services import fx_quote
@@ -23,11 +22,6 @@ from .models import BankAccount, Deposit, PaymentMethod, RoutingRule, Withdrawal
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
-
-
-def profile_email_verified(profile: Any) -> bool:
-    """Whether the client has verified their e-mail address (read through identity)."""
-    return bool(profile_get(profile).email_verified)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,6 @@ NOT_YET_GATED = {
     "identity.services.profiles.person_aml_block",
     "identity.services.profiles.person_flags_set",
     "identity.services.profiles.profile_activate",
-    "identity.services.profiles.profile_update",
     "identity.services.reviews.duplicate_case_decide",
     "kyc.services.decisions.kyc_approve",
     "kyc.services.decisions.kyc_reject",

@@ -112,3 +112,26 @@ class RoleGrant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ClientToken(models.Model):
+    """One signed-in session of a client login: the API token a brand front end obtained.
+
+    A login holds one per sign-in (phone, laptop, the brand's app), so logging out ends one
+    and "log out everywhere" ends them all. Only a SHA-256 digest of the key is stored; the
+    key itself is shown once, when the token is issued (`key` is set on that instance only).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_tokens"
+    )
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(db_index=True)
+
+    key: str = ""  # the plain key, on the instance that issued it only
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user} since {self.created:%Y-%m-%d %H:%M}"

@@ -89,6 +89,8 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (
             *_VIEW_CONFIG,
             "entities.view_*",
+            # The client agreement, risk disclosure and privacy notice clients accept.
+            "entities.*_legaldocument",
             "identity.*",
             "kyc.*",
             "audit.view_auditevent",
@@ -156,6 +158,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             "entities.*_desk",
             "entities.*_countryroute",
             "entities.*_ruleset",
+            "entities.*_legaldocument",
             "accounts.*_rolegrant",
             "platforms.view_*",
             "platforms.*_tradingserver",

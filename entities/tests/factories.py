@@ -46,3 +46,23 @@ def publish_rules(
     entity: LegalEntity, kind: str, document: dict[str, Any], **kwargs: Any
 ) -> RuleSet:
     return ruleset_publish(actor=SYSTEM, entity=entity, kind=kind, document=document, **kwargs)
+
+
+def publish_document(entity: Any, kind: str, version_note: str = "", **fields: Any) -> Any:
+    """Publish the next version of one of the entity's legal documents, now."""
+    from entities.services import legal_document_publish
+
+    values = {
+        "title": f"{kind.replace('_', ' ').capitalize()} {version_note}".strip(),
+        "body": f"The {kind.replace('_', ' ')} of {entity.code}. {version_note}".strip(),
+        **fields,
+    }
+    return legal_document_publish(actor=SYSTEM, entity=entity, kind=kind, **values)
+
+
+def publish_documents(entity: Any) -> dict[str, Any]:
+    """The three documents every entity's clients accept, one version each."""
+    return {
+        kind: publish_document(entity, kind)
+        for kind in ("client_agreement", "risk_disclosure", "privacy_notice")
+    }

@@ -2,8 +2,15 @@
 
 from ..matching import MatchResult
 from .common import FLAG_FIELDS
+from .consents import consent_accept
 from .merges import person_merge, person_unmerge
+from .passwords import (
+    client_password_change,
+    client_password_reset_confirm,
+    client_password_reset_request,
+)
 from .profiles import (
+    CLIENT_EDITABLE,
     PROFILE_EDITABLE,
     person_aml_block,
     person_flags_set,
@@ -19,8 +26,15 @@ from .registration import (
     registration_submit,
 )
 from .reviews import duplicate_case_decide
+from .verification import (
+    brand_actor,
+    email_verification_confirm,
+    email_verification_send,
+    email_verification_token,
+)
 
 __all__ = [
+    "CLIENT_EDITABLE",
     "FLAG_FIELDS",
     "PROFILE_EDITABLE",
     "DocumentInput",
@@ -29,7 +43,15 @@ __all__ = [
     "RegistrationRefused",
     "RegistrationResult",
     "_normalise",
+    "brand_actor",
+    "client_password_change",
+    "client_password_reset_confirm",
+    "client_password_reset_request",
+    "consent_accept",
     "duplicate_case_decide",
+    "email_verification_confirm",
+    "email_verification_send",
+    "email_verification_token",
     "person_aml_block",
     "person_flags_set",
     "person_merge",

@@ -11,12 +11,19 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
 from brokercrm.events.bus import announce
+from brokercrm.gate import is_client, require
 from brokercrm.masking import snapshot
 from brokercrm.scoping import scope_for
 
 from .. import events
 from ..models import ClientProfile, Person
 from .common import _flags
+from .contact import (
+    address_change_mails,
+    contact_changes_applied,
+    contact_changes_normalised,
+    match_keys_follow,
+)
 
 
 def _person_blocked(person: Person, *, entity_id: int | None, reason: str, flags: dict) -> None:
@@ -136,6 +143,9 @@ PROFILE_EDITABLE = frozenset(
         "assigned_to",
         "status",
         "status_reason",
+        "email",
+        "phone",
+        "language",
         "address_line1",
         "address_line2",
         "city",
@@ -143,26 +153,44 @@ PROFILE_EDITABLE = frozenset(
         "agreement_version",
     }
 )
+# What a client changes about themselves: how to reach them and the language they read.
+CLIENT_EDITABLE = frozenset(
+    {"email", "phone", "address_line1", "address_line2", "city", "postcode", "language"}
+)
 
 
 def profile_update(
     *, actor: Any, profile: ClientProfile, reason: str = "", **changes: Any
 ) -> ClientProfile:
-    unknown = set(changes) - PROFILE_EDITABLE
+    """Change a client profile: staff (who may change the entity's clients) any editable
+    field, the client their contact details and language.
+
+    A new e-mail address must be verified again: the client login follows it (another login
+    of the entity with that address answers 409 `login_email_taken`), a verification e-mail
+    goes to the new address and a notice to the old one. E-mail and phone keep the match
+    index in step, so duplicate checks see the details the profile has now."""
+    require(actor, "identity.change_clientprofile", profile)
+    unknown = set(changes) - (CLIENT_EDITABLE if is_client(actor) else PROFILE_EDITABLE)
     if unknown:
         raise ValidationFailed(
             f"Cannot change: {', '.join(sorted(unknown))}.", code="field_read_only"
         )
-    if not scope_for(actor, "identity.change_clientprofile").contains(profile):
-        raise PermissionDenied(code="permission_denied")
     desk = changes.get("desk")
     if desk is not None and desk.entity_id != profile.entity_id:
         raise ValidationFailed("The desk belongs to another entity.", code="desk_entity_mismatch")
     if changes.get("status") == ClientProfile.Status.PENDING:
         raise ValidationFailed("Only duplicate review holds a profile.", code="status_invalid")
+    changes = contact_changes_normalised(profile, changes)
     try:
         with transaction.atomic():
-            profile = ClientProfile.objects.unscoped().select_for_update().get(pk=profile.pk)
+            profile = (
+                ClientProfile.objects.unscoped()
+                .select_for_update()
+                .select_related("brand", "entity")
+                .get(pk=profile.pk)
+            )
+            old_email = profile.email
+            address = contact_changes_applied(profile, changes)
             before = snapshot(profile, list(changes))
             activated = (
                 changes.get("status") == ClientProfile.Status.ACTIVE
@@ -171,6 +199,7 @@ def profile_update(
             for name, value in changes.items():
                 setattr(profile, name, value)
             profile.save()
+            match_keys_follow(profile, changes)
             if activated:
                 _profile_activated(profile, reason=reason)
             audit_record(
@@ -182,6 +211,8 @@ def profile_update(
                 after=snapshot(profile, list(changes)),
                 reason=reason,
             )
+            if address.changed:
+                address_change_mails(profile, old_email=old_email)
             if changes.get("status") in (
                 ClientProfile.Status.RESTRICTED,
                 ClientProfile.Status.CLOSED,

@@ -49,6 +49,7 @@ from ..normalize import (
     parse_birth_date,
     to_latin,
 )
+from .verification import verification_mail
 
 
 class RegistrationRefused(ApplicationError):
@@ -281,6 +282,9 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
                 actor_label=f"brand:{brand.code}",
             )
             referral_attributed = announced.replies.get("referral_attributed")
+            if not profile.email_verified:
+                # After commit: a registration that rolls back sends nothing.
+                verification_mail(profile)
         audit_record(
             actor=None,
             actor_label=f"brand:{brand.code}",

@@ -26,7 +26,7 @@ class StepSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="questionnaire, appropriateness, document_<kind>, liveness"
     )
-    status = serializers.ChoiceField(["todo", "done", "revision_requested", "not_required"])
+    status = serializers.CharField(help_text="todo, done, revision_requested or not_required")
     detail = serializers.CharField()
     reason_code = serializers.CharField(help_text="Why a reviewer sent a document back.")
     reason = serializers.CharField()

@@ -22,12 +22,11 @@ from brokercrm.money import minor_unit, money
 from entities.selectors import RuleSetMissing, ruleset_effective
 from identity.choices import ProfileStatus
 from identity.crypto import blind_index_hex
-from identity.selectors import person_is_blocked
+from identity.selectors import person_is_blocked, profile_email_verified
 from wallets.services import wallet_open
 
 from ..gateway import PspRefused, PspResult
 from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
-from ..selectors import profile_email_verified
 from .deposit_credits import _kyc_approved
 from .routing import NoRoute, Route, gateway_for, local_alternatives, route_for
 

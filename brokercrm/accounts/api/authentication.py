@@ -1,9 +1,10 @@
 """Token authentication with an expiry for client logins.
 
-A client's token (issued at `POST /client-tokens`) lives `CLIENT_TOKEN_TTL` from issue: after
-that it is deleted on first use and the call answers 401 `token_expired`; the brand front end
-asks for a new one. `DELETE /client-tokens/current` ends it at once (logout). Staff tokens,
-issued by an administrator, do not expire."""
+A client's token (issued at `POST /client-tokens`, one per sign-in) lives `CLIENT_TOKEN_TTL`
+from issue: after that it is deleted on first use and the call answers 401 `token_expired`;
+the brand front end asks for a new one. `DELETE /client-tokens/current` ends it at once
+(logout), `DELETE /me/sessions` ends every token of the login. Staff tokens, issued by an
+administrator, do not expire."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from rest_framework import authentication, exceptions
 
-from ..tokens import token_expired
+from ..tokens import client_token_find, token_expired
 
 
 class TokenExpired(exceptions.AuthenticationFailed):
@@ -21,7 +22,13 @@ class TokenExpired(exceptions.AuthenticationFailed):
 
 class ExpiringTokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        user, token = super().authenticate_credentials(key)
+        token = client_token_find(key)
+        if token is None:
+            user, token = super().authenticate_credentials(key)
+        else:
+            user = token.user
+            if not user.is_active:
+                raise exceptions.AuthenticationFailed("User inactive or deleted.")
         if token_expired(token):
             token.delete()
             raise TokenExpired()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from brokercrm.accounts.models import User
+from brokercrm.accounts.models import ClientToken, User
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
+from brokercrm.accounts.tokens import key_digest
 from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from brokercrm.gate import SYSTEM, system
 from identity.api.auth import brand_api_key_create
@@ -162,10 +162,11 @@ def test_token_for_the_brands_entity(world, eu_profile):
         URL, {"email": "Ivan.Petrov@Example.com ", "password": CLIENT_PASSWORD}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {
-        "token": Token.objects.get(user=user).key,
-        "profile_id": eu_profile.pk,
-    }
+    assert response.json()["profile_id"] == eu_profile.pk
+    # only a digest of the key is stored
+    token = ClientToken.objects.get(user=user)
+    assert token.key_digest == key_digest(response.json()["token"])
+    assert response.json()["token"] not in str(list(ClientToken.objects.values()))
     assert AuditEvent.objects.filter(action="access.client_token_issued", actor=user).count() == 1
     me = token_client(response.json()["token"]).get("/api/v1/me")
     assert me.status_code == 200
@@ -193,7 +194,7 @@ def test_token_failures_answer_alike(world, eu_profile, uk_profile):
     assert {str(answer.json()) for answer in answers} == {
         str({"code": "login_failed", "detail": "The e-mail address or the password is wrong."})
     }
-    assert not Token.objects.exists()
+    assert not ClientToken.objects.exists()
 
 
 def test_a_brand_logs_in_the_clients_it_onboarded_in_another_entity(world):
@@ -227,7 +228,7 @@ def test_another_entitys_brand_cannot_name_an_entity_it_did_not_onboard(world, e
         URL, {"email": EMAIL, "password": CLIENT_PASSWORD, "entity": "EU"}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (400, "login_failed")
-    assert not Token.objects.exists()
+    assert not ClientToken.objects.exists()
 
 
 def test_token_endpoint_bad_input(world, eu_profile):
@@ -242,7 +243,7 @@ def test_token_endpoint_bad_input(world, eu_profile):
     staff = APIClient()
     staff.force_authenticate(world.eu_admin)
     assert staff.post(URL, {"email": EMAIL, "password": CLIENT_PASSWORD}).status_code in (401, 403)
-    assert not Token.objects.exists()
+    assert not ClientToken.objects.exists()
 
 
 def test_repeated_failures_are_throttled_for_known_and_unknown_addresses(world, eu_profile):
@@ -257,7 +258,7 @@ def test_repeated_failures_are_throttled_for_known_and_unknown_addresses(world, 
         response = api.post(URL, {"email": email, "password": CLIENT_PASSWORD}, format="json")
         assert response.status_code == 429
         assert response.json()["code"] == "login_throttled"
-    assert not Token.objects.exists()
+    assert not ClientToken.objects.exists()
 
 
 def test_inactive_login_gets_no_token(world, eu_profile):
@@ -327,17 +328,20 @@ def test_a_client_token_expires_and_a_new_login_gets_a_new_one(world, eu_profile
     api = brand_api(world.eu_brand)
     body = {"email": EMAIL, "password": CLIENT_PASSWORD}
     first = api.post(URL, body, format="json").json()["token"]
-    # within its lifetime, logging in again gives the same token
-    assert api.post(URL, body, format="json").json()["token"] == first
+    # each sign-in (another device) gets its own token; both work within their lifetime
+    other_device = api.post(URL, body, format="json").json()["token"]
+    assert other_device != first
     assert token_client(first).get("/api/v1/me").status_code == 200
-    Token.objects.filter(key=first).update(
-        created=Token.objects.get(key=first).created - dt.timedelta(hours=2)
-    )
+    assert token_client(other_device).get("/api/v1/me").status_code == 200
+    row = ClientToken.objects.get(key_digest=key_digest(first))
+    ClientToken.objects.filter(pk=row.pk).update(created=row.created - dt.timedelta(hours=2))
     expired = token_client(first).get("/api/v1/me")
     assert (expired.status_code, expired.json()["code"]) == (401, "token_expired")
-    assert not Token.objects.filter(key=first).exists()
+    assert not ClientToken.objects.filter(pk=row.pk).exists()
+    # the other device's token lives on its own clock
+    assert token_client(other_device).get("/api/v1/me").json()["id"] == user.pk
     second = api.post(URL, body, format="json").json()["token"]
-    assert second != first
+    assert second not in (first, other_device)
     assert token_client(second).get("/api/v1/me").json()["id"] == user.pk
 
 
@@ -345,8 +349,11 @@ def test_a_client_logs_out_and_its_token_stops_working(world, eu_profile):
     user = client_login(eu_profile)
     body = {"email": EMAIL, "password": CLIENT_PASSWORD}
     token = brand_api(world.eu_brand).post(URL, body, format="json").json()["token"]
+    other_device = brand_api(world.eu_brand).post(URL, body, format="json").json()["token"]
     assert token_client(token).delete(f"{URL}/current").status_code == 204
     assert token_client(token).get("/api/v1/me").status_code == 401
+    # logging out ends this sign-in only
+    assert token_client(other_device).get("/api/v1/me").status_code == 200
     assert AuditEvent.objects.filter(action="access.client_token_revoked", actor=user).exists()
     # staff and brand keys have no client token to end
     staff = APIClient()
