@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalStatusEnum": "payments.models.Withdrawal.Status",
         "WithdrawalLegStatusEnum": "payments.models.WithdrawalLeg.Status",
         "IbPartnerStatusEnum": "ib.models.IbPartner.Status",
+        "ClientProfileStatusEnum": "identity.choices.ProfileStatus",
         "ReferralReviewStatusEnum": "ib.models.ReferralReview.Status",
         "ReferralReviewDecisionEnum": "ib.services.management.REVIEW_DECISIONS",
         "TradingAccountKindEnum": "platforms.api.client.ACCOUNT_KINDS",
