@@ -143,11 +143,17 @@ class RuleSetAdmin(ScopedAdmin):
 
 
 class LegalDocumentForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    # Declared here, not generated from the model field: addresses without a scheme are https.
+    url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="Where the text is published, if not given above.",
+    )
 
     class Meta:
         model = LegalDocument
-        fields = ["entity", "kind", "title", "body", "url", "published_at"]
+        fields = ["entity", "kind", "title", "body", "published_at"]
 
 
 @admin.register(LegalDocument)
@@ -160,6 +166,15 @@ class LegalDocumentAdmin(ScopedAdmin):
     list_filter = ["entity", "kind"]
     search_fields = ["title"]
     readonly_fields = ["version", "created_by", "created_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = ["entity", "kind", "title", "body", "url", "published_at"]
+        return fields + (self.readonly_fields if obj is not None else [])
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is not None:  # a published version is shown, never edited
+            return ["entity", "kind", "title", "body", "url", "published_at", *self.readonly_fields]
+        return self.readonly_fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -176,7 +191,7 @@ class LegalDocumentAdmin(ScopedAdmin):
             kind=obj.kind,
             title=obj.title,
             body=obj.body,
-            url=obj.url,
+            url=form.cleaned_data.get("url", ""),
             published_at=obj.published_at,
         )
         obj.pk = published.pk
