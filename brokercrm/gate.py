@@ -61,6 +61,7 @@ CLIENT_PERMS = frozenset(
         "kyc.change_kycfile",
         "kyc.add_kycdocument",
         "wallets.view_ledgeraccount",
+        "wallets.add_ledgeraccount",
         "wallets.transfer_ledgeraccount",
         "payments.add_deposit",
         "payments.add_withdrawal",

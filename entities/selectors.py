@@ -52,6 +52,13 @@ def entities_visible_to(
     return LegalEntity.objects.filter(scope_for(user, perm).q(LegalEntity))
 
 
+def _entity_code(entity: Any) -> str:
+    if isinstance(entity, LegalEntity):
+        return entity.code
+    code = LegalEntity.objects.filter(pk=entity).values_list("code", flat=True).first()
+    return code or f"Entity {entity}"
+
+
 def ruleset_effective(
     *, entity: LegalEntity, kind: str, country: str = "", at: datetime | None = None
 ) -> RuleSet:
@@ -70,7 +77,7 @@ def ruleset_effective(
     default = in_force.filter(country=RuleSet.ALL_COUNTRIES).first()
     if default is None:
         raise RuleSetMissing(
-            f"{entity.code} has no {kind} rules in force; publish a rule set first."
+            f"{_entity_code(entity)} has no {kind} rules in force; publish a rule set first."
         )
     return default
 

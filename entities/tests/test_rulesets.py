@@ -146,3 +146,15 @@ def test_database_refuses_to_edit_or_delete_a_published_version(world):
         ruleset.delete()
     ruleset.refresh_from_db()
     assert ruleset.document["allowed_countries"] == ["CY", "DE", "FR"]
+
+
+def test_missing_rules_are_named_by_entity_code_when_given_an_id(world):
+    """Services pass entity ids as often as rows: the refusal still names the entity."""
+    import pytest as _pytest
+
+    from entities.selectors import RuleSetMissing, ruleset_effective
+
+    with _pytest.raises(RuleSetMissing) as missing:
+        ruleset_effective(entity=world.uk.pk, kind="wallet")
+    assert missing.value.code == "ruleset_missing"
+    assert str(missing.value.detail).startswith("UK has no wallet rules in force")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from brokercrm.api.pagination import Pagination
 from brokercrm.errors import ValidationFailed
 from brokercrm.gate import require
 
-from .. import selectors
+from .. import selectors, services
 from ..models import LedgerAccount, Posting
 
 MONEY_FIELD = {"max_digits": 24, "decimal_places": 8, "read_only": True}
@@ -87,6 +87,25 @@ class MyWalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClientVi
     serializer_class = MyWalletSerializer
     not_found_code = "wallet_not_found"
     pagination_class = None
+
+    @extend_schema(
+        request=inline_serializer("WalletOpen", {"currency": serializers.CharField()}),
+        responses={201: MyWalletSerializer, 200: MyWalletSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        """Open a wallet in another currency my entity offers: 201, or 200 with the wallet I
+        already hold; 400 `currency_not_offered`."""
+        currency = request.data.get("currency") if isinstance(request.data, dict) else None
+        if not isinstance(currency, str) or not currency.strip():
+            raise ValidationFailed("Give the wallet's currency.", code="currency_required")
+        wallet, opened = services.wallet_add(
+            actor=self.actor, profile=self.profile, currency=currency.strip()[:3]
+        )
+        row = self.get_queryset().get(pk=wallet.pk)
+        return Response(
+            MyWalletSerializer(row).data,
+            status=status.HTTP_201_CREATED if opened else status.HTTP_200_OK,
+        )
 
     @extend_schema(parameters=STATEMENT_PARAMETERS, responses=MyStatementLineSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -13,6 +13,7 @@ Guarantees, and who keeps them:
 from .accounts import (
     NORMAL_SIDE,
     system_account,
+    wallet_add,
     wallet_close,
     wallet_open,
     wallet_open_base,
@@ -42,6 +43,7 @@ __all__ = [
     "journal_post_batch",
     "journal_reverse",
     "system_account",
+    "wallet_add",
     "wallet_close",
     "wallet_open",
     "wallet_open_base",

@@ -72,6 +72,32 @@ def wallet_open(*, profile: Any, currency: str) -> LedgerAccount:
     return account
 
 
+def wallet_add(*, actor: Any, profile: Any, currency: str) -> tuple[LedgerAccount, bool]:
+    """A client (or staff for them) opens a wallet in another currency the entity offers.
+    Returns the wallet and whether it was opened now (False: it existed)."""
+    require(actor, "wallets.add_ledgeraccount", profile)
+    with transaction.atomic(durable=True):
+        existed = (
+            LedgerAccount.objects.unscoped()
+            .filter(
+                kind=LedgerAccount.Kind.CLIENT_WALLET,
+                profile=profile,
+                currency=(currency or "").upper(),
+            )
+            .exists()
+        )
+        wallet = wallet_open(profile=profile, currency=currency)
+        if not existed:
+            audit_record(
+                actor=actor,
+                action="wallets.wallet_opened",
+                entity=profile.entity_id,
+                obj=wallet,
+                after={"currency": wallet.currency},
+            )
+    return wallet, not existed
+
+
 def wallet_open_base(*, profile: Any) -> LedgerAccount:
     """The base-currency wallet a profile gets when it is activated."""
     return wallet_open(profile=profile, currency=profile.entity.base_currency)
