@@ -150,11 +150,9 @@ def test_database_refuses_to_edit_or_delete_a_published_version(world):
 
 def test_missing_rules_are_named_by_entity_code_when_given_an_id(world):
     """Services pass entity ids as often as rows: the refusal still names the entity."""
-    import pytest as _pytest
-
     from entities.selectors import RuleSetMissing, ruleset_effective
 
-    with _pytest.raises(RuleSetMissing) as missing:
+    with pytest.raises(RuleSetMissing) as missing:
         ruleset_effective(entity=world.uk.pk, kind="wallet")
     assert missing.value.code == "ruleset_missing"
     assert str(missing.value.detail).startswith("UK has no wallet rules in force")
