@@ -179,7 +179,9 @@ def _address_check(kyc_file: KycFile, rules: dict[str, Any], today: date, rulese
         kyc_file,
         KycCheck.Kind.PROOF_OF_ADDRESS,
         "local",
-        _fingerprint(document.sha256, today, ruleset),
+        # What was declared about the file counts too: the same scan re-sent with its issue
+        # date corrected is a new input.
+        _fingerprint(document.sha256, document.doc_type, document.issued_on, today, ruleset),
         result,
         evidence,
         document,

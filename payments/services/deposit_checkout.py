@@ -33,6 +33,7 @@ from .deposits import (
     audit_deposit_created,
     deposit_admitted,
     deposit_method_of,
+    deposit_repeated,
     deposit_route,
     email_verified_checked,
 )
@@ -90,10 +91,8 @@ def deposit_checkout_create(
             "hosted": True,
         }
     )
-    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    existing = deposit_repeated(profile, key, request_hash)
     if existing is not None:
-        if existing.request_hash != request_hash:
-            raise IdempotencyKeyReused()
         return existing
     parked = deposit_admitted(profile, amount, currency)
     route = deposit_route(profile, currency, payment_method, amount)

@@ -82,6 +82,15 @@ def deposit_method_of(code: str) -> PaymentMethod:
     return payment_method
 
 
+def deposit_repeated(profile: ClientProfile, key: str, request_hash: str) -> Deposit | None:
+    """The deposit a repeated request under `key` already made (IdempotencyKeyReused when the
+    key came with another body), or None for a new request."""
+    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    return existing
+
+
 def deposit_admitted(profile: ClientProfile, amount: Decimal, currency: str) -> bool:
     """Whether the profile may deposit `amount` now; True when it is to be parked until KYC
     approval. Raises with the reason otherwise."""
@@ -169,10 +178,8 @@ def deposit_create(
             "instrument": fingerprint,
         }
     )
-    existing = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    existing = deposit_repeated(profile, key, request_hash)
     if existing is not None:
-        if existing.request_hash != request_hash:
-            raise IdempotencyKeyReused()
         return existing
     parked = deposit_admitted(profile, amount, currency)
     route = deposit_route(profile, currency, payment_method, amount)
