@@ -89,7 +89,7 @@ class MyWalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClientVi
     pagination_class = None
 
     @extend_schema(
-        request=inline_serializer("WalletOpen", {"currency": serializers.CharField()}),
+        request=inline_serializer("ClientWalletOpen", {"currency": serializers.CharField()}),
         responses={201: MyWalletSerializer, 200: MyWalletSerializer},
     )
     def create(self, request: Request) -> Response:
