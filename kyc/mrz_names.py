@@ -162,11 +162,15 @@ def near_miss(
         if printed.holds(word, truncated=truncated):
             continue
         for other in printed.words:
-            if len(other) != len(word) and not (truncated and len(other) > len(word)):
+            # The printed word itself, or (words run together, "SOFIAQUENTIN") a stretch of it.
+            if len(other) == len(word) or (truncated and len(other) > len(word)):
+                windows = [other[: len(word)]]
+            elif len(word) >= _MIN_INSIDE and len(other) > len(word):
+                windows = [other[i : i + len(word)] for i in range(len(other) - len(word) + 1)]
+            else:
                 continue
-            differing = [i for i, (a, b) in enumerate(zip(word, other, strict=False)) if a != b]
-            if len(differing) != 1:
-                continue
-            if seen[differing[0]] < _SURE_LETTER:
-                return line_no, start + match.start() + differing[0]
+            for window in windows:
+                differing = [i for i, (a, b) in enumerate(zip(word, window, strict=True)) if a != b]
+                if len(differing) == 1 and seen[differing[0]] < _SURE_LETTER:
+                    return line_no, start + match.start() + differing[0]
     return None

@@ -140,8 +140,10 @@ def resolve_mrz(
         raise _unreadable("two readings fit the check digits")
     result = found[0][1]
     lines = list(result.lines)
-    doubt = _twin_seen(layout, evidence, lines, specimens) or near_miss(
-        layout, evidence, lines, printed
+    doubt = (
+        _twin_seen(layout, evidence, lines, specimens)
+        or (specimens.inconsistent(lines) if specimens is not None else None)
+        or near_miss(layout, evidence, lines, printed)
     )
     if doubt is not None:
         raise _unreadable(f"line {doubt[0] + 1}, position {doubt[1] + 1}")

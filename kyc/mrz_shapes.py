@@ -35,6 +35,8 @@ _MATCH = 0.9
 _CERTAIN_MATCH = 0.95
 _MISMATCH = 0.7
 _MARGIN = 0.06
+# Two cells this alike are one glyph.
+_SAME_GLYPH = 0.97
 # A pooled look-alike the shape rules out keeps this share of the other's evidence: a repair
 # the check digits may still ask for, no longer a free choice.
 _RULED_OUT_SHARE = 0.12
@@ -136,6 +138,21 @@ class Specimens:
         others = self.sure & (self.chars != chosen)
         others[j] = False
         return bool(others.any()) and float(self.shapes[j][others].max()) >= _CERTAIN_MATCH
+
+    def inconsistent(self, lines: list[str]) -> tuple[int, int] | None:
+        """A position of a free field (document number, optional data) whose cell is, for
+        certain, the same glyph as another cell the reading gives another character: two "Q"s
+        read "O" and "0" can cancel out in a check digit, but they cannot look alike and differ.
+        """
+        chars = "".join(lines)
+        kinds = "".join(self.layout.kinds)
+        for j, kind in enumerate(kinds):
+            if kind != "*":
+                continue
+            same = np.flatnonzero(self.shapes[j] >= _SAME_GLYPH)
+            if any(chars[k] != chars[j] for k in same if k != j):
+                return divmod(j, self.n)
+        return None
 
 
 def apply_pooled(
