@@ -23,6 +23,8 @@ import numpy as np
 
 from kyc.mrz import KycInputError, MrzError, MrzResult, mrz_country_alpha2, parse_mrz
 from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
+from kyc.mrz_names import NAME_FIELDS, PrintedWords, near_miss, settle_name
+from kyc.mrz_shapes import Specimens, apply_pooled
 
 # A position no check digit covers is taken only when its character was seen at least this well
 # and every other character at most `_RIVAL_SHARE` as well.
@@ -31,6 +33,8 @@ _RIVAL_SHARE = 0.5
 # A character of the same check value (which no check digit can catch) may be seen at most this
 # well beside the chosen one.
 _TWIN_SHARE = 0.25
+# Rivals of a doubtful unchecked character the shape must rule out: those seen this well.
+_SHAPE_RIVAL_SHARE = 0.25
 # Runner-ups below this evidence, or seen less than a tenth as well as the chosen character, are
 # no plausible repair (trying them lets two misreads that cancel out in a check digit pass); at
 # most this many per position.
@@ -89,20 +93,25 @@ def _fillers_trail(layout: MrzLayout, lines: list[str]) -> bool:
     return FILLER not in stripped and bool(stripped)
 
 
-def resolve_mrz(layout: MrzLayout, evidence: list[np.ndarray]) -> MrzResult:
-    """The reading the evidence supports (one N x 37 array per line), or `mrz_unreadable`."""
+def resolve_mrz(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    shapes: np.ndarray | None = None,
+    printed: PrintedWords | None = None,
+) -> MrzResult:
+    """The reading the evidence supports (one N x 37 array per line), or `mrz_unreadable`.
+
+    Second opinions where the recogniser is in doubt, both optional: `shapes`, the block's
+    cell-by-cell shape similarity (`kyc.mrz_shapes`), and `printed`, the words printed on the
+    page (`kyc.mrz_names`), for the name.
+    """
     evidence = [_pool_lookalikes(layout, line_no, line) for line_no, line in enumerate(evidence)]
+    specimens = Specimens(layout, evidence, shapes) if shapes is not None else None
+    if specimens is not None:
+        evidence = apply_pooled(layout, evidence, specimens)
     best = [np.argmax(line, axis=1) for line in evidence]
-    _clear_name_tail(layout, best)
-    for line_no, line in enumerate(evidence):
-        for column in range(layout.length):
-            if (line_no, column) not in layout.unchecked:
-                continue
-            seen = np.sort(line[column])[::-1]
-            if seen[0] < _UNCHECKED_MIN_EVIDENCE or seen[1] > max(
-                _RIVAL_SHARE * seen[0], _UNCHECKED_MIN_EVIDENCE
-            ):
-                raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+    cleared = _clear_name_tail(layout, best)
+    _settle_unchecked(layout, evidence, best, specimens, printed, cleared)
     # Candidate swaps: (cost, line, column, character), cost = log-likelihood given up.
     swaps: list[tuple[float, int, int, int]] = []
     for line_no, line in enumerate(evidence):
@@ -118,11 +127,9 @@ def resolve_mrz(layout: MrzLayout, evidence: list[np.ndarray]) -> MrzResult:
                 if seen < max(_MIN_ALTERNATIVE, _MIN_ALTERNATIVE_SHARE * top):
                     break
                 if _VALUES[k] == _VALUES[chosen]:
-                    # The check digits cannot tell these two apart ("M" and "W", "<" and "K"):
-                    # only the eye can, and it must be sure. Swapping them never repairs a
-                    # check digit either.
-                    if seen > _TWIN_SHARE * top:
-                        raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+                    # Swapping characters of one check value ("M" and "W", "<" and "K") never
+                    # repairs a check digit; whether the reading's character has such a twin
+                    # beside it is asked of the final reading (`_twin_seen`).
                     continue
                 swaps.append((math.log(max(top, 1e-9)) - math.log(seen), line_no, column, k))
     swaps.sort()
@@ -131,15 +138,106 @@ def resolve_mrz(layout: MrzLayout, evidence: list[np.ndarray]) -> MrzResult:
         raise _unreadable("the check digits do not agree")
     if len(found) > 1 and found[1][0] - found[0][0] < _AMBIGUITY_MARGIN:
         raise _unreadable("two readings fit the check digits")
-    return found[0][1]
+    result = found[0][1]
+    lines = list(result.lines)
+    doubt = (
+        _twin_seen(layout, evidence, lines, specimens)
+        or (specimens.inconsistent(lines) if specimens is not None else None)
+        or near_miss(layout, evidence, lines, printed)
+    )
+    if doubt is not None:
+        raise _unreadable(f"line {doubt[0] + 1}, position {doubt[1] + 1}")
+    return result
+
+
+def _settle_unchecked(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    best: list[np.ndarray],
+    specimens: Specimens | None,
+    printed: PrintedWords | None,
+    cleared: set[tuple[int, int]],
+) -> None:
+    """Every position no check digit covers must be seen clearly, or be settled by its shape
+    or by the printed name; otherwise the reading is refused. A lone letter among a name's
+    closing fillers (`cleared`, read as a filler) must have been seen clearly as something."""
+    doubtful: dict[tuple[int, int], list[int]] = {}
+    for line_no, line in enumerate(evidence):
+        for column in range(layout.length):
+            if (line_no, column) not in layout.unchecked:
+                continue
+            if (line_no, column) in cleared:
+                seen = np.sort(line[column])[::-1]
+                if seen[0] < _UNCHECKED_MIN_EVIDENCE or seen[1] > max(
+                    _RIVAL_SHARE * seen[0], _UNCHECKED_MIN_EVIDENCE
+                ):
+                    raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+                continue
+            chosen = int(best[line_no][column])
+            top = float(line[column, chosen])
+            seen = np.sort(np.delete(line[column], chosen))[::-1]
+            contradicted = specimens is not None and specimens.contradicts(line_no, column, chosen)
+            if (
+                not contradicted
+                and top >= _UNCHECKED_MIN_EVIDENCE
+                and seen[0] <= max(_RIVAL_SHARE * top, _UNCHECKED_MIN_EVIDENCE)
+            ):
+                continue
+            rivals = [
+                k
+                for k in range(len(MRZ_ALPHABET))
+                if k != chosen
+                and line[column, k] >= min(_SHAPE_RIVAL_SHARE * top, _UNCHECKED_MIN_EVIDENCE)
+            ]
+            if (
+                not contradicted
+                and specimens is not None
+                and specimens.confirms(line_no, column, chosen, rivals)
+            ):
+                continue
+            doubtful[(line_no, column)] = rivals
+    settled: set[tuple[int, int]] = set()
+    for line_no, column in doubtful:
+        if (line_no, column) in settled:
+            continue
+        by_name = settle_name(layout, evidence, best, set(doubtful), line_no, column, printed)
+        if by_name is None:
+            raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+        settled |= by_name
+
+
+def _twin_seen(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    lines: list[str],
+    specimens: Specimens | None,
+) -> tuple[int, int] | None:
+    """The first checked position whose character was seen beside a look-alike of the same
+    check value ("<" and "K", "M" and "W", "1" and "L"): the check digits cannot tell them
+    apart, so only the eye can, and it must be sure."""
+    for line_no, line in enumerate(evidence):
+        for column in range(layout.length):
+            if (line_no, column) in layout.unchecked:
+                continue
+            chosen = MRZ_ALPHABET.index(lines[line_no][column])
+            top = float(line[column, chosen])
+            partner = _POOL_PARTNER.get(chosen)
+            for k in range(len(MRZ_ALPHABET)):
+                if k in (chosen, partner) or _VALUES[k] != _VALUES[chosen]:
+                    continue
+                if line[column, k] <= max(_TWIN_SHARE * top, _MIN_ALTERNATIVE):
+                    continue
+                if specimens is None or not specimens.confirms(line_no, column, chosen, [k]):
+                    return line_no, column
+    return None
 
 
 # In fields of letters and digits, these pairs differ only by font (OCR-B draws them apart, many
 # issuers' fonts do not): each counts as seen as well as the other, and only the check digits
-# may choose; where they cannot (two choices cancel out), the reading is refused.
+# may choose (unless the shapes can, `kyc.mrz_shapes`); where they cannot (two choices cancel
+# out), the reading is refused.
 _POOLED = [(MRZ_ALPHABET.index(a), MRZ_ALPHABET.index(b)) for a, b in (("O", "0"), ("I", "1"))]
-# Where the holder's name stands: (line, first column, end column).
-_NAME_FIELDS = {"TD3": (0, 5, 44), "TD2": (0, 5, 36), "TD1": (2, 0, 30)}
+_POOL_PARTNER = {a: b for a, b in _POOLED} | {b: a for a, b in _POOLED}
 
 
 def _pool_lookalikes(layout: MrzLayout, line_no: int, line: np.ndarray) -> np.ndarray:
@@ -152,20 +250,22 @@ def _pool_lookalikes(layout: MrzLayout, line_no: int, line: np.ndarray) -> np.nd
     return line
 
 
-def _clear_name_tail(layout: MrzLayout, best: list[np.ndarray]) -> None:
+def _clear_name_tail(layout: MrzLayout, best: list[np.ndarray]) -> set[tuple[int, int]]:
     """A name is primary identifier, "<<", secondary identifier, then fillers to the end: a lone
     letter among the closing fillers is a filler misread (the recogniser takes a run of "<"
-    for rotated text), and is read as one; two or more letters there make the name unsure."""
-    line_no, start, end = _NAME_FIELDS[layout.name]
+    for rotated text), and is read as one; two or more letters there make the name unsure.
+    Returns the positions read as fillers so."""
+    line_no, start, end = NAME_FIELDS[layout.name]
     text = "".join(MRZ_ALPHABET[k] for k in best[line_no][start:end])
     separator = text.find("<<")
     if separator < 0:
-        return
+        return set()
     given = separator + 2
     tail = separator if text[given : given + 1] == FILLER else text.find("<<", given)
     if tail < 0:
-        return
+        return set()
     filler = MRZ_ALPHABET.index(FILLER)
+    cleared = set()
     for i in range(tail + 2, len(text)):
         if text[i] == FILLER:
             continue
@@ -175,6 +275,8 @@ def _clear_name_tail(layout: MrzLayout, best: list[np.ndarray]) -> None:
             # Letters after the name's end: one of them or a filler before them was misread.
             raise _unreadable(f"line {line_no + 1}, position {start + i + 1}")
         best[line_no][start + i] = filler
+        cleared.add((line_no, start + i))
+    return cleared
 
 
 # The fields each check digit covers, by line: (first column, end column).

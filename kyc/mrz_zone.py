@@ -14,7 +14,10 @@ then reads it three ways:
 
 Each view is decoded with `kyc.mrz_ctc.decode_line` under the layout's constraints, `_combine`
 takes per position what two readings agree on, and `kyc.mrz_repair.resolve_mrz` turns the
-evidence into a reading or a refusal.
+evidence into a reading or a refusal, with two second opinions where the recogniser is in
+doubt: the cells' shapes compared with the document's own specimens of each character
+(`kyc.mrz_shapes`) and, for the name, the words printed above the MRZ (`kyc.mrz_names`, read
+only when a name letter needs them).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from kyc.mrz_lines import (
     extended,
     periodicity,
 )
+from kyc.mrz_names import PrintedWords
 from kyc.mrz_repair import resolve_mrz
+from kyc.mrz_shapes import SHIFTS, similarity
 
 # Glyphs the recogniser's (Chinese + Latin) dictionary offers for MRZ characters, by where they
 # stand: in a letter position a "0" can only be an "O", in a digit position a "D" only a "0".
@@ -62,6 +67,7 @@ class MrzZoneReader:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self._boxes: list[np.ndarray] = []  # the detector's boxes on the current image
         characters = list(engine.text_rec.postprocess_op.character)  # index 0 is "blank"
         index = {char: i for i, char in enumerate(characters)}
 
@@ -90,6 +96,7 @@ class MrzZoneReader:
         import cv2
 
         boxes, _ = self.engine(image, use_cls=False, use_rec=False)
+        self._boxes = [np.asarray(points, dtype=np.float32) for points in boxes or []]
         items = []
         for points in boxes or []:
             quad = np.asarray(points, dtype=np.float32)
@@ -153,6 +160,7 @@ class MrzZoneReader:
         errors: list[MrzError] = []
         for block in self._blocks(rows):
             crops = [cut_row(image, row) for row in block]
+            printed = PrintedWords(lambda block=block: self._printed(image, block))
             # Two lines are a passport's 44 characters or a card's 36: try first the one whose
             # pitch the ink repeats at.
             layouts = sorted(
@@ -161,7 +169,7 @@ class MrzZoneReader:
             )
             for layout in layouts:
                 try:
-                    return self._read_block(crops, layout)
+                    return self._read_block(crops, layout, printed)
                 except MrzError as exc:
                     errors.append(exc)
         if errors:
@@ -171,7 +179,30 @@ class MrzZoneReader:
             "No machine-readable zone was found: photograph the whole page, flat and sharp.",
         )
 
-    def _read_block(self, crops: list[tuple[np.ndarray, float, float]], layout: MrzLayout) -> Any:
+    def _printed(self, image: np.ndarray, block: list[Row]) -> list[str]:
+        """The text of every box the detector found above the MRZ block (the visual zone)."""
+        top = min(float(row.quad[:, 1].min()) for row in block)
+        crops = []
+        for quad in self._boxes:
+            if float(quad[:, 1].max()) > top:
+                continue
+            corners = clockwise(quad)
+            length = float(np.linalg.norm(corners[1] - corners[0]))
+            height = float(np.linalg.norm(corners[3] - corners[0]))
+            if length < 2 or height < 2:
+                continue
+            crops.append(cut_row(image, Row(corners, length, height))[0])
+        if not crops:
+            return []
+        texts, _ = self.engine.text_rec(crops)
+        return [str(text[0]) for text in texts]
+
+    def _read_block(
+        self,
+        crops: list[tuple[np.ndarray, float, float]],
+        layout: MrzLayout,
+        printed: PrintedWords | None = None,
+    ) -> Any:
         lines = [Line(crop, left, right, layout.length) for crop, left, right in crops]
         # First pass: every line whole, which places each character (see `_combine`).
         wholes = self._read_views(
@@ -208,7 +239,8 @@ class MrzZoneReader:
                 combined[line.not_fillers, FILLER_INDEX], 0.01
             )
             evidence.append(combined)
-        return resolve_mrz(layout, evidence)
+        shapes = similarity([[line.glyphs(shift) for shift in SHIFTS] for line in lines])
+        return resolve_mrz(layout, evidence, shapes, printed)
 
     def _read_views(
         self, views: list[tuple[Line, list[int]]], layout: MrzLayout, crops_lines: list[Line]

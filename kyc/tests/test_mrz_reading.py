@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from kyc.mrz import MrzError, parse_mrz
 from kyc.mrz_ctc import decode_line, position_bands
 from kyc.mrz_layout import LAYOUTS, MRZ_ALPHABET, TD1, TD2, TD3
+from kyc.mrz_names import PrintedWords
 from kyc.mrz_repair import resolve_mrz
 from kyc.ocr import RapidOcrEngine, read_mrz
 from kyc.tests.passports import (
@@ -190,6 +191,87 @@ def test_a_name_letter_seen_faintly_is_refused() -> None:
     _see(evidence, 0, 6, R=0.03)
     with pytest.raises(MrzError):
         resolve_mrz(TD3, evidence)
+
+
+def _shapes(lines: list[str], alike: tuple[str, ...] = ()) -> np.ndarray:
+    """A shape similarity for a block printed as `lines`: cells of one character match (0.97),
+    others do not (0.3), except the pairs in `alike`, drawn the same."""
+    chars = "".join(lines)
+    same = {(a, b) for pair in alike for a in pair for b in pair}
+    return np.array([[0.97 if a == b or (a, b) in same else 0.3 for b in chars] for a in chars])
+
+
+def _printed(*texts: str) -> PrintedWords:
+    return PrintedWords(lambda: list(texts))
+
+
+_CANCELLING = td3_lines(
+    surname="DOE",
+    given_names="JANE",
+    document_number="0OWS7COB",
+    birth_date=datetime.date(1990, 1, 1),
+    expiry_date=datetime.date(2030, 1, 1),
+)
+
+
+def test_the_shapes_tell_o_from_zero_where_the_check_digits_cannot() -> None:
+    # The document's own "0"s (in its dates) and "O"s (in its name) show which is which.
+    evidence = _evidence(_CANCELLING)
+    assert list(resolve_mrz(TD3, evidence, _shapes(_CANCELLING)).lines) == _CANCELLING
+
+
+def test_a_font_that_draws_o_and_zero_alike_leaves_them_to_the_check_digits() -> None:
+    evidence = _evidence(_CANCELLING)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence, _shapes(_CANCELLING, alike=("O0",)))
+    assert "two readings" in str(refused.value)
+
+
+def test_a_faint_filler_shaped_like_the_others_is_a_filler() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 1, filler=0.01)  # "P<": the recogniser barely saw the filler
+    with pytest.raises(MrzError):
+        resolve_mrz(TD3, evidence)
+    assert list(resolve_mrz(TD3, evidence, _shapes(PASSPORT)).lines) == PASSPORT
+
+
+def test_a_name_letter_unlike_its_specimens_is_refused() -> None:
+    # Read "R", but the cell looks like none of the document's "R"s and like its "B"... which
+    # here is only the shape of every other letter: nothing confirms the reading.
+    lines = list(PASSPORT)
+    shapes = _shapes(lines)
+    shapes[6, :] = shapes[:, 6] = 0.3
+    shapes[6, 44 + 7] = shapes[44 + 7, 6] = 0.99  # the "C" of the document number
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, _evidence(lines), shapes)
+    assert "line 1, position 7" in str(refused.value)
+
+
+def test_a_doubtful_name_letter_is_settled_by_the_printed_name() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 6, R=0.5, B=0.4)  # "ERIKSSON" or "EBIKSSON"?
+    printed = _printed("PASSPORT", "Surname / Nom", "ERIKSSON", "ANNA MARIA")
+    assert list(resolve_mrz(TD3, evidence, printed=printed).lines) == PASSPORT
+
+
+def test_a_doubtful_name_letter_the_page_does_not_settle_is_refused() -> None:
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 0, 6, R=0.5, B=0.4)
+    for printed in (_printed("ERICSSON"), _printed("ERIKSSON", "EBIKSSON")):
+        with pytest.raises(MrzError) as refused:
+            resolve_mrz(TD3, evidence, printed=printed)
+        assert "line 1, position 7" in str(refused.value)
+
+
+def test_a_name_the_page_prints_one_letter_apart_is_refused() -> None:
+    # "ERIKSSON" read, not surely, where the page prints "ERIKSSAN": one of them is misread,
+    # and no check digit can tell which.
+    evidence = _evidence(PASSPORT)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence, printed=_printed("ERIKSSAN", "ANNA MARIA"))
+    assert "line 1, position 12" in str(refused.value)
+    # The page may print the name with its accents: "ERIKSSÖN" is "ERIKSSON".
+    assert list(resolve_mrz(TD3, evidence, printed=_printed("ERIKSSÖN", "ANNA")).lines)
 
 
 def test_a_lone_letter_among_the_closing_fillers_is_a_filler() -> None:
