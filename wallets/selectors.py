@@ -239,3 +239,7 @@ def journal_by_reference_elsewhere(*, reference: str, entity_id: int) -> Journal
 
 def journal_by_key(*, entity_id: int, idempotency_key: str) -> JournalEntry | None:
     return JournalEntry.objects.in_entity(entity_id).filter(idempotency_key=idempotency_key).first()
+
+
+def journal_is_reversed(journal: JournalEntry) -> bool:
+    return JournalEntry.objects.in_entity(journal.entity_id).filter(reverses=journal).exists()

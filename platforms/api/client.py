@@ -174,6 +174,7 @@ class TransferResultSerializer(QuoteSerializer):
     status = serializers.SerializerMethodField()
     executed_at = serializers.DateTimeField()
     journal_id = serializers.SerializerMethodField()
+    conversion_journal_id = serializers.SerializerMethodField()
     trading_transfer_id = serializers.IntegerField(allow_null=True)
     error = serializers.SerializerMethodField()
 
@@ -183,6 +184,7 @@ class TransferResultSerializer(QuoteSerializer):
             "status",
             "executed_at",
             "journal_id",
+            "conversion_journal_id",
             "trading_transfer_id",
             "error",
         ]
@@ -195,6 +197,12 @@ class TransferResultSerializer(QuoteSerializer):
         if quote.trading_transfer_id:
             return quote.trading_transfer.journal_id
         return quote.journal_id
+
+    def get_conversion_journal_id(self, quote: TransferQuote) -> int | None:
+        """Between a wallet and an account in another currency: the conversion's journal."""
+        if quote.trading_transfer_id and quote.from_currency != quote.to_currency:
+            return quote.journal_id
+        return None
 
     def get_error(self, quote: TransferQuote) -> dict[str, str] | None:
         transfer = quote.trading_transfer if quote.trading_transfer_id else None

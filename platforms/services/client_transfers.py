@@ -3,7 +3,12 @@ exactly the quoted rate under the client's idempotency key.
 
 - wallet → wallet of the same client, converted through FX when the currencies differ
   (`wallets.services.wallet_transfer` with the quoted rate);
-- wallet → trading account and back, in the account's currency (`trading_transfer_create`).
+- wallet → trading account and back (`trading_transfer_create`). When the wallet's currency is
+  not the account's, the money passes through the client's wallet in the account's currency:
+  into a trading account, the conversion is posted first (at the quoted rate) and the account
+  funded with what it bought, cut to the server's cents (a fraction of a cent stays in that
+  wallet, the client's); out of one, the server pays into that wallet and the conversion
+  follows. A deposit the server refuses reverses both journals, so nothing is left converted.
 
 A quote moves money at most once: the journal or trading transfer it makes is keyed by the
 quote's token. The client's key is bound to the quote that executed under it, so the same key
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -26,16 +31,19 @@ from brokercrm.gate import require
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked
 from brokercrm.money import money
 from brokercrm.reference import CURRENCY_MINOR_UNITS
-from entities.selectors import entity_get
+from entities.selectors import entity_get, wallet_currencies
+from identity.selectors import profile_get
 from platforms.connectors import PlatformRefused
 from platforms.models import AccountType, TradingAccount, TradingTransfer, TransferQuote
-from wallets.selectors import journal_by_key
+from wallets.selectors import journal_by_key, journal_is_reversed
 from wallets.services import (
     FxQuote,
     InsufficientFunds,
     WalletClosed,
     fx_converted,
     fx_quote,
+    journal_reverse,
+    wallet_open,
     wallet_transfer,
 )
 
@@ -43,7 +51,7 @@ from .common import AccountNotActive
 from .funding import _FUNDABLE, trading_transfer_create
 
 if TYPE_CHECKING:
-    from wallets.models import LedgerAccount
+    from wallets.models import JournalEntry, LedgerAccount
 
 Kind = TransferQuote.Kind
 
@@ -130,10 +138,13 @@ def _check_endpoints(source: Endpoint, target: Endpoint, kind: str, amount: Deci
         raise WalletClosed(f"Your {target.currency} wallet is closed: it takes no money in.")
     account = source.account or target.account
     if account is not None:
-        if source.currency != target.currency:
+        wallet = source.wallet or target.wallet
+        if wallet.currency != account.currency and account.currency not in wallet_currencies(
+            entity_get(account.entity_id)
+        ):
             raise ValidationFailed(
-                f"Trading account {account.login} is in {account.currency}: move money to it "
-                f"from your {account.currency} wallet (convert between wallets first).",
+                f"Trading account {account.login} is in {account.currency}, a currency this "
+                "entity keeps no wallets in: it is funded in that currency only.",
                 code="currency_mismatch",
             )
         if account.account_type == AccountType.DEMO:
@@ -174,6 +185,8 @@ def transfer_quote_create(
             quote=target.currency,
         )
         rate, to_amount = found.rate, fx_converted(amount, found.rate)
+        if kind == Kind.WALLET_TO_ACCOUNT:  # trading servers take cents
+            to_amount = to_amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         fx = {
             "mid": str(found.mid),
             "markup_bps": found.markup_bps,
@@ -234,11 +247,66 @@ def _moved(quote: TransferQuote) -> bool:
             journal_by_key(entity_id=quote.entity_id, idempotency_key=_ledger_key(quote))
             is not None
         )
+    if _converts_in(quote) and (
+        journal_by_key(entity_id=quote.entity_id, idempotency_key=_fx_key(quote)) is not None
+    ):
+        return True
     return (
         TradingTransfer.objects.in_entity(quote.entity_id)
         .filter(idempotency_key=_ledger_key(quote))
         .exists()
     )
+
+
+def _fx_key(quote: TransferQuote) -> str:
+    return f"quote:{quote.token}:fx"
+
+
+def _converts_in(quote: TransferQuote) -> bool:
+    """A wallet → account transfer across currencies: converted before the account is funded."""
+    return quote.kind == Kind.WALLET_TO_ACCOUNT and quote.from_currency != quote.to_currency
+
+
+def _account_wallet(quote: TransferQuote, account: TradingAccount) -> LedgerAccount:
+    """The client's wallet in the trading account's currency, opened when missing."""
+    return wallet_open(profile=profile_get(quote.profile_id), currency=account.currency)
+
+
+def _convert(
+    actor: Any, quote: TransferQuote, source: LedgerAccount, target: LedgerAccount, amount: Decimal
+) -> JournalEntry:
+    """The quote's conversion between two of the client's wallets, at exactly its rate."""
+    return wallet_transfer(
+        actor=actor,
+        source=source,
+        target=target,
+        amount=amount,
+        idempotency_key=_fx_key(quote),
+        fx=_fx_of(quote),
+        reference=f"quote:{quote.pk}",
+    )
+
+
+class QuoteUndone(Conflict):
+    code = "quote_undone"
+    default_detail = (
+        "The trading server refused this transfer and its conversion was reversed: ask for a "
+        "new quote."
+    )
+
+
+def _refuse_if_undone(quote: TransferQuote, key: str) -> None:
+    """A quote whose conversion was reversed moves nothing again."""
+    journal = journal_by_key(entity_id=quote.entity_id, idempotency_key=_fx_key(quote))
+    if journal is not None and journal_is_reversed(journal):
+        _unbind(quote, key)
+        raise QuoteUndone()
+
+
+def _conversion_undo(quote: TransferQuote, reason: str) -> None:
+    journal = journal_by_key(entity_id=quote.entity_id, idempotency_key=_fx_key(quote))
+    if journal is not None and not journal_is_reversed(journal):
+        journal_reverse(actor=None, journal=journal, reason=reason)
 
 
 def transfer_execute(*, actor: Any, quote: TransferQuote, idempotency_key: str) -> TransferQuote:
@@ -339,6 +407,21 @@ def _execute_with_account(*, actor: Any, quote: TransferQuote, key: str) -> Tran
     quote = _bind(quote, key)
     deposit = quote.kind == Kind.WALLET_TO_ACCOUNT
     account = quote.target_account if deposit else quote.source_account
+    conversion = None
+    if _converts_in(quote):
+        _refuse_if_undone(quote, key)
+        try:
+            conversion = _convert(
+                actor,
+                quote,
+                quote.source_wallet,
+                _account_wallet(quote, account),
+                quote.from_amount,
+            )
+        except ApplicationError:
+            _unbind(quote, key)  # the wallet no longer covers it: nothing moved
+            raise
+    refused = "The trading server refused the deposit the conversion was for."
     try:
         transfer = trading_transfer_create(
             actor=actor,
@@ -346,7 +429,7 @@ def _execute_with_account(*, actor: Any, quote: TransferQuote, key: str) -> Tran
             direction=TradingTransfer.Direction.DEPOSIT
             if deposit
             else TradingTransfer.Direction.WITHDRAWAL,
-            amount=quote.from_amount,
+            amount=quote.to_amount if deposit else quote.from_amount,
             idempotency_key=_ledger_key(quote),
         )
     except PlatformRefused:
@@ -355,19 +438,35 @@ def _execute_with_account(*, actor: Any, quote: TransferQuote, key: str) -> Tran
             .filter(idempotency_key=_ledger_key(quote))
             .first()
         )
+        _conversion_undo(quote, refused)
         if transfer is None:
             _unbind(quote, key)
             raise
     except ApplicationError:
-        if not _moved(quote):
-            _unbind(quote, key)  # refused before anything was written: nothing changed
+        recorded = (
+            TradingTransfer.objects.in_entity(quote.entity_id)
+            .filter(idempotency_key=_ledger_key(quote))
+            .exists()
+        )
+        if not recorded:  # refused before the transfer was written: nothing stays moved
+            _conversion_undo(quote, refused)
+            _unbind(quote, key)
         raise
+    if (
+        not deposit
+        and quote.from_currency != quote.to_currency
+        and transfer.status == TradingTransfer.Status.COMPLETED
+    ):
+        # The server paid into the wallet in the account's currency; convert at the quote.
+        conversion = _convert(actor, quote, transfer.wallet, quote.target_wallet, quote.from_amount)
+    elif not deposit and quote.from_currency != quote.to_currency:
+        return quote  # the server's answer is not known yet: the same request again finishes
     with transaction.atomic(durable=True):
         quote = _quote_for_update(quote)
         if quote.executed_at is None:
             quote.executed_at = timezone.now()
             quote.trading_transfer = transfer
-            quote.journal_id = transfer.journal_id
+            quote.journal_id = conversion.pk if conversion is not None else transfer.journal_id
             quote.save(update_fields=["executed_at", "trading_transfer", "journal"])
             _audit_executed(actor, quote)
     return quote

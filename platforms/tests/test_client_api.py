@@ -378,8 +378,70 @@ def test_a_withdrawal_the_server_refuses_is_recorded_and_answers_409(world, me):
     assert_ledger_sound(world.eu)
 
 
-def test_a_cross_currency_trading_transfer_and_a_demo_account_are_refused(me):
+def test_a_trading_account_is_funded_from_a_wallet_in_another_currency_at_the_quoted_rate(
+    world, me
+):
     live = open_live(me)
+    shown = quote(me, ("wallet", me.eur.pk), ("trading_account", live["id"]), "100.01").json()
+    # EUR 100.01 at 1.1 buys USD 110.011: the server takes cents, the fraction stays in USD.
+    assert (shown["kind"], shown["from_amount"], shown["to_amount"]) == (
+        "wallet_to_account",
+        "100.01000000",
+        "110.01000000",
+    )
+    assert Decimal(shown["rate"]) == Decimal("1.1")
+    fx_rate_record(base="EUR", quote="USD", rate="1.3000", source="test")  # moves: not used
+    done = confirm(me, shown["quote_id"], "x-1")
+    assert done.status_code == 201, done.content
+    assert done.json()["status"] == "completed"
+    account = TradingAccount.objects.unscoped().get(pk=live["id"])
+    assert account.balance == Decimal("110.01")
+    assert (balance(me.eur), balance(me.usd)) == (Decimal("899.99"), Decimal("0.001"))
+    conversion = JournalEntry.objects.unscoped().get(pk=done.json()["conversion_journal_id"])
+    assert conversion.metadata["fx"]["rate"] == "1.1000000000"
+    assert done.json()["journal_id"] != conversion.pk  # the funding of the account
+    again = confirm(me, shown["quote_id"], "x-1")
+    assert (again.status_code, again.json()["conversion_journal_id"]) == (201, conversion.pk)
+    assert (balance(me.eur), account.balance) == (Decimal("899.99"), Decimal("110.01"))
+    assert_ledger_sound(world.eu)
+
+
+def test_money_comes_back_from_a_trading_account_into_a_wallet_in_another_currency(world, me):
+    live = open_live(me)
+    fund_account(me, TradingAccount.objects.unscoped().get(pk=live["id"]), "220.00")
+    eur, usd = balance(me.eur), balance(me.usd)
+    fx_rate_record(base="USD", quote="EUR", rate="0.9000", source="test")
+    shown = quote(me, ("trading_account", live["id"]), ("wallet", me.eur.pk), "100.00").json()
+    assert (shown["kind"], shown["to_amount"], shown["to_currency"]) == (
+        "account_to_wallet",
+        "90.00000000",
+        "EUR",
+    )
+    done = confirm(me, shown["quote_id"], "back-x")
+    assert done.status_code == 201, done.content
+    assert done.json()["status"] == "completed"
+    assert (balance(me.eur), balance(me.usd)) == (eur + Decimal("90"), usd)
+    assert TradingAccount.objects.unscoped().get(pk=live["id"]).balance == Decimal("120.00")
+    assert_ledger_sound(world.eu)
+
+
+def test_a_converted_deposit_the_server_refuses_leaves_nothing_converted(world, me):
+    live = open_live(me)
+    TradingAccount.objects.unscoped().filter(pk=live["id"]).update(login=999_999_999)
+    shown = quote(me, ("wallet", me.eur.pk), ("trading_account", live["id"]), "50.00").json()
+    answer = confirm(me, shown["quote_id"], "x-refused")
+    assert (answer.status_code, answer.json()["code"]) == (409, "transfer_refused")
+    assert answer.json()["transfer"]["status"] == "reversed"
+    assert (balance(me.eur), balance(me.usd)) == (Decimal("1000"), Decimal("0"))
+    again = confirm(me, shown["quote_id"], "x-refused")
+    assert again.status_code == 409
+    assert (balance(me.eur), balance(me.usd)) == (Decimal("1000"), Decimal("0"))
+    assert_ledger_sound(world.eu)
+
+
+def test_an_account_in_a_currency_without_wallets_and_a_demo_account_are_refused(world, me):
+    live = open_live(me)
+    TradingAccount.objects.unscoped().filter(pk=live["id"]).update(currency="JPY")
     cross = quote(me, ("wallet", me.eur.pk), ("trading_account", live["id"]), "10.00")
     assert (cross.status_code, cross.json()["code"]) == (400, "currency_mismatch")
     demo = me.api.post(
