@@ -12,7 +12,8 @@ DEPOSIT_CREDITED = EventType(
 WITHDRAWAL_PAID = EventType(
     "payments.withdrawal_paid",
     "A withdrawal was paid out in full. Payload: withdrawal_id, amount, currency (taken from "
-    "the wallet), payout_amount, payout_currency (what the client receives).",
+    "the wallet), payout_amount, payout_currency (what the client receives in the payout "
+    "currency), paid (currency → amount: card refunds go back in the card's currency).",
 )
 
 WITHDRAWAL_REJECTED = EventType(

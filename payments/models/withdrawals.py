@@ -3,6 +3,7 @@ legs (card refunds and bank payouts, each with its own hold)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
@@ -148,6 +149,19 @@ class WithdrawalLeg(EntityOwned):
     decline_code = models.CharField(max_length=40, blank=True)
 
     scope_desk_field: ClassVar[str] = "withdrawal__profile__desk"
+
+    @property
+    def converted(self) -> bool:
+        """Paid in the withdrawal's payout currency (a bank leg of a cross-currency payout);
+        a card refund goes back in the card's currency, the wallet's."""
+        return self.payout_amount is not None
+
+    @property
+    def payout(self) -> tuple[Decimal, str]:
+        """What this leg pays out, and in which currency."""
+        if self.converted:
+            return self.payout_amount, self.withdrawal.payout_currency
+        return self.amount, self.withdrawal.currency
 
     class Meta:
         ordering = ["withdrawal_id", "number"]

@@ -209,7 +209,7 @@ def _our_journal(
         return None, False
     if leg.status != WithdrawalLeg.Status.PAID:
         return None, True
-    if leg.withdrawal.payout_currency != leg.withdrawal.currency:
+    if leg.converted:
         fx = journal_by_key(
             entity_id=merchant.entity_id,
             idempotency_key=f"withdrawal:{leg.withdrawal_id}:{leg.number}:fx",
@@ -246,15 +246,8 @@ def _our_records(merchant: MerchantAccount, day: date) -> list[tuple[str, str, s
         )
         .select_related("withdrawal")
     ):
-        records.append(
-            (
-                "payout",
-                leg.reference,
-                leg.psp_transaction_id,
-                leg.withdrawal.payout_currency,
-                leg.payout_amount or leg.amount,
-            )
-        )
+        amount, currency = leg.payout
+        records.append(("payout", leg.reference, leg.psp_transaction_id, currency, amount))
     return records
 
 

@@ -36,7 +36,7 @@ def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
             f"{quote.source} {quote.as_of} mid {quote.mid} markup {quote.markup_bps} bps"
         )
         for leg in WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(
-            withdrawal=withdrawal
+            withdrawal=withdrawal, destination=WithdrawalLeg.Destination.BANK
         ):
             leg.payout_amount = round_minor(leg.amount * quote.rate, withdrawal.payout_currency)
             leg.save(update_fields=["payout_amount"])

@@ -47,11 +47,13 @@ def withdrawal_payout(*, withdrawal_id: int) -> str:
             method, instrument = "card", {"original_psp_transaction_id": attempt.psp_transaction_id}
         else:
             method, instrument = "bank_wire", {"iban": leg.bank_account.iban}
+        leg.withdrawal = withdrawal
+        payout_amount, payout_currency = leg.payout
         try:
             result = gateway.payout(
                 reference=leg.reference,
-                amount=leg.payout_amount or leg.amount,
-                currency=withdrawal.payout_currency,
+                amount=payout_amount,
+                currency=payout_currency,
                 method=method,
                 instrument=instrument,
                 customer={"id": withdrawal.profile_id},
@@ -109,7 +111,7 @@ def payout_leg_settle(
         )
         if paid:
             hold_post(actor=SYSTEM, hold=leg.hold)
-            if withdrawal.payout_currency != withdrawal.currency:
+            if leg.converted:
                 _payout_fx_leg(withdrawal, leg, psp_transaction_id)
             leg.status = WithdrawalLeg.Status.PAID
         else:
@@ -144,8 +146,12 @@ def payout_leg_settle(
 
 
 def _announce_paid(withdrawal: Withdrawal) -> None:
-    legs = WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(withdrawal=withdrawal)
-    paid_out = sum((leg.payout_amount or leg.amount for leg in legs), Decimal(0))
+    legs = list(WithdrawalLeg.objects.in_entity(withdrawal.entity_id).filter(withdrawal=withdrawal))
+    for leg in legs:
+        leg.withdrawal = withdrawal
+    paid: dict[str, Decimal] = {}
+    for amount, currency in (leg.payout for leg in legs):
+        paid[currency] = paid.get(currency, Decimal(0)) + amount
     announce(
         events.WITHDRAWAL_PAID,
         entity=withdrawal.entity_id,
@@ -155,16 +161,18 @@ def _announce_paid(withdrawal: Withdrawal) -> None:
             "withdrawal_id": withdrawal.pk,
             "amount": str(withdrawal.amount),
             "currency": withdrawal.currency,
-            "payout_amount": str(paid_out),
+            "payout_amount": str(paid.get(withdrawal.payout_currency, Decimal(0))),
             "payout_currency": withdrawal.payout_currency,
+            # Card refunds go back in the card's currency: what was paid in each currency.
+            "paid": {currency: str(amount) for currency, amount in sorted(paid.items())},
         },
     )
 
 
 def _payout_fx_leg(withdrawal: Withdrawal, leg: WithdrawalLeg, psp_transaction_id: str) -> None:
     """The payout currency side of a cross-currency payout: FX position → PSP clearing."""
-    payout = leg.payout_amount or leg.amount
-    currency = withdrawal.payout_currency
+    leg.withdrawal = withdrawal
+    payout, currency = leg.payout
     journal_post(
         actor=SYSTEM,
         entity=withdrawal.entity_id,

@@ -227,11 +227,11 @@ def withdrawal_request(
     approval, ruleset_reference = _approval_needed(profile, amount, currency)
     cross = payout_currency != currency
     quote = _rate_fixed(profile, currency, payout_currency, quoted_rate) if cross else None
-    counter = system_account(
-        entity=profile.entity_id,
-        kind="fx_position" if cross else "psp_clearing",
-        currency=currency,
-    )
+    # Card refunds go back in the card's currency; only what is paid to the bank converts.
+    counters = {
+        kind: system_account(entity=profile.entity_id, kind=kind, currency=currency)
+        for kind in ("fx_position", "psp_clearing")
+    }
     authenticated = getattr(actor, "is_authenticated", False)
     try:
         with transaction.atomic():
@@ -253,10 +253,11 @@ def withdrawal_request(
                 request_hash=request_hash,
             )
             for number, leg in enumerate(plan, start=1):
+                converts = quote is not None and leg["destination"] == "bank"
                 hold = hold_create(
                     actor=actor,
                     account=wallet,
-                    counter_account=counter,
+                    counter_account=counters["fx_position" if converts else "psp_clearing"],
                     amount=leg["amount"],
                     purpose="withdrawal",
                     idempotency_key=f"withdrawal:{withdrawal.pk}:{number}",
@@ -268,7 +269,7 @@ def withdrawal_request(
                     hold=hold,
                     reference=f"wd{withdrawal.pk}-{number}",
                     payout_amount=round_minor(leg["amount"] * quote.rate, payout_currency)
-                    if quote
+                    if converts
                     else None,
                     **leg,
                 )

@@ -251,5 +251,59 @@ def test_a_cross_currency_bank_payout_converts_at_the_rate_fixed_on_request(
         "currency": "EUR",
         "payout_amount": "547.25000000",
         "payout_currency": "USD",
+        "paid": {"USD": "547.25000000"},
     }
+    assert_ledger_sound(payments_world.eu)
+
+
+def test_a_cross_currency_withdrawal_refunds_the_card_in_its_own_currency(
+    payments_world, psp_simulator, live_server, eager_tasks
+):
+    """Return to source sends the card its money back in EUR; only what goes to the bank is
+    converted to the payout currency, at the rate fixed on request."""
+    configure_simulator(payments_world, psp_simulator, live_server.url)
+    fx_rate_record(base="EUR", quote="USD", rate="1.10", source="ECB")
+    profile = approved_client(payments_world)
+    _card_deposit(payments_world, profile, "300")
+    fund(LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR"), "700")  # by wire
+    _bank(payments_world, profile)
+    withdrawal = withdrawal_request(
+        actor=SYSTEM,
+        profile=profile,
+        amount="500",
+        currency="EUR",
+        payout_currency="USD",
+        idempotency_key="w-fx-split",
+    )
+    legs = withdrawal.legs.model.objects.unscoped().filter(withdrawal=withdrawal).order_by("number")
+    assert [(leg.destination, leg.amount, leg.payout_amount, leg.payout) for leg in legs] == [
+        ("card", Decimal("300"), None, (Decimal("300"), "EUR")),
+        ("bank", Decimal("200"), Decimal("218.90"), (Decimal("218.90"), "USD")),
+    ]
+    withdrawal_payout(withdrawal_id=withdrawal.pk)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        withdrawal.refresh_from_db()
+        if withdrawal.status == "paid":
+            break
+        time.sleep(0.1)
+    assert withdrawal.status == "paid"
+    clearing = {
+        account.currency: account.balance
+        for account in LedgerAccount.objects.unscoped().filter(
+            entity=payments_world.eu, kind="psp_clearing"
+        )
+    }
+    # The card deposit came in through EUR clearing (-300 there by the test's funding) and
+    # went back out; the bank leg left through USD clearing.
+    assert clearing["USD"] == Decimal("218.90")
+    fx = {
+        account.currency: account.balance
+        for account in LedgerAccount.objects.unscoped().filter(
+            entity=payments_world.eu, kind="fx_position"
+        )
+    }
+    assert (fx["EUR"], fx["USD"]) == (Decimal("200"), Decimal("-218.90"))
+    paid = Event.objects.get(type="payments.withdrawal_paid")
+    assert paid.payload["paid"] == {"EUR": "300.00000000", "USD": "218.90000000"}
     assert_ledger_sound(payments_world.eu)
