@@ -64,6 +64,8 @@ KYC_LIVENESS_API_KEY = os.environ.get("KYC_LIVENESS_API_KEY", "")
 KYC_LIVENESS_WEBHOOK_SECRET = os.environ.get("KYC_LIVENESS_WEBHOOK_SECRET", "")
 # A session the vendor has not answered after this long goes to a reviewer.
 KYC_LIVENESS_TIMEOUT_MINUTES = int(os.environ.get("KYC_LIVENESS_TIMEOUT_MINUTES", "30"))
+# How long the PSP keeps a hosted payment page open; an unpaid deposit is expired after it.
+PSP_CHECKOUT_MINUTES = int(os.environ.get("PSP_CHECKOUT_MINUTES", "60"))
 
 # Trading-server simulator (`python -m platforms.simulator`, run by `make demo`): where the demo
 # data points its MT5 and MT4 servers. Real servers are configured in the admin, each naming

@@ -23,6 +23,7 @@ class Deposit(EntityOwned):
         PARKED = "parked", "Credited and parked until KYC approval"
         DECLINED = "declined", "Declined"
         FAILED = "failed", "Failed (offer another method)"
+        EXPIRED = "expired", "Expired: the payer did not finish on the payment page"
 
     profile = models.ForeignKey(
         "identity.ClientProfile", on_delete=models.PROTECT, related_name="+"

@@ -15,9 +15,16 @@ uses, and finishes the deposit as the request would have:
 - any attempt still without an answer (PSP unreachable, still pending, our merchant
   configuration missing): left for the next sweep.
 
+Deposits left `awaiting_payer` are swept the same way once the PSP's hosted page has expired
+(`PSP_CHECKOUT_MINUTES`, and a margin): a payment made on the page before it expired whose
+webhook was lost is found by reference and authorised; no payment under the reference means
+the payer walked away, and the deposit is `expired` (code `payer_abandoned`). A payment that
+still arrives later is credited all the same: the webhook credits whatever the status.
+
 The PSP is asked outside any transaction; the outcome is then written in one transaction per
-deposit, on a row locked with SKIP LOCKED and checked to be still `processing`, with its audit
-row, so two sweeps, or a sweep and the webhook worker, never both act on one deposit."""
+deposit, on a row locked with SKIP LOCKED and checked to be still in the state it was found in,
+with its audit row, so two sweeps, or a sweep and the webhook worker, never both act on one
+deposit."""
 
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Greatest
@@ -41,6 +49,7 @@ from .routing import gateway_for, local_alternatives
 logger = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
+PAYER_ABANDONED = "payer_abandoned"
 # The PSP holds no transaction under the attempt's reference: the charge never reached it.
 NOT_AT_PSP = "not_at_psp"
 STUCK_AFTER = timedelta(minutes=15)
@@ -59,6 +68,7 @@ Answer = PspResult | None | _Waiting
 class StuckDepositsSweep:
     authorised: int = 0
     failed: int = 0
+    expired: int = 0  # awaiting the payer past the page's life, and nothing paid
     waiting: int = 0  # an attempt still has no final answer: the next sweep asks again
     skipped: int = 0  # locked by another sweep or the webhook worker, or no longer processing
     errors: int = 0  # an unexpected error, logged: the next sweep tries again
@@ -67,13 +77,23 @@ class StuckDepositsSweep:
         return asdict(self)
 
 
-def deposits_stuck_find(*, older_than: timedelta = STUCK_AFTER, limit: int = 200) -> list[int]:
-    """Ids of deposits still `processing` with no activity (the deposit's last change, its
-    latest attempt) since `older_than` ago, oldest first."""
+def checkout_abandoned_after() -> timedelta:
+    """When an unpaid hosted page is surely expired at the PSP: its life, and a margin."""
+    return timedelta(minutes=int(getattr(settings, "PSP_CHECKOUT_MINUTES", 60)) + 15)
+
+
+def deposits_stuck_find(
+    *,
+    older_than: timedelta = STUCK_AFTER,
+    limit: int = 200,
+    status: str = Deposit.Status.PROCESSING,
+) -> list[int]:
+    """Ids of deposits still in `status` (`processing`, or `awaiting_payer`) with no activity
+    (the deposit's last change, its latest attempt) since `older_than` ago, oldest first."""
     cutoff = timezone.now() - older_than
     return list(
         Deposit.objects.unscoped()
-        .filter(status=Deposit.Status.PROCESSING)
+        .filter(status=status)
         .annotate(latest_attempt=Max("attempts__created_at"))
         # PostgreSQL's GREATEST ignores NULL: a deposit without attempts counts its own time.
         .annotate(last_activity=Greatest("updated_at", "latest_attempt"))
@@ -84,32 +104,47 @@ def deposits_stuck_find(*, older_than: timedelta = STUCK_AFTER, limit: int = 200
 
 
 def deposits_stuck_resolve(
-    *, older_than: timedelta = STUCK_AFTER, limit: int = 200
+    *,
+    older_than: timedelta = STUCK_AFTER,
+    limit: int = 200,
+    abandoned_after: timedelta | None = None,
 ) -> StuckDepositsSweep:
-    """Finish deposits a dead process left `processing` (beat job; safe to run concurrently and
-    again). One deposit's failure is logged and never stops the sweep."""
+    """Finish deposits a dead process left `processing`, and hosted-page deposits whose page
+    expired unpaid (beat job; safe to run concurrently and again). One deposit's failure is
+    logged and never stops the sweep."""
     sweep = StuckDepositsSweep()
-    cutoff = timezone.now() - older_than
     # Merchant accounts whose PSP did not answer in this sweep are not asked again in it: a PSP
     # that times out must not hold the sweep for a timeout per deposit.
     silent: set[int] = set()
-    for deposit_id in deposits_stuck_find(older_than=older_than, limit=limit):
+    abandoned_after = checkout_abandoned_after() if abandoned_after is None else abandoned_after
+    found = [
+        (deposit_id, Deposit.Status.PROCESSING, timezone.now() - older_than)
+        for deposit_id in deposits_stuck_find(older_than=older_than, limit=limit)
+    ] + [
+        (deposit_id, Deposit.Status.AWAITING_PAYER, timezone.now() - abandoned_after)
+        for deposit_id in deposits_stuck_find(
+            older_than=abandoned_after, limit=limit, status=Deposit.Status.AWAITING_PAYER
+        )
+    ]
+    for deposit_id, status, cutoff in found:
         try:
-            outcome = _stuck_deposit_resolve(deposit_id, cutoff, silent)
+            outcome = _stuck_deposit_resolve(deposit_id, cutoff, silent, status)
         except Exception:  # one deposit's problem (a bad configuration...) stops no other
             logger.exception(
                 "Stuck deposit %s could not be resolved; retried next sweep.", deposit_id
             )
             outcome = "errors"
         setattr(sweep, outcome, getattr(sweep, outcome) + 1)
-    if sweep.authorised or sweep.failed or sweep.errors:
+    if sweep.authorised or sweep.failed or sweep.expired or sweep.errors:
         logger.info("Stuck deposits sweep: %s", sweep.as_dict())
     return sweep
 
 
-def _stuck_deposit_resolve(deposit_id: int, cutoff: datetime, silent: set[int]) -> str:
+def _stuck_deposit_resolve(
+    deposit_id: int, cutoff: datetime, silent: set[int], found_in: str = Deposit.Status.PROCESSING
+) -> str:
     deposit = Deposit.objects.unscoped().select_related("method", "profile").get(pk=deposit_id)
-    if deposit.status != Deposit.Status.PROCESSING:
+    if deposit.status != found_in:
         return "skipped"
     attempts = list(
         DepositAttempt.objects.in_entity(deposit.entity_id)
@@ -122,7 +157,7 @@ def _stuck_deposit_resolve(deposit_id: int, cutoff: datetime, silent: set[int]) 
         locked = (
             Deposit.objects.unscoped()
             .select_for_update(skip_locked=True)
-            .filter(pk=deposit_id, status=Deposit.Status.PROCESSING)
+            .filter(pk=deposit_id, status=found_in)
             .first()
         )
         if locked is None:
@@ -148,10 +183,36 @@ def _stuck_deposit_resolve(deposit_id: int, cutoff: datetime, silent: set[int]) 
             if status == DepositAttempt.Status.APPROVED and approved is None:
                 approved = attempt
         if approved is not None:
-            _deposit_finish(locked, Deposit.Status.AUTHORISED, resolved=resolved)
+            _deposit_finish(locked, Deposit.Status.AUTHORISED, resolved=resolved, was=found_in)
             return "authorised"
         if open_left:
             return "waiting"
+        if found_in == Deposit.Status.AWAITING_PAYER:
+            declined = (
+                DepositAttempt.objects.in_entity(deposit.entity_id)
+                .filter(deposit_id=deposit_id, status=DepositAttempt.Status.DECLINED)
+                .exclude(decline_code__in=["", NOT_AT_PSP])
+                .order_by("-number")
+                .values_list("decline_code", flat=True)
+                .first()
+            )
+            if declined:  # paid on the page and declined; its webhook was lost
+                _deposit_finish(
+                    locked,
+                    Deposit.Status.DECLINED,
+                    code=declined,
+                    resolved=resolved,
+                    was=found_in,
+                )
+                return "failed"
+            _deposit_finish(
+                locked,
+                Deposit.Status.EXPIRED,
+                code=PAYER_ABANDONED,
+                resolved=resolved,
+                was=found_in,
+            )
+            return "expired"
         alternatives = [
             code
             for code in local_alternatives(
@@ -168,6 +229,7 @@ def _stuck_deposit_resolve(deposit_id: int, cutoff: datetime, silent: set[int]) 
             code=INTERRUPTED,
             alternatives=alternatives,
             resolved=resolved,
+            was=found_in,
         )
         return "failed"
 
@@ -256,6 +318,7 @@ def _deposit_finish(
     code: str = "",
     alternatives: list[str] | None = None,
     resolved: dict[str, str],
+    was: str = Deposit.Status.PROCESSING,
 ) -> None:
     deposit.status = status
     deposit.decline_code = code
@@ -270,7 +333,7 @@ def _deposit_finish(
         action=f"payments.deposit_{status}",
         entity=deposit.entity_id,
         obj=deposit,
-        before={"status": Deposit.Status.PROCESSING},
+        before={"status": was},
         after={
             "status": status,
             "decline_code": code,

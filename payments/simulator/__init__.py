@@ -39,7 +39,9 @@ Merchant config (``--config`` file ``{"merchants": [{...}, ...]}`` or
      "approval_rate": 1.0, "decline_weights": {"insufficient_funds": 50, ...},
      "timeout_rate": 0.0, "latency_ms": 0, "fee_bps": 0,
      "duplicate_rate": 0.0, "out_of_order_rate": 0.0, "out_of_order_delay_s": 1.0,
-     "late_rate": 0.0, "late_delay_s": 5.0, "payout_settle_s": 0.5}
+     "late_rate": 0.0, "late_delay_s": 5.0, "payout_settle_s": 0.5, "checkout_ttl_s": 3600}
+
+``checkout_ttl_s``: a hosted payment page not paid within it expires (its pages answer 410).
 
 API (JSON; errors are ``{"code", "detail"}``):
 

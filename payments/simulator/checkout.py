@@ -8,6 +8,8 @@ payment: the redirect says where the payer went, not what the money did.
 
 States: open (card form) → authenticating (code form) → completed (a payment was made,
 approved or declined). A completed checkout sends the payer back again and makes nothing new.
+A checkout not completed within the merchant's `checkout_ttl_s` expires: its pages answer 410
+and no payment can be made on it any more.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, replace
@@ -46,6 +49,11 @@ class Checkout:
     card_number: str = ""
     psp_transaction_id: str = ""
     outcome: str = ""  # approved or a decline code, once completed
+    expires_at: float = 0.0  # epoch seconds; 0: never
+
+    @property
+    def expired(self) -> bool:
+        return self.status != "completed" and 0 < self.expires_at <= time.time()
 
     def view(self, base_url: str) -> dict[str, Any]:
         return {
@@ -60,11 +68,15 @@ class Checkout:
             "return_url": self.return_url,
             "psp_transaction_id": self.psp_transaction_id or None,
             "outcome": self.outcome or None,
+            "expired": self.expired,
         }
 
     def back_to_merchant(self) -> str:
         """return_url with what the payer's browser may know: our reference and the status."""
-        status = "approved" if self.outcome == APPROVED else "declined"
+        if self.expired:
+            status = "expired"
+        else:
+            status = "approved" if self.outcome == APPROVED else "declined"
         parts = urllib.parse.urlsplit(self.return_url)
         query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         query += [("reference", self.reference), ("checkout", self.checkout_id), ("status", status)]
@@ -154,7 +166,10 @@ class HostedCheckouts:
                 return 200, self._checkouts[seen[1]]
             fields = parse_checkout(body, merchant)
             checkout = Checkout(
-                checkout_id=f"chk_{uuid.uuid4().hex}", merchant_account=merchant_id, **fields
+                checkout_id=f"chk_{uuid.uuid4().hex}",
+                merchant_account=merchant_id,
+                expires_at=time.time() + merchant.checkout_ttl_s,
+                **fields,
             )
             self._checkouts[checkout.checkout_id] = checkout
             self._checkout_keys[(merchant_id, idempotency_key)] = (
@@ -171,7 +186,7 @@ class HostedCheckouts:
         """The payer typed a card: checked as the PSP checks any card, then the code step."""
         number = "".join(card_number.split())
         with self._lock:
-            checkout = self._checkout(checkout_id)
+            checkout = self._payable(checkout_id)
             if checkout.status == "completed":
                 return checkout
             if not (
@@ -191,7 +206,7 @@ class HostedCheckouts:
         `authentication_failed` without asking the issuer. Either way a payment is made, and
         its webhook tells the merchant."""
         with self._lock:
-            checkout = self._checkout(checkout_id)
+            checkout = self._payable(checkout_id)
             if checkout.status != "authenticating":
                 if checkout.status == "completed":
                     return checkout
@@ -224,6 +239,12 @@ class HostedCheckouts:
         checkout = self._checkouts.get(checkout_id)
         if checkout is None or merchant_id not in (None, checkout.merchant_account):
             raise HttpError(404, "checkout_not_found", "No such checkout.")
+        return checkout
+
+    def _payable(self, checkout_id: str) -> Checkout:
+        checkout = self._checkout(checkout_id)
+        if checkout.expired:
+            raise HttpError(410, "checkout_expired", "This payment page has expired.")
         return checkout
 
 

@@ -56,6 +56,8 @@ class MerchantConfig:
     late_delay_s: float = 5.0
     # Bank and local-method payouts answer "pending" and settle (webhook) this much later.
     payout_settle_s: float = 0.5
+    # A hosted payment page not paid within this time expires: the payer can no longer pay.
+    checkout_ttl_s: float = 3600.0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -95,6 +97,7 @@ class MerchantConfig:
             late_rate=_rate(data, "late_rate"),
             late_delay_s=_seconds(data, "late_delay_s"),
             payout_settle_s=_seconds(data, "payout_settle_s"),
+            checkout_ttl_s=_seconds(data, "checkout_ttl_s"),
         )
 
 

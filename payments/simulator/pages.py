@@ -7,7 +7,8 @@
     POST /pay/{checkout_id}/3ds    code → the payment is made → 303 back to return_url
                                    with ?reference=…&checkout=…&status=approved|declined
 
-A completed checkout answers every page with the redirect back (a reload makes nothing new).
+A completed checkout answers every page with the redirect back (a reload makes nothing new);
+an expired one answers 410 with the way back to the merchant (`status=expired`).
 """
 
 from __future__ import annotations
@@ -94,8 +95,21 @@ def code_form(checkout: Checkout) -> tuple[int, str, dict[str, str]]:
     return _page("Confirm the payment", body)
 
 
+def _expiring(handler: Any) -> Any:
+    """An expired checkout answers every page with the expiry page (410)."""
+
+    def page(request: Request) -> Any:
+        try:
+            return handler(request)
+        except _Expired as expired:
+            return expired_page(expired.checkout)
+
+    return page
+
+
 def add_routes(app: JsonApp, simulator: Any) -> None:
     @app.route("GET", "/pay/{checkout_id}")
+    @_expiring
     def pay_page(request: Request) -> Any:
         checkout = _found(simulator, request)
         if checkout.status == "completed":
@@ -105,6 +119,7 @@ def add_routes(app: JsonApp, simulator: Any) -> None:
         return card_form(checkout)
 
     @app.route("POST", "/pay/{checkout_id}")
+    @_expiring
     def pay_card(request: Request) -> Any:
         checkout = _found(simulator, request)
         form = parse_form(request.raw_body)
@@ -117,6 +132,7 @@ def add_routes(app: JsonApp, simulator: Any) -> None:
         return _redirect(f"/pay/{checkout.checkout_id}/3ds")
 
     @app.route("GET", "/pay/{checkout_id}/3ds")
+    @_expiring
     def code_page(request: Request) -> Any:
         checkout = _found(simulator, request)
         if checkout.status == "completed":
@@ -126,6 +142,7 @@ def add_routes(app: JsonApp, simulator: Any) -> None:
         return code_form(checkout)
 
     @app.route("POST", "/pay/{checkout_id}/3ds")
+    @_expiring
     def code_post(request: Request) -> Any:
         checkout = _found(simulator, request)
         if checkout.status == "open":
@@ -135,8 +152,27 @@ def add_routes(app: JsonApp, simulator: Any) -> None:
         return _redirect(checkout.back_to_merchant())
 
 
+class _Expired(Exception):
+    def __init__(self, checkout: Checkout) -> None:
+        self.checkout = checkout
+
+
+def expired_page(checkout: Checkout) -> tuple[int, str, dict[str, str]]:
+    back = html.escape(checkout.back_to_merchant())
+    return _page(
+        "This payment page has expired",
+        _summary(checkout)
+        + "<p>Nothing was charged. Start the payment again from the merchant's site.</p>"
+        + f"<p><a href='{back}'>Back to the merchant</a></p>",
+        status=410,
+    )
+
+
 def _found(simulator: Any, request: Request) -> Checkout:
     try:
-        return simulator.checkout(request.params["checkout_id"])
+        checkout = simulator.checkout(request.params["checkout_id"])
     except HttpError:
         raise HttpError(404, "checkout_not_found", "This payment page does not exist.") from None
+    if checkout.expired:
+        raise _Expired(checkout)
+    return checkout

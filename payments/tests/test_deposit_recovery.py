@@ -129,6 +129,7 @@ def test_a_deposit_interrupted_after_the_psp_approved_is_authorised_then_credite
     assert sweep.as_dict() == {
         "authorised": 1,
         "failed": 0,
+        "expired": 0,
         "waiting": 0,
         "skipped": 0,
         "errors": 0,
@@ -302,6 +303,7 @@ def test_a_recent_deposit_and_a_finished_one_are_left_alone(
     assert sweep.as_dict() == {
         "authorised": 0,
         "failed": 0,
+        "expired": 0,
         "waiting": 0,
         "skipped": 0,
         "errors": 0,
@@ -382,6 +384,7 @@ def test_the_task_runs_the_sweep_and_beat_schedules_it(payments_world, monkeypat
     assert deposits_stuck_resolve_task() == {
         "authorised": 0,
         "failed": 0,
+        "expired": 0,
         "waiting": 2,
         "skipped": 0,
         "errors": 0,

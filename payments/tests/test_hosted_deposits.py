@@ -7,13 +7,17 @@ from __future__ import annotations
 import http.client
 import time
 import urllib.parse
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from brokercrm.events.models import Event
 from brokercrm.httpjson import json_request
 from payments.models import Deposit, DepositAttempt
+from payments.services import deposits_stuck_resolve
 from wallets.models import LedgerAccount
 from wallets.tests.factories import assert_ledger_sound
 
@@ -270,3 +274,76 @@ def test_the_simulator_opens_one_page_per_key_and_checks_what_it_is_given(psp_si
     read = json_request("GET", f"{create}/{first.body['checkout_id']}")
     assert read.body == first.body
     assert json_request("GET", f"{create}/chk_nothing").status == 404
+
+
+# --- pages the payer walked away from ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_the_payer_left_expires_at_the_psp_and_the_deposit_with_it(
+    payments_world, psp_simulator, live_server, eager_tasks, settings
+):
+    configure_simulator(payments_world, psp_simulator, live_server.url, checkout_ttl_s=0.3)
+    api = logged_in(_client(payments_world))
+    deposit = _start(api)
+    # Before the page's life is over (and the margin), the sweep leaves it alone.
+    assert deposits_stuck_resolve().expired == 0
+    time.sleep(0.5)
+    status, _, page = browser(deposit["redirect_url"])
+    assert status == 410
+    assert "expired" in page
+    refused, _, _ = browser(deposit["redirect_url"], {"card_number": CARD_OK})
+    assert refused == 410
+    settings.PSP_CHECKOUT_MINUTES = 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        sweep = deposits_stuck_resolve()
+    assert (sweep.expired, sweep.authorised) == (1, 0)
+    detail = api.get(f"/api/v1/me/deposits/{deposit['id']}").json()
+    assert (detail["status"], detail["decline_code"], detail["redirect_url"]) == (
+        "expired",
+        "payer_abandoned",
+        None,
+    )
+    assert deposits_stuck_resolve(abandoned_after=timedelta(0)).expired == 0  # once
+    wallet = Deposit.objects.unscoped().get(pk=deposit["id"]).wallet
+    assert LedgerAccount.objects.unscoped().get(pk=wallet.pk).balance == 0
+    assert_ledger_sound(payments_world.eu)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_paid_whose_webhook_was_lost_is_found_authorised_not_expired(hosted, psp_simulator):
+    api = logged_in(_client(hosted))
+    deposit = _start(api)
+    answer = json_request(
+        "POST",
+        f"{psp_simulator.url}/admin/merchants/eu-cards-1/faults",
+        body={"kind": "drop_webhook", "reference": deposit["reference"]},
+    )
+    assert answer.status == 201, answer.body
+    pay(deposit["redirect_url"], card=CARD_OK, code="123456")
+    sweep = deposits_stuck_resolve(abandoned_after=timedelta(0))
+    assert (sweep.authorised, sweep.expired) == (1, 0)
+    assert Deposit.objects.unscoped().get(pk=deposit["id"]).status == "authorised"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_after_the_deposit_expired_is_still_credited(hosted, psp_simulator):
+    """Our margin was wrong and the page still took the payment: the money is credited."""
+    api = logged_in(_client(hosted))
+    deposit = _start(api)
+    assert deposits_stuck_resolve(abandoned_after=timedelta(0)).expired == 1
+    assert Deposit.objects.unscoped().get(pk=deposit["id"]).status == "expired"
+    pay(deposit["redirect_url"], card=CARD_OK, code="123456")
+    credited = _credited(deposit["id"])
+    assert (credited.status, credited.amount) == ("credited", Decimal("100.00"))
+    assert LedgerAccount.objects.unscoped().get(pk=credited.wallet_id).balance == Decimal("100")
+    assert_ledger_sound(hosted.eu)
+
+
+def _credited(deposit_id: int, timeout: float = 15) -> Deposit:
+    deadline = time.monotonic() + timeout
+    while True:
+        deposit = Deposit.objects.unscoped().get(pk=deposit_id)
+        if deposit.status == "credited" or time.monotonic() > deadline:
+            return deposit
+        time.sleep(0.1)
