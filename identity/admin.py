@@ -10,7 +10,7 @@ from brokercrm.admin import HiddenIsNotFoundMixin, ReadOnlyAdminMixin, ScopedAdm
 from brokercrm.errors import ApplicationError
 from brokercrm.scoping import scope_for
 
-from . import services
+from . import logins, services
 from .fields import masked
 from .models import (
     BrandApiKey,
@@ -26,12 +26,47 @@ class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Rows created only by the identity services: viewable, never edited in a form."""
 
 
+@admin.action(description="End the client's sessions (log out everywhere)")
+def end_client_sessions(
+    modeladmin: ClientProfileAdmin, request: HttpRequest, queryset: QuerySet
+) -> None:
+    ended = refused = 0
+    for profile in queryset:
+        try:
+            ended += logins.client_sessions_end(
+                actor=request.user, profile=profile, reason="ended from the back office"
+            )
+        except ApplicationError as error:
+            refused += 1
+            modeladmin.message_user(request, f"{profile}: {error.detail}", messages.WARNING)
+    modeladmin.message_user(
+        request,
+        f"{ended} session(s) ended; the client signs in again on every device.",
+        messages.SUCCESS if not refused else messages.WARNING,
+    )
+
+
 @admin.register(ClientProfile)
 class ClientProfileAdmin(ReadOnlyScopedAdmin):
     list_display = ["given_name", "family_name", "email", "entity", "brand", "status", "created_at"]
     list_filter = ["entity", "status", "brand"]
     search_fields = ["email_canonical", "family_name_latin", "given_name_latin", "phone"]
     exclude = ["device_fingerprint"]
+    readonly_fields = ["signed_in_sessions"]
+    actions = [end_client_sessions]
+
+    @admin.display(description="Signed-in sessions")
+    def signed_in_sessions(self, profile: ClientProfile) -> str:
+        sessions = logins.client_sessions(profile=profile)
+        if not sessions:
+            return "none"
+        return f"{len(sessions)}, the latest since {sessions[0].created:%Y-%m-%d %H:%M} UTC"
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if scope_for(request.user, "identity.end_sessions_clientprofile").is_empty:
+            actions.pop("end_client_sessions", None)
+        return actions
 
 
 @admin.register(IdentityDocument)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.accounts.models import ClientToken, User
-from brokercrm.accounts.tokens import client_token_issue
+from brokercrm.accounts.tokens import client_token_issue, client_token_ttl, client_tokens_end
 from brokercrm.errors import (
     ApplicationError,
     Conflict,
@@ -152,6 +152,41 @@ def client_login_create(*, actor: Any, profile: Any, password: str) -> User:
     except IntegrityError as exc:  # a concurrent create won the race
         raise Conflict("This client profile has a login already.", code="login_exists") from exc
     return user
+
+
+def client_sessions(*, profile: Any) -> list[ClientToken]:
+    """The client's signed-in sessions that are still alive, newest first."""
+    return list(
+        ClientToken.objects.filter(
+            user__profile=profile, created__gte=timezone.now() - client_token_ttl()
+        ).order_by("-created")
+    )
+
+
+def client_sessions_end(*, actor: Any, profile: Any, reason: str) -> int:
+    """Staff end every session of the client's login (a lost phone, a suspected takeover):
+    each front end must sign in again. Audited with the reason; returns how many ended."""
+    require(
+        actor,
+        "identity.end_sessions_clientprofile",
+        profile,
+        detail="You may not end this client's sessions.",
+    )
+    if not reason.strip():
+        raise ValidationFailed("Say why the sessions are ended.", code="reason_required")
+    user = User.objects.filter(profile=profile, kind=User.Kind.CLIENT).first()
+    if user is None:
+        raise NotFound("The client has no login.", code="login_not_found")
+    with transaction.atomic(durable=True):
+        ended = client_tokens_end(user=user)
+        audit_record(
+            actor=actor,
+            action="access.client_sessions_ended",
+            entity=profile.entity_id,
+            obj=user,
+            after={"sessions_ended": ended, "reason": reason.strip()[:500]},
+        )
+    return ended
 
 
 def _failures_key(entity_code: str, email: str) -> str:

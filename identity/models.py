@@ -128,6 +128,7 @@ class ClientProfile(EntityOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("end_sessions_clientprofile", "Can end a client's signed-in sessions")]
         constraints = [
             # A person is a client of an entity once.
             models.UniqueConstraint(

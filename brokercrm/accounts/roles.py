@@ -136,6 +136,8 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (
             *_VIEW_CONFIG,
             "identity.view_clientprofile",
+            # A client who lost a phone: every signed-in session ended at once.
+            "identity.end_sessions_clientprofile",
             "support.*",
             "platforms.view_tradingaccount",
             "notifications.view_notification",

@@ -61,3 +61,61 @@ def test_review_queue_action_in_the_admin(world):
     assert (case.status, case.decided_by) == ("distinct", world.eu_compliance)
     # Support sees no queue at all.
     assert login(world.eu_support).get("/admin/identity/duplicatecase/").status_code == 403
+
+
+def test_staff_see_a_clients_sessions_and_end_them_from_the_profile(world):
+    from audit.models import AuditEvent
+    from brokercrm.accounts.models import ClientToken
+    from brokercrm.accounts.tests.factories import client_login
+
+    from .factories import signed_in
+
+    profile = register(world.eu_brand).profile
+    login_user = client_login(profile)
+    phone, laptop = signed_in(profile), signed_in(profile)
+    assert phone.get("/api/v1/me").status_code == 200
+    admin_client = login(world.eu_support)
+    page = admin_client.get(f"/admin/identity/clientprofile/{profile.pk}/change/")
+    assert b"Signed-in sessions" in page.content
+    assert b"2, the latest since" in page.content
+    # Another entity's administrator neither sees the profile nor ends its sessions.
+    uk = login(world.uk_compliance)
+    assert uk.get(f"/admin/identity/clientprofile/{profile.pk}/change/").status_code == 404
+    uk.post(
+        "/admin/identity/clientprofile/",
+        {"action": "end_client_sessions", "_selected_action": [profile.pk]},
+    )
+    assert ClientToken.objects.filter(user=login_user).count() == 2
+    listing = admin_client.get("/admin/identity/clientprofile/")
+    assert b"end_client_sessions" in listing.content
+    done = admin_client.post(
+        "/admin/identity/clientprofile/",
+        {"action": "end_client_sessions", "_selected_action": [profile.pk]},
+        follow=True,
+    )
+    assert b"2 session(s) ended" in done.content
+    assert phone.get("/api/v1/me").status_code == 401
+    assert laptop.get("/api/v1/me").status_code == 401
+    event = AuditEvent.objects.get(action="access.client_sessions_ended")
+    assert (event.actor_id, event.after["sessions_ended"]) == (world.eu_support.pk, 2)
+    page = admin_client.get(f"/admin/identity/clientprofile/{profile.pk}/change/")
+    assert b"Signed-in sessions" in page.content
+    assert b"none" in page.content
+
+
+def test_ending_sessions_needs_a_reason_and_a_login(world):
+    import pytest
+
+    from brokercrm.errors import ApplicationError
+    from identity.logins import client_sessions_end
+
+    profile = register(world.eu_brand).profile
+    with pytest.raises(ApplicationError) as no_login:
+        client_sessions_end(actor=world.eu_support, profile=profile, reason="lost phone")
+    assert no_login.value.code == "login_not_found"
+    with pytest.raises(ApplicationError) as no_reason:
+        client_sessions_end(actor=world.eu_support, profile=profile, reason="  ")
+    assert no_reason.value.code == "reason_required"
+    with pytest.raises(ApplicationError) as refused:
+        client_sessions_end(actor=world.uk_compliance, profile=profile, reason="lost phone")
+    assert refused.value.code in ("permission_denied", "not_found", "forbidden")
