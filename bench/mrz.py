@@ -2,7 +2,7 @@
 
     make bench-mrz ARGS="--documents 400"
 
-Renders documents from seeded random data with the test renderer (`kyc.tests.passports`):
+Renders documents from seeded random data with the test renderer (`kyc.specimens`):
 TD3 passports (half), TD2 and TD1 ID cards (a quarter each), names from several cultures, some
 too long for the name field and cut as the issuer would, document numbers of 5-9 letters and
 digits, birth dates from 1935 to 2008 and expiry dates across ten years (2021-2030). Every other
@@ -50,7 +50,7 @@ def main() -> None:
 
     from kyc.mrz import MrzError
     from kyc.ocr import read_mrz
-    from kyc.tests.passports import photograph, random_document, render_passport
+    from kyc.specimens import photograph, random_document, render_passport
 
     rng = random.Random(args.seed)
     base = datetime.date(2026, 1, 1)

@@ -25,8 +25,8 @@ from entities.services import ruleset_publish
 from identity.tests.factories import register
 from kyc.models import KycCheck, KycFile
 from kyc.services import document_upload, kyc_file_for, kyc_submit, screening_load
+from kyc.specimens import readable_passport, render_photo_without_mrz, td3_lines
 from kyc.tests.conftest import DEMO_LIST, KYC_RULES, MINIMAL_PDF
-from kyc.tests.passports import readable_passport, render_photo_without_mrz, td3_lines
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ from identity.tests.factories import register
 from kyc.liveness import liveness_overdue_sweep, liveness_reference
 from kyc.models import KycCheck, KycFile
 from kyc.services import document_upload, kyc_file_for, kyc_run_checks
+from kyc.specimens import render_photo_without_mrz
 
 from .conftest import KYC_RULES
-from .passports import render_photo_without_mrz
 from .test_workflow import submit_complete_file
 
 SECRET = "liveness-test-secret"

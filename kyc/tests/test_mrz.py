@@ -22,7 +22,7 @@ from kyc.mrz import (
     mrz_country_alpha2,
     parse_mrz,
 )
-from kyc.tests.passports import SPECIMEN_TD1, SPECIMEN_TD3, td1_lines, td3_lines
+from kyc.specimens import SPECIMEN_TD1, SPECIMEN_TD3, td1_lines, td3_lines
 
 TD3_TEXT = "\n".join(SPECIMEN_TD3)
 TD1_TEXT = "\n".join(SPECIMEN_TD1)

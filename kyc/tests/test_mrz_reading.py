@@ -18,7 +18,7 @@ from kyc.mrz_layout import LAYOUTS, MRZ_ALPHABET, TD1, TD2, TD3
 from kyc.mrz_names import PrintedWords
 from kyc.mrz_repair import resolve_mrz
 from kyc.ocr import RapidOcrEngine, read_mrz
-from kyc.tests.passports import (
+from kyc.specimens import (
     photograph,
     random_document,
     render_passport,

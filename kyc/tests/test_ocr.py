@@ -31,7 +31,7 @@ from kyc.ocr import (
     read_mrz,
     repair_mrz_alphabets,
 )
-from kyc.tests.passports import (
+from kyc.specimens import (
     SPECIMEN_TD1,
     SPECIMEN_TD3,
     render_passport,

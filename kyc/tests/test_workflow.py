@@ -25,10 +25,10 @@ from kyc.services import (
     kyc_run_checks,
     kyc_submit,
 )
+from kyc.specimens import readable_passport, td3_lines
 from wallets.models import LedgerAccount
 
 from .conftest import MINIMAL_PDF
-from .passports import readable_passport, td3_lines
 
 QUESTIONNAIRE = {
     "employment_status": "employed",

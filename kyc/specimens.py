@@ -1,5 +1,6 @@
-"""Test helpers: build MRZ lines with correct check digits, render passport-like images, and
-photograph them as a phone would.
+"""Specimen identity documents, for the tests, the demo and the benchmarks: MRZ lines with
+correct check digits, passport-like images rendered from them, and those photographed as a
+phone would. Nothing here is used on a client's real upload.
 
 The images use only what ships with Pillow: `ImageFont.load_default(size=...)` is the scalable
 Aileron Regular font embedded in Pillow (>= 10.1), so nothing depends on system fonts (the venv
