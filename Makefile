@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz
+.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz
 
 install: $(INSTALLED)
 
@@ -19,6 +19,10 @@ $(INSTALLED): requirements.lock pyproject.toml
 
 demo: install
 	DEBUG=$${DEBUG:-1} $(EMBEDDED) $(BIN)/python manage.py demo
+
+# A new client's whole journey through the client API of the running `make demo`.
+demo-journey: install
+	$(EMBEDDED) $(BIN)/python manage.py demo_journey $(ARGS)
 
 test: install
 	$(EMBEDDED) $(BIN)/python -m pytest $(ARGS)

@@ -22,6 +22,7 @@ import base64
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,6 +72,20 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+def _redis_answers(socket_path: Path) -> bool:
+    """Whether a Redis server answers PING on the unix socket."""
+    if not socket_path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(1)
+            conn.connect(str(socket_path))
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 @contextmanager
 def embedded_redis(redis_dir: Path) -> Iterator[str]:
     """Yield a REDIS_URL for a redis-server on a unix socket in `redis_dir`; stop it afterwards."""
@@ -78,6 +93,11 @@ def embedded_redis(redis_dir: Path) -> Iterator[str]:
 
     redis_dir.mkdir(parents=True, exist_ok=True)
     socket_path = redis_dir / "redis.sock"
+    if _redis_answers(socket_path):
+        # Another command (a running `make demo`) serves it: share it, leave it running.
+        _say(f"Redis already running (socket {socket_path})")
+        yield f"unix://{socket_path}"
+        return
     socket_path.unlink(missing_ok=True)
     process = subprocess.Popen(  # noqa: S603 - the binary path comes from the installed wheel
         [

@@ -1,5 +1,6 @@
 """Run several processes in the foreground as one: prefixed output, and when one stops (or
-Ctrl-C / SIGTERM arrives) the others are stopped too, gracefully first."""
+Ctrl-C / SIGTERM arrives) the others are stopped too, gracefully first. A one-shot process
+(a script run once beside the servers) may end without stopping the others."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 class ProcessSpec:
     name: str
     argv: Sequence[str]
+    one_shot: bool = False
 
 
 def _pump(name: str, stream: object, width: int) -> None:
@@ -49,8 +51,14 @@ def supervise(specs: Sequence[ProcessSpec], *, grace_seconds: float = 15.0) -> i
             ).start()
             processes.append((spec, process))
         exit_code = 0
+        finished: set[str] = set()
         while not stopping.is_set():
             for spec, process in processes:
+                if spec.one_shot:
+                    if process.poll() is not None and spec.name not in finished:
+                        finished.add(spec.name)
+                        print(f"{spec.name} finished with status {process.returncode}")
+                    continue
                 if process.poll() is not None:
                     print(f"{spec.name} exited with status {process.returncode}; stopping the rest")
                     exit_code = process.returncode or 1

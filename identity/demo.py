@@ -173,13 +173,20 @@ REFERRED_CLIENTS: list[dict[str, str]] = [
 ]
 
 
+def demo_api_key(brand: Any, password: str) -> tuple[str, str]:
+    """The brand's demo key, derived from the demo password: (prefix, secret)."""
+    return (
+        f"demo{brand.pk:04d}",
+        hashlib.sha256(f"{password}:{brand.code}".encode()).hexdigest()[:32],
+    )
+
+
 def seed_api_keys(*, brands: dict[str, Any], password: str) -> list[tuple[str, str]]:
     """One key per brand, derived from the demo password so it can be printed every run;
     returns (brand code, key)."""
     keys = []
     for brand in sorted(brands.values(), key=lambda brand: brand.code):
-        prefix = f"demo{brand.pk:04d}"
-        secret = hashlib.sha256(f"{password}:{brand.code}".encode()).hexdigest()[:32]
+        prefix, secret = demo_api_key(brand, password)
         if not BrandApiKey.objects.unscoped().filter(prefix=prefix).exists():
             BrandApiKey.objects.create(
                 entity_id=brand.entity_id,

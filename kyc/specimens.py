@@ -23,6 +23,14 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from kyc.mrz import KycInputError, check_digit, parse_mrz
 
+# The smallest valid PDF: one empty page (a proof of address whose content nothing reads).
+SPECIMEN_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
 SPECIMEN_TD3 = [
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
     "L898902C36UTO7408122F1204159ZE184226B<<<<<10",

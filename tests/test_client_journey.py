@@ -29,6 +29,7 @@ from kyc.tests.conftest import MINIMAL_PDF, kyc_world  # noqa: F401 (fixture)
 from kyc.tests.test_client_api import upload
 from kyc.tests.test_workflow import QUESTIONNAIRE, passport_for
 from payments.models import Deposit
+from payments.simulator.payer import pay
 from payments.tests.conftest import (  # noqa: F401 (fixtures)
     CARD_OK,
     configure_simulator,
@@ -37,7 +38,7 @@ from payments.tests.conftest import (  # noqa: F401 (fixtures)
     psp_secret,
     psp_simulator,
 )
-from payments.tests.test_hosted_deposits import pay, settled
+from payments.tests.test_hosted_deposits import settled
 from platforms.tests.conftest import shared_sim  # noqa: F401 (fixture)
 from platforms.tests.factories import trading_server
 from wallets.services import fx_rate_record

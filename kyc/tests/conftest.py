@@ -7,15 +7,11 @@ import pytest
 from brokercrm.gate import SYSTEM
 from entities.services import ruleset_publish
 from kyc.services import screening_load
+from kyc.specimens import SPECIMEN_PDF
 
 DEMO_LIST = Path(__file__).resolve().parents[1] / "data" / "sanctions_demo.jsonl"
 
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+MINIMAL_PDF = SPECIMEN_PDF
 
 KYC_RULES = {
     "identity_documents": ["passport", "national_id"],

@@ -4,7 +4,6 @@ webhook into our live server. The redirect never credits anything; the webhook d
 
 from __future__ import annotations
 
-import http.client
 import time
 import urllib.parse
 from datetime import timedelta
@@ -18,6 +17,7 @@ from brokercrm.events.models import Event
 from brokercrm.httpjson import json_request
 from payments.models import Deposit, DepositAttempt
 from payments.services import deposits_stuck_resolve
+from payments.simulator.payer import browser, pay
 from wallets.models import LedgerAccount
 from wallets.tests.factories import assert_ledger_sound
 
@@ -26,42 +26,6 @@ from .test_self_service import _client, logged_in
 
 RETURN = "https://brand.example.com/deposit/back?session=s1"
 BODY = {"amount": "100.00", "currency": "EUR", "method": "card", "return_url": RETURN}
-
-
-def browser(url: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """One request of the payer's browser: status, Location, body (no redirect followed)."""
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    if form is None:
-        connection.request("GET", path)
-    else:
-        connection.request(
-            "POST",
-            path,
-            body=urllib.parse.urlencode(form),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-    response = connection.getresponse()
-    body = response.read().decode()
-    connection.close()
-    return response.status, response.getheader("Location") or "", body
-
-
-def pay(redirect_url: str, *, card: str, code: str) -> str:
-    """The payer types the card, then the code; returns where the PSP sends them back to."""
-    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(redirect_url))
-    status, location, page = browser(redirect_url)
-    assert status == 200
-    assert "card_number" in page
-    status, location, _ = browser(redirect_url, {"card_number": card, "expiry": "12/30"})
-    assert (status, location) == (303, urllib.parse.urlsplit(redirect_url).path + "/3ds")
-    status, _, page = browser(origin + location)
-    assert status == 200
-    assert "one-time code" in page
-    status, back, _ = browser(origin + location, {"code": code})
-    assert status == 303
-    return back
 
 
 def settled(deposit_id: int, *, timeout: float = 15) -> Deposit:

@@ -131,6 +131,15 @@ class Command(BaseCommand):
                 ],
             ),
         ]
+        if os.environ.get("DEMO_JOURNEY", "1") != "0":
+            # A new client's whole journey through the client API, once everything is up.
+            specs.append(
+                ProcessSpec(
+                    "journey",
+                    [python, "manage.py", "demo_journey", "--base-url", f"http://{address}"],
+                    one_shot=True,
+                )
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nbrokercrm is starting: back office http://{address}/admin/  "
