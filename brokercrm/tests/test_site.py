@@ -97,3 +97,39 @@ def test_embedded_redis_starts_and_stops(tmp_path):
     assert not Path(socket_path).exists()
     with pytest.raises(redis.exceptions.ConnectionError):
         redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1).ping()
+
+
+def test_a_second_command_shares_the_running_embedded_redis(tmp_path):
+    """`make demo-journey` (or a test run) beside a running demo uses its Redis and leaves it
+    running when it ends."""
+    from brokercrm.embedded import embedded_redis
+
+    with embedded_redis(tmp_path / "redis") as url:
+        with embedded_redis(tmp_path / "redis") as shared:
+            assert shared == url
+            redis.Redis.from_url(shared).set("k", "v")
+        client = redis.Redis.from_url(url)
+        assert client.get("k") == b"v"  # still the same server, still up
+        client.close()
+
+
+def test_a_one_shot_process_ends_without_stopping_the_others(capfd):
+    import sys
+    import time
+
+    from brokercrm.supervisor import ProcessSpec, supervise
+
+    started = time.monotonic()
+    code = supervise(
+        [
+            ProcessSpec("once", [sys.executable, "-c", "print('journey done')"], one_shot=True),
+            ProcessSpec("server", [sys.executable, "-c", "import time; time.sleep(1.5)"]),
+        ]
+    )
+    # The server ran its whole time: the one-shot's end did not stop it; the server's own
+    # end stopped the supervision as always.
+    assert time.monotonic() - started >= 1.4
+    assert code == 1
+    out = capfd.readouterr().out
+    assert "once finished with status 0" in out
+    assert "server exited with status 0; stopping the rest" in out
