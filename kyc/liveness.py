@@ -1,6 +1,10 @@
 """Liveness checks through a vendor: we open a session, the vendor answers later by a signed
 webhook. `HttpLivenessVendor` speaks to any vendor with this contract (the project's simulator,
-`python -m kyc.simulator`, is one); with no vendor configured, liveness goes to a reviewer."""
+`python -m kyc.simulator`, is one); with no vendor configured, liveness goes to a reviewer.
+
+A session opens when the file is submitted, or earlier when the client starts it from the
+client API (`kyc.services.client_liveness`): then the vendor waits for the client at its own
+capture page (`capture_url`) and answers once they have been through it."""
 
 from __future__ import annotations
 
@@ -27,13 +31,21 @@ class LivenessSession:
     session_id: str
     reference: str
     status: str
+    # The vendor's page the client's browser opens to be checked ("" if it gives none).
+    capture_url: str = ""
 
 
 class LivenessVendor(Protocol):
     name: str
 
     def session_open(
-        self, *, reference: str, callback_url: str, selfie_sha256: str
+        self,
+        *,
+        reference: str,
+        callback_url: str,
+        selfie_sha256: str,
+        client_capture: bool = False,
+        return_url: str = "",
     ) -> LivenessSession: ...
 
 
@@ -46,18 +58,31 @@ class HttpLivenessVendor:
         self.timeout = timeout
 
     def session_open(
-        self, *, reference: str, callback_url: str, selfie_sha256: str
+        self,
+        *,
+        reference: str,
+        callback_url: str,
+        selfie_sha256: str,
+        client_capture: bool = False,
+        return_url: str = "",
     ) -> LivenessSession:
+        """`client_capture`: the client will come to the vendor's capture page (the answer
+        waits for them); `return_url`: where the vendor sends their browser afterwards."""
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        body: dict[str, Any] = {
+            "reference": reference,
+            "callback_url": callback_url,
+            "selfie_sha256": selfie_sha256,
+        }
+        if client_capture:
+            body["client_capture"] = True
+        if return_url:
+            body["return_url"] = return_url
         try:
             answer = json_request(
                 "POST",
                 f"{self.base_url}/v1/liveness/sessions",
-                body={
-                    "reference": reference,
-                    "callback_url": callback_url,
-                    "selfie_sha256": selfie_sha256,
-                },
+                body=body,
                 headers=headers,
                 timeout=self.timeout,
             )
@@ -66,11 +91,23 @@ class HttpLivenessVendor:
         if not answer.ok or not isinstance(answer.body, dict):
             code = answer.body.get("code") if isinstance(answer.body, dict) else answer.status
             raise LivenessVendorError(f"The liveness vendor answered {answer.status} ({code}).")
-        return LivenessSession(
-            session_id=str(answer.body["session_id"]),
-            reference=str(answer.body["reference"]),
-            status=str(answer.body["status"]),
-        )
+        try:
+            return LivenessSession(
+                session_id=str(answer.body["session_id"])[:100],
+                reference=str(answer.body["reference"]),
+                status=str(answer.body["status"]),
+                capture_url=_http_url(answer.body.get("capture_url")),
+            )
+        except KeyError as exc:
+            raise LivenessVendorError(
+                f"The liveness vendor's answer has no {exc.args[0]}."
+            ) from None
+
+
+def _http_url(value: Any) -> str:
+    """A vendor's URL we hand to a browser: http(s) only, else none."""
+    text = str(value or "")
+    return text if text.startswith(("https://", "http://")) and len(text) <= 2000 else ""
 
 
 def liveness_vendor() -> LivenessVendor | None:

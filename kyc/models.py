@@ -98,6 +98,16 @@ REVISION_REASONS = {
 }
 
 
+# Identity documents with a front and a back: each side is its own upload (its own version).
+TWO_SIDED_DOCUMENTS = ("national_id", "driving_licence")
+
+
+def client_upload_label(profile_id: int) -> str:
+    """What `uploaded_by` records when the client uploaded: no login name, no e-mail. A
+    username cannot contain ":", so no staff member's name reads as a client's."""
+    return f"client:{profile_id}"
+
+
 class KycDocument(EntityOwned):
     class Kind(models.TextChoices):
         IDENTITY = "identity", "Identity document"
@@ -105,9 +115,17 @@ class KycDocument(EntityOwned):
         SOURCE_OF_FUNDS = "source_of_funds", "Source of funds"
         SELFIE = "selfie", "Selfie / liveness"
 
+    class Side(models.TextChoices):
+        SINGLE = "single", "One page"
+        FRONT = "front", "Front"
+        BACK = "back", "Back"
+
     kyc_file = models.ForeignKey(KycFile, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     doc_type = models.CharField(max_length=30, blank=True, help_text="passport, utility_bill, ...")
+    # A two-sided identity document (TWO_SIDED_DOCUMENTS) is uploaded as its front and its
+    # back; everything else is one page (a passport's photo page, a bill, a whole PDF).
+    side = models.CharField(max_length=6, choices=Side.choices, default=Side.SINGLE)
     version = models.PositiveIntegerField()
     storage_name = models.CharField(max_length=64, unique=True)
     content_type = models.CharField(max_length=40)
@@ -132,11 +150,17 @@ class KycDocument(EntityOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["kyc_file", "kind", "version"], name="kycdocument_version_unique"
-            )
+            ),
+            models.CheckConstraint(
+                name="kycdocument_side_valid",
+                condition=Q(side="single")
+                | Q(kind="identity", doc_type__in=TWO_SIDED_DOCUMENTS, side__in=["front", "back"]),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} v{self.version}"
+        side = "" if self.side == self.Side.SINGLE else f" ({self.get_side_display().lower()})"
+        return f"{self.get_kind_display()}{side} v{self.version}"
 
 
 class KycCheck(EntityOwned):

@@ -16,13 +16,18 @@ DOCUMENT_NAMES = {
     "source_of_funds": gettext_lazy("a proof of the source of your funds"),
     "selfie": gettext_lazy("a selfie (liveness check)"),
 }
+SIDE_NAMES = {
+    "front": gettext_lazy("the front of your identity document"),
+    "back": gettext_lazy("the back of your identity document"),
+}
 
 
 def document_requested(event: Any) -> dict[str, Any]:
     payload = event.payload
     reason = str(payload.get("reason") or "").strip()
     return {
-        "document": DOCUMENT_NAMES.get(payload.get("kind"), gettext("a document")),
+        "document": SIDE_NAMES.get(payload.get("side"))
+        or DOCUMENT_NAMES.get(payload.get("kind"), gettext("a document")),
         "note": (" " + gettext("The reviewer's note: %(reason)s") % {"reason": reason})
         if reason
         else "",

@@ -15,6 +15,7 @@ class KycDocumentSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "doc_type",
+            "side",
             "version",
             "content_type",
             "size",
@@ -135,6 +136,15 @@ class DecisionSerializer(serializers.Serializer):
 class UploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(KycDocument.Kind.choices)
     doc_type = serializers.CharField(max_length=30, required=False, default="")
+    # Checked by the service (stable codes): front or back of an ID card or driving licence,
+    # left out for a one-page document.
+    side = serializers.CharField(
+        max_length=10,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="front or back of a national_id or driving_licence; left out otherwise.",
+    )
     file = serializers.FileField()
     issued_on = serializers.DateField(required=False, allow_null=True)
     expires_on = serializers.DateField(required=False, allow_null=True)

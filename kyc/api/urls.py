@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from . import client, views
@@ -17,6 +17,12 @@ urlpatterns = [
         name="my-kyc-appropriateness",
     ),
     path("me/kyc/documents", client.MyKycDocumentsView.as_view(), name="my-kyc-documents"),
+    re_path(
+        r"^me/kyc/documents/(?P<document_id>[0-9]{1,18})/file$",
+        client.MyKycDocumentFileView.as_view(),
+        name="my-kyc-document-file",
+    ),
+    path("me/kyc/liveness", client.MyLivenessView.as_view(), name="my-kyc-liveness"),
     path("me/kyc/submit", client.MyKycSubmitView.as_view(), name="my-kyc-submit"),
     path("webhooks/kyc-liveness", views.LivenessWebhookView.as_view(), name="kyc-liveness-webhook"),
 ]

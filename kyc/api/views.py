@@ -87,6 +87,7 @@ class KycFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             kyc_file=kyc_file,
             kind=data.validated_data["kind"],
             doc_type=data.validated_data["doc_type"],
+            side=data.validated_data["side"],
             data=upload.read(),
             filename=upload.name or "",
             issued_on=data.validated_data.get("issued_on"),

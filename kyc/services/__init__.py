@@ -18,17 +18,20 @@ from .client import (
     kyc_file_open,
     kyc_steps,
 )
+from .client_liveness import LIVENESS_REASONS, kyc_liveness_start, liveness_state
 from .common import kyc_file_for, storage_dir
 from .decisions import OPEN_FOR_DECISION, kyc_approve, kyc_reject
-from .documents import document_read, document_upload
+from .documents import document_client_read, document_read, document_upload
 from .expiry import documents_expiry_sweep
 from .screening_list import screening_load, screening_rescreen
 from .submission import NOT_BLOCKING, RISK_ORDER, kyc_run_checks, kyc_submit
 
 __all__ = [
+    "LIVENESS_REASONS",
     "NOT_BLOCKING",
     "OPEN_FOR_DECISION",
     "RISK_ORDER",
+    "document_client_read",
     "document_read",
     "document_revision_request",
     "document_upload",
@@ -39,10 +42,12 @@ __all__ = [
     "kyc_file_for",
     "kyc_file_on_registration",
     "kyc_file_open",
+    "kyc_liveness_start",
     "kyc_reject",
     "kyc_run_checks",
     "kyc_steps",
     "kyc_submit",
+    "liveness_state",
     "screening_load",
     "screening_rescreen",
     "storage_dir",

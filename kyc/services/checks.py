@@ -11,7 +11,7 @@ from identity.selectors import registered_document
 
 from ..models import KycCheck, KycDocument, KycFile
 from ..questionnaire import appropriateness_assess, declared_amount, plain_amount
-from .common import _fingerprint, _latest, _record_check, storage_dir
+from .common import BACK, FRONT, SINGLE, _current, _fingerprint, _latest, _record_check, storage_dir
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def _identity_checks(
     kyc_file: KycFile, profile: ClientProfile, rules: dict[str, Any], today: date
 ) -> list[KycCheck]:
-    document = _latest(kyc_file, KycDocument.Kind.IDENTITY)
-    if document is None:
+    pages = _current(kyc_file, KycDocument.Kind.IDENTITY)
+    if not pages:
         return [
             _record_check(
                 kyc_file,
@@ -32,10 +32,26 @@ def _identity_checks(
                 {"reason": "no identity document uploaded"},
             )
         ]
+    # The page that carries the machine-readable zone: an ID card's is on its back.
+    document = pages.get(SINGLE) or pages.get(BACK) or pages[FRONT]
     allowed = rules.get("identity_documents", ["passport", "national_id", "driving_licence"])
     checks = []
-    expires_on = document.expires_on
-    if document.content_type.startswith("image/"):
+    expires_on = document.expires_on or next(
+        (page.expires_on for page in pages.values() if page.expires_on), None
+    )
+    if document.side == FRONT:
+        checks.append(
+            _record_check(
+                kyc_file,
+                KycCheck.Kind.MRZ,
+                "local",
+                _fingerprint("back-missing", document.sha256),
+                KycCheck.Result.REVIEW,
+                {"reason": "the back of the document is missing", "code": "incomplete"},
+                document,
+            )
+        )
+    elif document.content_type.startswith("image/"):
         from ..mrz import KycInputError, compare_with_profile
         from ..ocr import read_mrz
 
@@ -104,10 +120,11 @@ def _identity_checks(
             document,
         )
     )
-    if expires_on and document.expires_on is None:
-        KycDocument.objects.in_entity(kyc_file.entity_id).filter(pk=document.pk).update(
-            expires_on=expires_on
-        )
+    if expires_on:
+        # Every page carries the date, so the expiry monitor sees it whichever came last.
+        KycDocument.objects.in_entity(kyc_file.entity_id).filter(
+            pk__in=[page.pk for page in pages.values()], expires_on__isnull=True
+        ).update(expires_on=expires_on)
     return checks
 
 

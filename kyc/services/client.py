@@ -16,9 +16,17 @@ from brokercrm.gate import require
 from identity.selectors import profile_get
 
 from .. import events
-from ..models import REVISION_REASONS, DocumentReview, KycCheck, KycDocument, KycFile
+from ..models import (
+    REVISION_REASONS,
+    TWO_SIDED_DOCUMENTS,
+    DocumentReview,
+    KycCheck,
+    KycDocument,
+    KycFile,
+)
 from ..questionnaire import QuestionnaireInvalid, questionnaire_validate
-from .common import _kyc_rules, kyc_file_for
+from .client_liveness import LIVENESS_REASONS, liveness_state
+from .common import _kyc_rules, current_sides, kyc_file_for, sides_needed
 
 # While the file is a draft the client may change answers and documents.
 CLIENT_EDITABLE = (KycFile.Status.DRAFT,)
@@ -135,13 +143,12 @@ def document_revision_request(
                 "Documents are sent back while the file is in review.", code="kyc_not_in_review"
             )
         document = KycDocument.objects.unscoped().select_for_update().get(pk=document.pk)
-        latest = (
+        of_kind = (
             KycDocument.objects.unscoped()
             .filter(kyc_file=kyc_file, kind=document.kind)
-            .order_by("-version")
-            .first()
+            .order_by("version")
         )
-        if latest is None or latest.pk != document.pk:
+        if document.pk not in {page.pk for page in current_sides(list(of_kind)).values()}:
             raise Conflict("A newer version of this document exists.", code="document_superseded")
         before = kyc_file.status
         document.review_status = DocumentReview.REVISION_REQUESTED
@@ -162,6 +169,7 @@ def document_revision_request(
             payload={
                 "document_id": document.pk,
                 "kind": document.kind,
+                "side": document.side,
                 "reason_code": reason_code,
                 "reason": document.review_reason,
             },
@@ -190,19 +198,82 @@ class Step:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _document_step(code: str, latest: KycDocument | None, detail: str) -> Step:
-    if latest is None:
+def _document_step(code: str, documents: list[KycDocument], detail: str) -> Step:
+    """A document step from the uploads of its kind (oldest first): done when every page of
+    the current document is in (an ID card's front and back), unless one was sent back."""
+    current = current_sides(documents)
+    if not current:
         return Step(code, "todo", detail)
-    if latest.review_status == DocumentReview.REVISION_REQUESTED:
+    latest = documents[-1]
+    needed = sides_needed(latest.kind, latest.doc_type)
+    missing = [side for side in needed if side not in current]
+    extra = {
+        "doc_type": latest.doc_type,
+        "sides_required": list(needed),
+        "sides": {side: current[side].pk if side in current else None for side in needed},
+        "sides_missing": missing,
+    }
+    sent_back = [
+        page for page in current.values() if page.review_status == DocumentReview.REVISION_REQUESTED
+    ]
+    if sent_back:
+        page = max(sent_back, key=lambda page: page.version)
         return Step(
             code,
             "revision_requested",
             detail,
-            reason_code=latest.review_reason_code,
-            reason=latest.review_reason or REVISION_REASONS.get(latest.review_reason_code, ""),
-            document_id=latest.pk,
+            reason_code=page.review_reason_code,
+            reason=page.review_reason or REVISION_REASONS.get(page.review_reason_code, ""),
+            document_id=page.pk,
+            extra=extra,
         )
-    return Step(code, "done", detail, document_id=latest.pk)
+    if missing:
+        return Step(
+            code,
+            "todo",
+            detail,
+            reason_code="incomplete",
+            reason=REVISION_REASONS["incomplete"],
+            document_id=latest.pk,
+            extra=extra,
+        )
+    return Step(code, "done", detail, document_id=latest.pk, extra=extra)
+
+
+def liveness_step(kyc_file: KycFile, selfies: list[KycDocument]) -> Step:
+    """With a vendor: the client's own check (start it, then the vendor's page); a selfie
+    uploaded instead still lets the check start on submission. Without one: a selfie, which a
+    reviewer compares with the identity document."""
+    from ..liveness import liveness_vendor
+
+    if liveness_vendor() is None:
+        step = _document_step(
+            "liveness", selfies, "A selfie; a reviewer compares it with your identity document."
+        )
+        step.extra["mode"] = "selfie"
+        return step
+    state = liveness_state(kyc_file)
+    detail = (
+        "A short check with our verification partner that it is really you: start it, then "
+        "follow the link."
+    )
+    extra = {"mode": "vendor", "liveness": state.as_dict()}
+    if state.status in ("pending", "passed"):
+        return Step("liveness", "done", detail, extra=extra)
+    if state.status == "failed":
+        code = state.reason_code if state.attempts_left else "liveness_attempts_exceeded"
+        return Step(
+            "liveness",
+            # Out of attempts the client can do no more: a reviewer looks after submission.
+            "todo" if state.attempts_left else "done",
+            detail,
+            reason_code=code,
+            reason=LIVENESS_REASONS[code],
+            extra=extra,
+        )
+    if selfies:
+        return Step("liveness", "done", detail, document_id=selfies[-1].pk, extra=extra)
+    return Step("liveness", "todo", detail, extra=extra)
 
 
 def kyc_steps(kyc_file: KycFile) -> list[Step]:
@@ -210,9 +281,9 @@ def kyc_steps(kyc_file: KycFile) -> list[Step]:
     profile = profile_get(kyc_file.profile_id)
     rules, _reference = _kyc_rules(profile, timezone.now())
     answers = kyc_file.questionnaire or {}
-    latest: dict[str, KycDocument] = {}
+    uploads: dict[str, list[KycDocument]] = {kind: [] for kind in KycDocument.Kind.values}
     for document in KycDocument.objects.unscoped().filter(kyc_file=kyc_file).order_by("version"):
-        latest[document.kind] = document
+        uploads[document.kind].append(document)
     required = list(rules["questionnaire_required"])
     missing = [name for name in required if answers.get(name) in (None, "")]
     answered = any(key != "appropriateness" for key in answers)
@@ -246,17 +317,20 @@ def kyc_steps(kyc_file: KycFile) -> list[Step]:
             )
         )
     identity_types = ", ".join(rules["identity_documents"]).replace("_", " ")
-    steps.append(
-        _document_step(
-            "document_identity",
-            latest.get(KycDocument.Kind.IDENTITY),
-            f"A photo of your identity document ({identity_types}).",
-        )
+    identity = _document_step(
+        "document_identity",
+        uploads[KycDocument.Kind.IDENTITY],
+        f"A photo of your identity document ({identity_types}); of an ID card or a driving "
+        "licence, its front and its back.",
     )
+    identity.extra["two_sided_types"] = [
+        doc_type for doc_type in rules["identity_documents"] if doc_type in TWO_SIDED_DOCUMENTS
+    ]
+    steps.append(identity)
     steps.append(
         _document_step(
             "document_proof_of_address",
-            latest.get(KycDocument.Kind.PROOF_OF_ADDRESS),
+            uploads[KycDocument.Kind.PROOF_OF_ADDRESS],
             f"A bill or statement showing your address, at most "
             f"{rules['proof_of_address_max_age_days']} days old.",
         )
@@ -267,22 +341,16 @@ def kyc_steps(kyc_file: KycFile) -> list[Step]:
         needs_sof = threshold not in (None, "") and float(expected or 0) > float(threshold)
     except (TypeError, ValueError):
         needs_sof = False
-    if needs_sof or KycDocument.Kind.SOURCE_OF_FUNDS in latest:
+    if needs_sof or uploads[KycDocument.Kind.SOURCE_OF_FUNDS]:
         steps.append(
             _document_step(
                 "document_source_of_funds",
-                latest.get(KycDocument.Kind.SOURCE_OF_FUNDS),
+                uploads[KycDocument.Kind.SOURCE_OF_FUNDS],
                 "Evidence of where the money you plan to deposit comes from.",
             )
         )
     if rules.get("liveness_required"):
-        steps.append(
-            _document_step(
-                "liveness",
-                latest.get(KycDocument.Kind.SELFIE),
-                "A selfie; the liveness check starts when you submit.",
-            )
-        )
+        steps.append(liveness_step(kyc_file, uploads[KycDocument.Kind.SELFIE]))
     return steps
 
 

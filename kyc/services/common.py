@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from brokercrm.errors import ValidationFailed
 from brokercrm.gate import require
 from entities.rules import kyc_rules_with_defaults
 from entities.selectors import RuleSetMissing, ruleset_effective
 
-from ..models import KycCheck, KycDocument, KycFile
+from ..models import TWO_SIDED_DOCUMENTS, KycCheck, KycDocument, KycFile
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -94,4 +96,65 @@ def _latest(kyc_file: KycFile, kind: str) -> KycDocument | None:
         .filter(kyc_file=kyc_file, kind=kind)
         .order_by("-version")
         .first()
+    )
+
+
+# --- sides ---------------------------------------------------------------------------------
+
+SINGLE, FRONT, BACK = KycDocument.Side.SINGLE, KycDocument.Side.FRONT, KycDocument.Side.BACK
+
+
+def sides_needed(kind: str, doc_type: str) -> tuple[str, ...]:
+    """The pages a document is complete with: front and back for an ID card or a driving
+    licence, one page for everything else."""
+    if kind == KycDocument.Kind.IDENTITY and doc_type in TWO_SIDED_DOCUMENTS:
+        return (FRONT, BACK)
+    return (SINGLE,)
+
+
+def document_side_checked(*, kind: str, doc_type: str, side: str) -> str:
+    """The side an upload records, or a refusal with a stable code."""
+    side = (side or "").strip().lower()
+    needed = sides_needed(kind, doc_type)
+    if side not in ("", *KycDocument.Side.values):
+        raise ValidationFailed("side is front or back.", code="document_side_invalid")
+    if needed == (SINGLE,):
+        if side in ("", SINGLE):
+            return SINGLE
+        what = (doc_type or "document").replace("_", " ")
+        raise ValidationFailed(
+            f"A {what} is sent as one page: leave side out.", code="document_side_not_applicable"
+        )
+    if side in needed:
+        return side
+    raise ValidationFailed(
+        f"A {doc_type.replace('_', ' ')} has a front and a back: send each with side front or "
+        "back.",
+        code="document_side_required",
+    )
+
+
+def current_sides(documents: Sequence[KycDocument]) -> dict[str, KycDocument]:
+    """The pages that stand for one kind of document (its uploads, oldest version first): the
+    latest upload decides the document; a two-sided one is its latest front and latest back of
+    the same type (a side may still be missing)."""
+    if not documents:
+        return {}
+    latest = documents[-1]
+    if latest.side == SINGLE:
+        return {SINGLE: latest}
+    current: dict[str, KycDocument] = {}
+    for document in reversed(documents):
+        if document.doc_type == latest.doc_type and document.side != SINGLE:
+            current.setdefault(document.side, document)
+    return current
+
+
+def _current(kyc_file: KycFile, kind: str) -> dict[str, KycDocument]:
+    return current_sides(
+        list(
+            KycDocument.objects.in_entity(kyc_file.entity_id)
+            .filter(kyc_file=kyc_file, kind=kind)
+            .order_by("version")
+        )
     )

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
 from django.db import transaction
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from brokercrm.gate import is_client, is_system, require
 from brokercrm.scoping import scope_for
 
-from ..models import KycDocument, KycFile
-from .common import _require, storage_dir
+from ..models import KycDocument, KycFile, client_upload_label
+from .common import _require, document_side_checked, storage_dir
+
+logger = logging.getLogger(__name__)
+
+
+def _uploader_label(actor: Any, kyc_file: KycFile, given: str) -> str:
+    """Who uploaded, for the reviewer: a staff member's username, the job's name, or the
+    client as `client:<profile id>` (a client's login name holds their e-mail)."""
+    if actor is None or is_client(actor):
+        return given or client_upload_label(kyc_file.profile_id)
+    if is_system(actor):
+        return actor.label
+    return actor.get_username()
 
 
 def document_upload(
@@ -26,14 +40,19 @@ def document_upload(
     issued_on: date | None = None,
     expires_on: date | None = None,
     uploaded_by: str = "",
+    side: str = "",
 ) -> KycDocument:
     """Accept a document by its content (JPEG, PNG or PDF), store it under a random name and
-    record a new version. `actor` None means the client uploaded through a brand or portal."""
+    record a new version. `actor` None means the client uploaded through a brand or portal.
+    An ID card or a driving licence comes as two uploads, `side` front and back; anything else
+    is one page (no side)."""
     from ..uploads import KycInputError, inspect_upload, random_storage_name
 
     if kind not in KycDocument.Kind.values:
         raise ValidationFailed(f"Unknown document kind {kind!r}.", code="document_kind_invalid")
     _require(actor, "kyc.add_kycdocument", kyc_file)
+    doc_type = doc_type[:30]
+    side = document_side_checked(kind=kind, doc_type=doc_type, side=side)
     if kyc_file.status not in (KycFile.Status.DRAFT, KycFile.Status.IN_REVIEW):
         raise Conflict(
             "Documents can be added while the file is a draft or in review.", code="kyc_file_locked"
@@ -59,7 +78,8 @@ def document_upload(
                 entity_id=kyc_file.entity_id,
                 kyc_file=kyc_file,
                 kind=kind,
-                doc_type=doc_type[:30],
+                doc_type=doc_type,
+                side=side,
                 version=(latest.version + 1) if latest else 1,
                 storage_name=name,
                 content_type=info.content_type,
@@ -67,9 +87,7 @@ def document_upload(
                 sha256=info.sha256,
                 issued_on=issued_on,
                 expires_on=expires_on,
-                uploaded_by=(
-                    actor.get_username() if actor is not None else uploaded_by or "client"
-                )[:150],
+                uploaded_by=_uploader_label(actor, kyc_file, uploaded_by)[:150],
             )
             audit_record(
                 actor=actor,
@@ -79,6 +97,7 @@ def document_upload(
                 obj=document,
                 after={
                     "kind": kind,
+                    "side": side,
                     "version": document.version,
                     "content_type": info.content_type,
                     "size": info.size,
@@ -91,11 +110,22 @@ def document_upload(
     return document
 
 
+def _stored_bytes(document: KycDocument) -> bytes:
+    try:
+        return (storage_dir() / document.storage_name).read_bytes()
+    except FileNotFoundError:
+        logger.error("KYC document %s has no stored file %s", document.pk, document.storage_name)
+        raise NotFound(
+            "The file of this document is missing; please contact support.",
+            code="document_file_missing",
+        ) from None
+
+
 def document_read(*, actor: Any, document: KycDocument) -> bytes:
     """The file's bytes, for staff whose role and entity allow it; every read is audited."""
     if not scope_for(actor, "kyc.view_kycdocument").contains(document):
         raise PermissionDenied("You may not see this client's documents.", code="permission_denied")
-    data = (storage_dir() / document.storage_name).read_bytes()
+    data = _stored_bytes(document)
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -105,3 +135,37 @@ def document_read(*, actor: Any, document: KycDocument) -> bytes:
             after={"kind": document.kind, "version": document.version},
         )
     return data
+
+
+def document_client_read(
+    *, actor: Any, kyc_file: KycFile, document_id: int
+) -> tuple[KycDocument, bytes]:
+    """A document the client uploaded themselves, for that client; audited as every read is.
+    Another client's document, and what staff added to the file, read as unknown (404)."""
+    require(actor, "kyc.view_kycfile", kyc_file)
+    document = (
+        KycDocument.objects.in_entity(kyc_file.entity_id)
+        .filter(
+            pk=document_id,
+            kyc_file=kyc_file,
+            uploaded_by=client_upload_label(kyc_file.profile_id),
+        )
+        .first()
+    )
+    if document is None:
+        raise NotFound("No such document.", code="not_found")
+    data = _stored_bytes(document)
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=actor,
+            action="kyc.document_read",
+            entity=document.entity_id,
+            obj=document,
+            after={
+                "kind": document.kind,
+                "side": document.side,
+                "version": document.version,
+                "reader": "client",
+            },
+        )
+    return document, data

@@ -10,6 +10,7 @@ from django.db import transaction
 from identity.services import person_flags_set
 
 from ..models import KycCheck, KycDocument, KycFile
+from .client_liveness import client_liveness_checks
 from .common import _fingerprint, _latest, _record_check
 
 if TYPE_CHECKING:
@@ -102,11 +103,16 @@ def _screening_checks(
 
 
 def _liveness_check(kyc_file: KycFile) -> KycCheck:
-    """Liveness of the latest selfie: through the configured vendor (pending until its signed
-    webhook answers), or by a reviewer when no vendor is configured."""
+    """The liveness check the client started, if they did (its session is not opened twice,
+    and a failed one stands for the reviewer); else liveness of the latest selfie: through the
+    configured vendor (pending until its signed webhook answers), or by a reviewer when no
+    vendor is configured."""
     from ..liveness import liveness_vendor
     from ..tasks import kyc_liveness_start_task
 
+    started = client_liveness_checks(kyc_file).first()
+    if started is not None:
+        return started
     selfie = _latest(kyc_file, KycDocument.Kind.SELFIE)
     if selfie is None:
         return _record_check(

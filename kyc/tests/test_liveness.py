@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from brokercrm.accounts.models import User
 from brokercrm.celery import app as celery_app
 from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import json_request
@@ -24,6 +27,7 @@ from kyc.services import document_upload, kyc_file_for, kyc_run_checks
 from kyc.specimens import render_photo_without_mrz
 
 from .conftest import KYC_RULES
+from .test_client_api import complete, logged_in, steps, upload
 from .test_workflow import submit_complete_file
 
 SECRET = "liveness-test-secret"
@@ -228,3 +232,241 @@ def test_an_unanswered_session_goes_to_a_reviewer(pending_check, settings):
     assert pending_check.result == "review"
     assert kyc_run_checks(kyc_file_id=pending_check.kyc_file_id).status == "in_review"
     assert liveness_overdue_sweep(now=later) == 0
+
+
+# --- started by the client ---------------------------------------------------------------
+
+START = "/api/v1/me/kyc/liveness"
+
+
+def _liveness_step(api) -> dict[str, Any]:
+    return steps(api)["liveness"]
+
+
+def _client_check(profile) -> KycCheck:
+    return (
+        KycCheck.objects.unscoped()
+        .filter(kyc_file__profile=profile, kind="liveness")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _answer(check: KycCheck, result: str, number: int = 1):
+    """The vendor's signed verdict on the client's session, as its webhook sends it."""
+    event = _event(check, result=result, session=check.evidence["session_id"])
+    event["id"] = f"evt_{check.pk}_{number}"
+    response = _post(*_signed(event))
+    assert (response.status_code, response.json()) == (200, {"status": "recorded"})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_client_starts_liveness_goes_through_the_vendor_page_and_submits(
+    liveness_rules, vendor, eager_tasks, live_server, settings
+):
+    # Given a vendor and our API reachable at live_server, and a client with nothing done
+    settings.PUBLIC_BASE_URL = live_server.url
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    step = _liveness_step(api)
+    assert (step["status"], step["extra"]["mode"]) == ("todo", "vendor")
+    assert step["extra"]["liveness"]["status"] == "not_started"
+
+    # When the client starts the check
+    started = api.post(
+        START, {"return_url": "https://eu.example.com/verify?step=liveness"}, format="json"
+    )
+
+    # Then the vendor's session is open and the front end has the page to send them to
+    assert started.status_code == 201, started.json()
+    body = started.json()
+    assert body["session_id"].startswith("lv_")
+    assert (body["status"], body["reason_code"]) == ("pending", "")
+    assert body["capture_url"] == f"{vendor.url}/capture/{body['session_id']}"
+    assert (body["attempts"], body["max_attempts"], body["attempts_left"]) == (1, 3, 2)
+    started_audit = AuditEvent.objects.get(action="kyc.liveness_started")
+    assert started_audit.actor_id == User.objects.get(kind="client", profile=profile).pk
+    # Starting again while it is pending gives the same session.
+    again = api.post(START, format="json")
+    assert (again.status_code, again.json()["session_id"]) == (200, body["session_id"])
+    assert KycCheck.objects.unscoped().filter(kind="liveness").count() == 1
+    step = _liveness_step(api)
+    assert (step["status"], step["extra"]["liveness"]["status"]) == ("done", "pending")
+
+    # When the client's browser goes through the vendor's page
+    page = urllib.request.urlopen(body["capture_url"], timeout=10)  # noqa: S310
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert b"<form method='post'" in page.read()
+    with pytest.raises(urllib.error.HTTPError) as sent:
+        urllib.request.build_opener(_NoRedirect).open(
+            urllib.request.Request(body["capture_url"], data=b"", method="POST"),  # noqa: S310
+            timeout=10,
+        )
+    assert sent.value.code == 303
+    assert sent.value.headers["Location"] == (
+        f"https://eu.example.com/verify?step=liveness&session={body['session_id']}&status=submitted"
+    )
+
+    # Then the vendor's webhook says it passed, and the step shows it
+    deadline = time.monotonic() + 20
+    while _client_check(profile).result == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    liveness = _liveness_step(api)["extra"]["liveness"]
+    assert (liveness["status"], liveness["capture_url"]) == ("passed", "")
+
+    # And submitting uses that check: no second session, and the file is approved
+    complete(api, profile)
+    submitted = api.post("/api/v1/me/kyc/submit")
+    assert submitted.status_code == 200, submitted.json()
+    assert api.get("/api/v1/me/kyc").json()["status"] == "approved"
+    checks = KycCheck.objects.unscoped().filter(kind="liveness")
+    assert [(c.result, c.evidence["session_id"]) for c in checks] == [("pass", body["session_id"])]
+
+
+def test_submitting_while_the_check_is_pending_reuses_its_session(
+    liveness_rules, vendor, django_capture_on_commit_callbacks
+):
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    session_id = api.post(START, format="json").json()["session_id"]
+    complete(api, profile)
+    assert api.post("/api/v1/me/kyc/submit").status_code == 200
+
+    # The checks wait for the client's session instead of opening another.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        kyc_file = kyc_run_checks(kyc_file_id=_client_check(profile).kyc_file_id)
+    assert kyc_file.status == "checking"
+    assert callbacks == []  # no session start queued
+    check = _client_check(profile)
+    assert KycCheck.objects.unscoped().filter(kind="liveness").count() == 1
+    assert (check.result, check.evidence["session_id"]) == ("pending", session_id)
+
+    _answer(check, "passed")
+    assert kyc_run_checks(kyc_file_id=kyc_file.pk).status == "approved"
+
+
+def test_a_failed_check_is_started_again_until_the_attempts_run_out(
+    liveness_rules, vendor, settings
+):
+    settings.KYC_LIVENESS_MAX_ATTEMPTS = 2
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    first = api.post(START, format="json").json()
+    _answer(_client_check(profile), "failed")
+
+    step = _liveness_step(api)
+    assert (step["status"], step["reason_code"]) == ("todo", "liveness_failed")
+    assert step["reason"] == "The liveness check did not pass."
+    liveness = step["extra"]["liveness"]
+    assert (liveness["status"], liveness["reason_code"], liveness["attempts_left"]) == (
+        "failed",
+        "liveness_failed",
+        1,
+    )
+    refused = api.post("/api/v1/me/kyc/submit")
+    assert "liveness" in refused.json()["steps"]
+
+    second = api.post(START, format="json")
+    assert second.status_code == 201, second.json()
+    assert second.json()["session_id"] != first["session_id"]
+    assert second.json()["attempts"] == 2
+    _answer(_client_check(profile), "failed")
+
+    # Out of attempts: no third start; the client submits and a reviewer looks.
+    step = _liveness_step(api)
+    assert (step["status"], step["reason_code"]) == ("done", "liveness_attempts_exceeded")
+    third = api.post(START, format="json")
+    assert (third.status_code, third.json()["code"]) == (409, "liveness_attempts_exceeded")
+    assert KycCheck.objects.unscoped().filter(kind="liveness").count() == 2
+    complete(api, profile)
+    assert api.post("/api/v1/me/kyc/submit").status_code == 200
+    kyc_file = kyc_run_checks(kyc_file_id=_client_check(profile).kyc_file_id)
+    assert kyc_file.status == "in_review"
+    assert KycCheck.objects.unscoped().filter(kind="liveness").count() == 2
+
+
+def test_an_unanswered_client_check_may_be_started_again(liveness_rules, vendor, settings):
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    first = api.post(START, format="json").json()
+    later = timezone.now() + timezone.timedelta(minutes=settings.KYC_LIVENESS_TIMEOUT_MINUTES + 1)
+    assert liveness_overdue_sweep(now=later) == 1
+    step = _liveness_step(api)
+    assert (step["status"], step["reason_code"]) == ("todo", "liveness_timeout")
+    again = api.post(START, format="json")
+    assert again.status_code == 201, again.json()
+    assert again.json()["session_id"] != first["session_id"]
+
+
+@pytest.mark.parametrize("fault", ["down", "refused"])
+def test_a_vendor_that_fails_leaves_nothing_behind(liveness_rules, settings, request, fault):
+    if fault == "down":
+        settings.KYC_LIVENESS_URL = "http://127.0.0.1:9"
+    else:
+        request.getfixturevalue("vendor")
+        settings.KYC_LIVENESS_API_KEY = "not-the-key"
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    response = api.post(START, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "liveness_vendor_error")
+    assert not KycCheck.objects.unscoped().filter(kind="liveness").exists()
+    assert not AuditEvent.objects.filter(action="kyc.liveness_started").exists()
+    liveness = _liveness_step(api)["extra"]["liveness"]
+    assert (liveness["status"], liveness["attempts"]) == ("not_started", 0)
+
+
+def test_starting_liveness_where_it_cannot_be_started_is_refused(kyc_world, settings):
+    settings.KYC_LIVENESS_URL = "http://127.0.0.1:9"  # never reached: refused before
+    # The entity's rules do not ask for liveness.
+    profile = register(kyc_world.eu_brand).profile
+    api = logged_in(profile)
+    response = api.post(START, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "liveness_not_required")
+    assert "liveness" not in steps(api)
+    ruleset_publish(
+        actor=SYSTEM,
+        entity=kyc_world.eu,
+        kind="kyc",
+        document={**KYC_RULES, "liveness_required": True},
+    )
+    for body, code in [
+        ({"return_url": "javascript:alert(1)"}, "return_url_invalid"),
+        ({"return_url": 5}, "return_url_invalid"),
+        ({"return_url": "https://" + "a" * 2000}, "return_url_invalid"),
+    ]:
+        response = api.post(START, body, format="json")
+        assert (response.status_code, response.json()["code"]) == (400, code), body
+    # Not once the file is submitted.
+    KycFile.objects.unscoped().filter(profile=profile).update(status="submitted")
+    response = api.post(START, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "kyc_file_locked")
+    assert APIClient().post(START, format="json").status_code == 401
+    as_staff = APIClient()
+    as_staff.force_authenticate(kyc_world.eu_compliance)
+    assert as_staff.post(START, format="json").status_code == 403
+    assert not KycCheck.objects.unscoped().filter(kind="liveness").exists()
+
+
+def test_without_a_vendor_the_client_sends_a_selfie_for_the_reviewer(liveness_rules, settings):
+    settings.KYC_LIVENESS_URL = ""
+    profile = register(liveness_rules.eu_brand).profile
+    api = logged_in(profile)
+    response = api.post(START, format="json")
+    assert (response.status_code, response.json()["code"]) == (
+        409,
+        "liveness_vendor_not_configured",
+    )
+    step = _liveness_step(api)
+    assert (step["status"], step["extra"]["mode"]) == ("todo", "selfie")
+    assert upload(api, "selfie", render_photo_without_mrz(), "me.png").status_code == 201
+    assert _liveness_step(api)["status"] == "done"
+    complete(api, profile)
+    assert api.post("/api/v1/me/kyc/submit").status_code == 200
+    kyc_file = kyc_run_checks(kyc_file_id=KycFile.objects.unscoped().get(profile=profile).pk)
+    check = KycCheck.objects.unscoped().get(kyc_file=kyc_file, kind="liveness")
+    assert (kyc_file.status, check.provider, check.result) == ("in_review", "none", "review")
