@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz
+.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding
 
 install: $(INSTALLED)
 
@@ -62,6 +62,9 @@ bench-mrz: install
 
 bench-webhooks: install
 	$(EMBEDDED) $(BIN)/python bench/webhooks.py $(ARGS)
+
+bench-onboarding: install
+	$(EMBEDDED) $(BIN)/python bench/onboarding.py $(ARGS)
 
 clean-var:
 	rm -rf var
