@@ -51,6 +51,16 @@ def _identity_checks(
                 document,
             )
         )
+    elif document.content_type.startswith("image/") and (
+        read := KycCheck.objects.unscoped()
+        .filter(kyc_file=kyc_file, kind=KycCheck.Kind.MRZ, input_fingerprint=document.sha256)
+        .first()
+    ):
+        # Read already (a vendor's answer runs the checks again): the same page is not read
+        # twice, and a check is unique per input anyway.
+        checks.append(read)
+        if read.evidence.get("expiry") and expires_on is None:
+            expires_on = date.fromisoformat(read.evidence["expiry"])
     elif document.content_type.startswith("image/"):
         from ..mrz import KycInputError, compare_with_profile
         from ..ocr import read_mrz

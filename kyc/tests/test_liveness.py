@@ -89,10 +89,15 @@ def _wait_for(kyc_file_id: int, wanted: set[str], seconds: float = 20) -> KycFil
     ],
 )
 def test_liveness_is_answered_by_signed_webhook_and_decides_the_file(
-    liveness_rules, vendor, eager_tasks, live_server, settings, outcome, status, result
+    liveness_rules, vendor, eager_tasks, live_server, settings, outcome, status, result, monkeypatch
 ):
     # Given a vendor that answers after half a second, and our API reachable at live_server
     settings.PUBLIC_BASE_URL = live_server.url
+    import kyc.ocr
+
+    reads: list[int] = []
+    real_read = kyc.ocr.read_mrz
+    monkeypatch.setattr(kyc.ocr, "read_mrz", lambda data: reads.append(1) or real_read(data))
     json_request(
         "PUT", f"{vendor.url}/admin/config", body={"fail_rate": 1 if outcome == "failed" else 0}
     )
@@ -112,6 +117,8 @@ def test_liveness_is_answered_by_signed_webhook_and_decides_the_file(
     assert check.evidence["vendor_result"] == outcome
     assert check.evidence["session_id"].startswith("lv_")
     assert AuditEvent.objects.filter(action="kyc.liveness_answered").count() == 1
+    # The checks ran twice (on submit, on the vendor's answer); the passport was read once.
+    assert len(reads) == 1
 
 
 def _signed(event: dict[str, Any], *, secret: str = SECRET, timestamp: int | None = None):
