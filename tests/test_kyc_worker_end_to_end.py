@@ -83,16 +83,16 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys, live_serv
         timezone.localdate() + timedelta(days=2000),
     )
     document_upload(
-        actor=None, kyc_file=kyc_file, kind="identity", doc_type="passport", data=passport
+        actor=SYSTEM, kyc_file=kyc_file, kind="identity", doc_type="passport", data=passport
     )
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="proof_of_address",
         data=MINIMAL_PDF,
         issued_on=timezone.localdate() - timedelta(days=5),
     )
-    document_upload(actor=None, kyc_file=kyc_file, kind="selfie", data=render_photo_without_mrz())
+    document_upload(actor=SYSTEM, kyc_file=kyc_file, kind="selfie", data=render_photo_without_mrz())
     log = (settings.VAR_DIR / "kyc-e2e-worker.log").open("w")
     worker = subprocess.Popen(  # noqa: S603 - our own worker
         [
@@ -119,7 +119,7 @@ def test_low_risk_applicant_approved_through_the_worker(world, capsys, live_serv
     try:
         started = time.monotonic()
         kyc_submit(
-            actor=None,
+            actor=SYSTEM,
             kyc_file=kyc_file,
             questionnaire={"occupation": "teacher", "expected_deposit": "500"},
         )

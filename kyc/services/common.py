@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from brokercrm.errors import ValidationFailed
-from brokercrm.gate import require
 from entities.rules import kyc_rules_with_defaults
 from entities.selectors import RuleSetMissing, ruleset_effective
 
@@ -53,13 +52,6 @@ def kyc_file_for(*, profile: ClientProfile) -> KycFile:
         profile=profile, defaults={"entity_id": profile.entity_id}
     )
     return kyc_file
-
-
-def _require(actor: Any, perm: str, kyc_file: KycFile) -> None:
-    """The gate, for a file. `None` is the older spelling of a client acting through a brand
-    (uploads from the workflow tests); every new caller passes an explicit actor."""
-    if actor is not None:
-        require(actor, perm, kyc_file)
 
 
 def _fingerprint(*parts: Any) -> str:

@@ -12,12 +12,13 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
 from brokercrm.events.bus import announce
+from brokercrm.gate import require
 from identity.selectors import person_get, person_is_blocked, profile_get
 from identity.services import person_flags_set, profile_activate
 
 from .. import events
 from ..models import KycFile
-from .common import _require, _rules
+from .common import _rules
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -52,7 +53,7 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
     """Approve a file in review. High risk needs two different approvers (maker-checker)."""
     if not reason.strip():
         raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    _require(actor, "kyc.approve_kycfile", kyc_file)
+    require(actor, "kyc.approve_kycfile", kyc_file)
     with transaction.atomic():
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status not in OPEN_FOR_DECISION:
@@ -97,7 +98,7 @@ def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False)
     """Reject; an AML rejection blocks the person in every entity."""
     if not reason.strip():
         raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    _require(actor, "kyc.approve_kycfile", kyc_file)
+    require(actor, "kyc.approve_kycfile", kyc_file)
     with transaction.atomic():
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status not in OPEN_FOR_DECISION:

@@ -14,7 +14,7 @@ from brokercrm.gate import is_client, is_system, require
 from brokercrm.scoping import scope_for
 
 from ..models import KycDocument, KycFile, client_upload_label
-from .common import _require, document_side_checked, storage_dir
+from .common import document_side_checked, storage_dir
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def _uploader_label(actor: Any, kyc_file: KycFile, given: str) -> str:
     """Who uploaded, for the reviewer: a staff member's username, the job's name, or the
     client as `client:<profile id>` (a client's login name holds their e-mail)."""
-    if actor is None or is_client(actor):
+    if is_client(actor):
         return given or client_upload_label(kyc_file.profile_id)
     if is_system(actor):
         return actor.label
@@ -43,14 +43,15 @@ def document_upload(
     side: str = "",
 ) -> KycDocument:
     """Accept a document by its content (JPEG, PNG or PDF), store it under a random name and
-    record a new version. `actor` None means the client uploaded through a brand or portal.
+    record a new version. `actor` is the client (through a brand or the portal), staff or a
+    job (SYSTEM).
     An ID card or a driving licence comes as two uploads, `side` front and back; anything else
     is one page (no side)."""
     from ..uploads import KycInputError, inspect_upload, random_storage_name
 
     if kind not in KycDocument.Kind.values:
         raise ValidationFailed(f"Unknown document kind {kind!r}.", code="document_kind_invalid")
-    _require(actor, "kyc.add_kycdocument", kyc_file)
+    require(actor, "kyc.add_kycdocument", kyc_file)
     doc_type = doc_type[:30]
     side = document_side_checked(kind=kind, doc_type=doc_type, side=side)
     if kyc_file.status not in (KycFile.Status.DRAFT, KycFile.Status.IN_REVIEW):
@@ -91,7 +92,6 @@ def document_upload(
             )
             audit_record(
                 actor=actor,
-                actor_label=None if actor else f"client:{kyc_file.profile_id}",
                 action="kyc.document_uploaded",
                 entity=kyc_file.entity_id,
                 obj=document,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import Conflict
+from brokercrm.gate import require
 from identity.selectors import person_get, person_has_duplicate_history, profile_get
 
 from ..due_diligence import edd_triggers
@@ -17,7 +18,7 @@ from ..models import KycCheck, KycFile
 from ..questionnaire import questionnaire_validate
 from ..risk import DEFAULT_RISK_RULES, risk_score
 from .checks import _address_check, _appropriateness_check, _identity_checks, _source_of_funds_check
-from .common import _kyc_rules, _require, _rules
+from .common import _kyc_rules, _rules
 from .decisions import _approve
 from .person_checks import _liveness_check, _screening_checks
 
@@ -34,7 +35,7 @@ def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
     version in force now, which the file records."""
     from ..tasks import kyc_run_checks_task
 
-    _require(actor, "kyc.change_kycfile", kyc_file)
+    require(actor, "kyc.change_kycfile", kyc_file)
     with transaction.atomic():
         kyc_file = KycFile.objects.unscoped().select_for_update().get(pk=kyc_file.pk)
         if kyc_file.status != KycFile.Status.DRAFT:
@@ -57,7 +58,6 @@ def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
         )
         audit_record(
             actor=actor,
-            actor_label=None if actor else f"client:{kyc_file.profile_id}",
             action="kyc.submitted",
             entity=kyc_file.entity_id,
             obj=kyc_file,

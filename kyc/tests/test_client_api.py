@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from brokercrm.accounts.models import User
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from brokercrm.events.models import Event
+from brokercrm.gate import SYSTEM
 from identity.logins import client_token_obtain
 from identity.services import DocumentInput
 from identity.tests.factories import register
@@ -451,7 +452,7 @@ def test_existing_labels_holding_a_login_name_become_the_client_label(kyc_world)
     kyc_file = kyc_file_for(profile=profile)
     labels = [login.username, "client", kyc_world.eu_compliance.username, other_login.username]
     rows = [
-        document_upload(actor=None, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF)
+        document_upload(actor=SYSTEM, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF)
         for _ in labels
     ]
     for row, label in zip(rows, labels, strict=True):

@@ -66,7 +66,7 @@ def eager_tasks():
 def _file_with_selfie(world: Any) -> Any:
     profile = register(world.eu_brand).profile
     kyc_file = kyc_file_for(profile=profile)
-    document_upload(actor=None, kyc_file=kyc_file, kind="selfie", data=render_photo_without_mrz())
+    document_upload(actor=SYSTEM, kyc_file=kyc_file, kind="selfie", data=render_photo_without_mrz())
     return profile
 
 

@@ -136,14 +136,14 @@ def test_an_incomplete_questionnaire_leaves_the_file_a_draft(full_rules_world):
     incomplete = {k: v for k, v in FULL_QUESTIONNAIRE.items() if k != "annual_income"}
     # When the client submits without their income
     with pytest.raises(QuestionnaireInvalid) as refused:
-        kyc_submit(actor=None, kyc_file=kyc_file, questionnaire=incomplete)
+        kyc_submit(actor=SYSTEM, kyc_file=kyc_file, questionnaire=incomplete)
     # Then it is refused and nothing was written
     assert refused.value.extra["error_codes"] == {"annual_income": ["required"]}
     kyc_file.refresh_from_db()
     assert (kyc_file.status, kyc_file.questionnaire, kyc_file.submitted_at) == ("draft", {}, None)
     assert not AuditEvent.objects.filter(action="kyc.submitted").exists()
     # And a corrected questionnaire goes through, recording the rule-set version
-    kyc_submit(actor=None, kyc_file=kyc_file, questionnaire=FULL_QUESTIONNAIRE)
+    kyc_submit(actor=SYSTEM, kyc_file=kyc_file, questionnaire=FULL_QUESTIONNAIRE)
     kyc_file.refresh_from_db()
     assert (kyc_file.status, kyc_file.kyc_ruleset) == ("submitted", "EU/kyc/*/v2")
     assert kyc_file.questionnaire == FULL_QUESTIONNAIRE
@@ -171,9 +171,9 @@ def test_the_residence_countrys_own_rules_decide_what_is_asked(kyc_world):
     ).profile
     short = {"occupation": "teacher", "expected_deposit": "500"}
     # When both submit the same short questionnaire
-    kyc_submit(actor=None, kyc_file=kyc_file_for(profile=german), questionnaire=short)
+    kyc_submit(actor=SYSTEM, kyc_file=kyc_file_for(profile=german), questionnaire=short)
     with pytest.raises(QuestionnaireInvalid):
-        kyc_submit(actor=None, kyc_file=kyc_file_for(profile=french), questionnaire=short)
+        kyc_submit(actor=SYSTEM, kyc_file=kyc_file_for(profile=french), questionnaire=short)
     # Then only the German file is submitted
     statuses = dict(KycFile.objects.unscoped().values_list("profile_id", "status"))
     assert statuses == {german.pk: "submitted", french.pk: "draft"}

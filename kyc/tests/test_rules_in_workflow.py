@@ -35,7 +35,7 @@ def submit(
 ) -> KycFile:
     kyc_file = kyc_file_for(profile=profile)
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="identity",
         doc_type="passport",
@@ -43,7 +43,7 @@ def submit(
         filename="passport.png",
     )
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="proof_of_address",
         doc_type=address_type,
@@ -53,14 +53,14 @@ def submit(
     )
     if source_of_funds_document:
         document_upload(
-            actor=None,
+            actor=SYSTEM,
             kyc_file=kyc_file,
             kind="source_of_funds",
             doc_type="payslip",
             data=MINIMAL_PDF + b"%payslip",
             filename="payslip.pdf",
         )
-    kyc_submit(actor=None, kyc_file=kyc_file, questionnaire=questionnaire or FULL_QUESTIONNAIRE)
+    kyc_submit(actor=SYSTEM, kyc_file=kyc_file, questionnaire=questionnaire or FULL_QUESTIONNAIRE)
     return kyc_run_checks(kyc_file_id=kyc_file.pk)
 
 
@@ -371,21 +371,21 @@ def test_the_file_is_decided_under_the_rules_in_force_at_submission(eu):
     profile = register(eu.eu_brand).profile
     kyc_file = kyc_file_for(profile=profile)
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="identity",
         doc_type="passport",
         data=passport_for(profile),
     )
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="proof_of_address",
         doc_type="utility_bill",
         data=MINIMAL_PDF,
         issued_on=timezone.localdate(),
     )
-    kyc_submit(actor=None, kyc_file=kyc_file, questionnaire=FULL_QUESTIONNAIRE)
+    kyc_submit(actor=SYSTEM, kyc_file=kyc_file, questionnaire=FULL_QUESTIONNAIRE)
     # When v3 raises the pass mark beyond the client's score before the checks run
     publish_eu(eu, appropriateness={**KYC_RULES_FULL["appropriateness"], "pass_mark": 8})
     kyc_file = kyc_run_checks(kyc_file_id=kyc_file.pk)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from brokercrm.errors import ApplicationError, PermissionDenied, ValidationFailed
+from brokercrm.gate import SYSTEM
 from identity.models import ClientProfile, Person
 from identity.services import DocumentInput
 from identity.tests.factories import register
@@ -71,7 +72,7 @@ def submit_complete_file(
 ) -> KycFile:
     kyc_file = kyc_file_for(profile=profile)
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="identity",
         doc_type="passport",
@@ -79,7 +80,7 @@ def submit_complete_file(
         filename="passport.png",
     )
     document_upload(
-        actor=None,
+        actor=SYSTEM,
         kyc_file=kyc_file,
         kind="proof_of_address",
         doc_type="utility_bill",
@@ -87,7 +88,7 @@ def submit_complete_file(
         filename="bill.pdf",
         issued_on=timezone.localdate() - timedelta(days=10),
     )
-    kyc_submit(actor=None, kyc_file=kyc_file, questionnaire=questionnaire or QUESTIONNAIRE)
+    kyc_submit(actor=SYSTEM, kyc_file=kyc_file, questionnaire=questionnaire or QUESTIONNAIRE)
     return kyc_run_checks(kyc_file_id=kyc_file.pk)
 
 
@@ -244,7 +245,7 @@ def test_executable_named_pdf_is_refused_and_nothing_is_stored(kyc_world, settin
     kyc_file = kyc_file_for(profile=profile)
     with pytest.raises(ValidationFailed) as refused:
         document_upload(
-            actor=None,
+            actor=SYSTEM,
             kyc_file=kyc_file,
             kind="proof_of_address",
             data=b"MZ\x90\x00" + b"\x00" * 200,
@@ -259,10 +260,10 @@ def test_reuploads_are_versioned_and_reads_are_audited(kyc_world):
     profile = register(kyc_world.eu_brand).profile
     kyc_file = kyc_file_for(profile=profile)
     first = document_upload(
-        actor=None, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF
+        actor=SYSTEM, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF
     )
     second = document_upload(
-        actor=None, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF + b" "
+        actor=SYSTEM, kyc_file=kyc_file, kind="proof_of_address", data=MINIMAL_PDF + b" "
     )
     assert (first.version, second.version) == (1, 2)
     assert first.storage_name != second.storage_name
