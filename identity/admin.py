@@ -55,6 +55,12 @@ class ClientProfileAdmin(ReadOnlyScopedAdmin):
     readonly_fields = ["signed_in_sessions"]
     actions = [end_client_sessions]
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Support reads the sessions beside the status, not under the address.
+        fields = [f for f in super().get_fields(request, obj) if f != "signed_in_sessions"]
+        at = fields.index("status_reason") + 1 if "status_reason" in fields else 0
+        return [*fields[:at], "signed_in_sessions", *fields[at:]]
+
     @admin.display(description="Signed-in sessions")
     def signed_in_sessions(self, profile: ClientProfile) -> str:
         sessions = logins.client_sessions(profile=profile)
