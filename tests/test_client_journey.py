@@ -404,7 +404,13 @@ def test_from_registration_to_a_funded_live_account_and_a_paid_withdrawal(
     assert until_settled(me, "withdrawals", withdrawal["id"], ("paid", "failed", "rejected")) == (
         "paid"
     )
-    told = [n["kind"] for n in ok(me.get("/api/v1/me/notifications"))["results"]]
+    # The event is delivered after the webhook's commit: the client is told moments later.
+    deadline = time.monotonic() + 10
+    while True:
+        told = [n["kind"] for n in ok(me.get("/api/v1/me/notifications"))["results"]]
+        if "withdrawal_paid" in told or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert "withdrawal_paid" in told
     wallets = {w["currency"]: w for w in ok(me.get("/api/v1/me/wallets"))}
     assert Decimal(wallets[currency]["balance"]) == (
