@@ -36,6 +36,17 @@ def _card_deposit(world, profile, amount: str, card: str = "fp-card-1") -> Depos
     return deposit
 
 
+def _paid_out(withdrawal: Withdrawal, timeout: float = 15) -> None:
+    """Send the withdrawal's legs and wait for the PSP's webhooks to settle them."""
+    withdrawal_payout(withdrawal_id=withdrawal.pk)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        withdrawal.refresh_from_db()
+        if withdrawal.status == "paid":
+            return
+        time.sleep(0.1)
+
+
 def _bank(world, profile, verified=True) -> BankAccount:
     return BankAccount.objects.create(
         entity=world.eu, profile=profile, iban=IBAN_OK, holder="Ivan Petrov", verified=verified
@@ -225,13 +236,7 @@ def test_a_cross_currency_bank_payout_converts_at_the_rate_fixed_on_request(
     assert withdrawal.fx_rate == Decimal("1.0945")
     leg = withdrawal.legs.model.objects.unscoped().get(withdrawal=withdrawal)
     assert leg.payout_amount == Decimal("547.25")
-    withdrawal_payout(withdrawal_id=withdrawal.pk)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        withdrawal.refresh_from_db()
-        if withdrawal.status == "paid":
-            break
-        time.sleep(0.1)
+    _paid_out(withdrawal)
     assert withdrawal.status == "paid"
     wallet = LedgerAccount.objects.unscoped().get(profile=profile, currency="EUR")
     assert (wallet.balance, wallet.held) == (Decimal("500"), Decimal("0"))
@@ -280,13 +285,7 @@ def test_a_cross_currency_withdrawal_refunds_the_card_in_its_own_currency(
         ("card", Decimal("300"), None, (Decimal("300"), "EUR")),
         ("bank", Decimal("200"), Decimal("218.90"), (Decimal("218.90"), "USD")),
     ]
-    withdrawal_payout(withdrawal_id=withdrawal.pk)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        withdrawal.refresh_from_db()
-        if withdrawal.status == "paid":
-            break
-        time.sleep(0.1)
+    _paid_out(withdrawal)
     assert withdrawal.status == "paid"
     clearing = {
         account.currency: account.balance
