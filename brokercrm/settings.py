@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "support",
     "portal",
     "audit",
+    "django_htmx",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # The client portal: the brand from the host or /b/<brand>/, the client's language, the
+    # signed-in client with idle and absolute limits, and the portal's Content-Security-Policy.
+    "portal.middleware.PortalMiddleware",
+    "portal.middleware.PortalContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "brokercrm.urls"
@@ -127,6 +134,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",
+                "portal.context.portal",
             ],
         },
     },
@@ -188,7 +198,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute: the portal's /b/<brand>/ prefix must not reach static file URLs.
+STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -257,6 +268,30 @@ globals().update(_email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Atlas Capital <no-reply@localhost>")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 EMAIL_SUBJECT_PREFIX = os.environ.get("EMAIL_SUBJECT_PREFIX", "[brokercrm] ")
+
+# The client portal. A portal sign-in is a client token kept in the session, so "log out
+# everywhere" and staff ending a client's sessions end portal sessions too; the token's life
+# is the absolute limit, PORTAL_IDLE_SECONDS the idle one.
+PORTAL_IDLE_SECONDS = int(os.environ.get("PORTAL_IDLE_SECONDS", 30 * 60))
+# /b/<brand>/ in front of portal paths, so one host shows every brand (the demo, tests).
+PORTAL_BRAND_PREFIX = env_bool("PORTAL_BRAND_PREFIX", default=True)
+LOCALE_PATHS = [BASE_DIR / "locale"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        # The PSP's hosted payment page is another origin: only links and redirects go there.
+        "form-action": ["'self'"],
+    }
+}
 
 # How long a client login's API token lives from issue (seconds).
 CLIENT_TOKEN_TTL = int(os.environ.get("CLIENT_TOKEN_TTL", 12 * 3600))

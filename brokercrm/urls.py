@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokercrm.accounts.api.views import ClientTokenCurrentView, MeView
@@ -34,7 +33,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    # A brand's host (or /b/<brand>/) is the client portal; anywhere else "/" is staff's.
+    path("", include("portal.urls")),
 ]
 
 handler404 = "brokercrm.views.handler404"

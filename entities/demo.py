@@ -93,11 +93,33 @@ EU_KYC: dict[str, Any] = {
     },
 }
 
+# Risk warnings in the regulators' usual wording (the share losing money is illustrative).
+CFD_WARNING = {
+    "en": "CFDs are complex instruments and come with a high risk of losing money rapidly due "
+    "to leverage. {share}% of retail investor accounts lose money when trading CFDs with this "
+    "provider. You should consider whether you understand how CFDs work and whether you can "
+    "afford to take the high risk of losing your money.",
+    "es": "Los CFD son instrumentos complejos y conllevan un alto riesgo de perder dinero "
+    "rápidamente debido al apalancamiento. El {share}% de las cuentas de inversores minoristas "
+    "pierde dinero al operar con CFD con este proveedor. Debe considerar si comprende cómo "
+    "funcionan los CFD y si puede permitirse asumir un alto riesgo de perder su dinero.",
+    "ar": "عقود الفروقات أدوات معقدة وتنطوي على مخاطر عالية لخسارة الأموال بسرعة بسبب الرافعة "
+    "المالية. {share}% من حسابات المستثمرين الأفراد تخسر أموالها عند تداول عقود الفروقات مع هذا "
+    "المزود. عليك أن تفكر فيما إذا كنت تفهم كيفية عمل عقود الفروقات وما إذا كان بإمكانك تحمّل "
+    "المخاطرة العالية بخسارة أموالك.",
+}
+
+
+def risk_warning(share: int) -> dict[str, str]:
+    return {language: text.format(share=share) for language, text in CFD_WARNING.items()}
+
+
 RULES: dict[str, dict[str, dict[str, Any]]] = {
     "EU": {
         "onboarding": {
             "allowed_countries": sorted(EEA),
             "restricted_countries": ["US", *SANCTIONED],
+            "risk_warning": risk_warning(74),
         },
         "kyc": EU_KYC,
         "wallet": {"currencies": ["EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK"]},
@@ -111,7 +133,11 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "UK": {
-        "onboarding": {"allowed_countries": UK_AREA, "restricted_countries": ["US", *SANCTIONED]},
+        "onboarding": {
+            "allowed_countries": UK_AREA,
+            "restricted_countries": ["US", *SANCTIONED],
+            "risk_warning": risk_warning(71),
+        },
         "kyc": {
             "identity_documents": ["passport", "driving_licence"],
             "proof_of_address_max_age_days": 90,
@@ -148,6 +174,7 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "onboarding": {
             "allowed_countries": ["*"],
             "restricted_countries": sorted({"US", "CA", "JP", "MM", *UK_AREA, *EEA, *SANCTIONED}),
+            "risk_warning": risk_warning(78),
         },
         "kyc": {
             "identity_documents": ["passport", "national_id"],

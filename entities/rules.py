@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from brokercrm.reference import COUNTRIES, CURRENCY_MINOR_UNITS
@@ -57,8 +58,19 @@ class OnboardingRules(StrictSerializer):
     )
     restricted_countries = serializers.ListField(child=CountryCodeField(), default=list)
     min_age_years = serializers.IntegerField(min_value=16, max_value=100, default=18)
+    # The risk warning the entity's regulator requires on every page a client sees, by client
+    # language ("en" at least when any is given); the portal falls back to English.
+    risk_warning = serializers.DictField(child=serializers.CharField(max_length=1000), default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        warning = attrs.get("risk_warning") or {}
+        unknown = sorted(set(warning) - {code for code, _name in settings.LANGUAGES})
+        if unknown:
+            raise serializers.ValidationError(
+                {"risk_warning": [f"Not a client language: {', '.join(unknown)}."]}
+            )
+        if warning and "en" not in warning:
+            raise serializers.ValidationError({"risk_warning": ["Give the English text too."]})
         if ANY in attrs["restricted_countries"]:
             raise serializers.ValidationError(
                 {"restricted_countries": ['"*" is not allowed here.']}

@@ -183,3 +183,35 @@ def legal_document_of_entity(entity: Any, document_id: int) -> LegalDocument | N
         .select_related("entity")
         .first()
     )
+
+
+def brand_for_host(host: str) -> Brand | None:
+    """The active brand whose domain is this host (a leading "www." and the port ignored)."""
+    name = (host or "").split(":", 1)[0].strip().lower().removeprefix("www.")
+    if not name:
+        return None
+    return (
+        Brand.objects.unscoped()
+        .filter(domain__iexact=name, status=Brand.Status.ACTIVE)
+        .select_related("entity")
+        .first()
+    )
+
+
+def brand_active_by_code(code: str) -> Brand | None:
+    return (
+        Brand.objects.unscoped()
+        .filter(code=code, status=Brand.Status.ACTIVE)
+        .select_related("entity")
+        .first()
+    )
+
+
+def risk_warning(entity: Any, language: str) -> str:
+    """The risk warning the entity's onboarding rules give, in `language` or else English."""
+    try:
+        rules = ruleset_effective(entity=entity, kind=RuleSet.Kind.ONBOARDING)
+    except RuleSetMissing:
+        return ""
+    texts = rules.document.get("risk_warning") or {}
+    return texts.get(language) or texts.get("en", "")

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.accounts.models import ClientToken, User
 from brokercrm.accounts.tokens import client_token_issue, client_token_ttl, client_tokens_end
+from brokercrm.context import current as current_request
 from brokercrm.errors import (
     ApplicationError,
     Conflict,
@@ -33,10 +36,15 @@ from .normalize import NormalizationError, normalize_email
 logger = logging.getLogger(__name__)
 
 
-# Failed logins allowed per (entity, e-mail as typed) within the window, whether or not a
-# login exists for it: the limit itself then tells nothing about which addresses are clients.
-CLIENT_LOGIN_MAX_FAILURES = 10
-CLIENT_LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+# Failed sign-ins slow down, they never lock: counted per (entity, address as typed) for the
+# source that made them and for the address from every source, whether or not a login exists
+# for it (the delays then tell nothing about who is a client). After `free` failures each
+# further attempt waits 2, 4, 8 ... seconds after the last failure, up to `cap`. One source
+# guessing waits up to 15 minutes; failures from everywhere together delay the address at
+# most a minute, so nobody can keep a client out by failing in their name.
+LOGIN_PER_SOURCE = (5, 15 * 60)  # (free failures, longest wait in seconds)
+LOGIN_PER_ADDRESS = (20, 60)
+LOGIN_FAILURE_MEMORY_SECONDS = 24 * 3600
 
 
 class LoginFailed(ApplicationError):
@@ -49,7 +57,13 @@ class LoginFailed(ApplicationError):
 class LoginThrottled(ApplicationError):
     code = "login_throttled"
     status = 429
-    default_detail = "Too many failed attempts. Please wait a few minutes and try again."
+    default_detail = "Too many failed attempts. Please wait a little and try again."
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(
+            f"Too many failed attempts. Please wait {wait_seconds} seconds and try again.",
+            extra={"retry_after": wait_seconds},
+        )
 
 
 def client_username(*, entity_code: str, email_canonical: str) -> str:
@@ -189,33 +203,56 @@ def client_sessions_end(*, actor: Any, profile: Any, reason: str) -> int:
     return ended
 
 
-def _failures_key(entity_code: str, email: str) -> str:
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
-    return f"client-login-failures:{entity_code}:{digest}"
+def _guard_keys(entity_code: str, address: str, source: str) -> tuple[str, str]:
+    digest = hashlib.sha256(address.strip().lower().encode("utf-8", "replace")).hexdigest()
+    return (
+        f"client-login-failures:{entity_code}:{digest}:{source or '-'}",
+        f"client-login-failures:{entity_code}:{digest}",
+    )
 
 
-def _failures(key: str) -> int:
+def _guard_state(key: str) -> tuple[int, float]:
+    """(failures, time of the last one) under `key`."""
     try:
-        return int(cache.get(key) or 0)
+        value = cache.get(key)
     except Exception:  # the cache is down: log in without the limit rather than fail
         logger.warning("Failed-login counter unavailable", exc_info=True)
+        return 0, 0.0
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return 0, 0.0
+    return int(value[0]), float(value[1])
+
+
+def login_wait_seconds(failures: int, *, free: int, cap: int) -> int:
+    """How long after the last failure the next attempt must wait: nothing for the first
+    `free` failures, then 2, 4, 8 ... seconds, never more than `cap`."""
+    if failures < free:
         return 0
+    return min(cap, 2 ** min(failures - free + 1, 20))
 
 
-def _failure_count(key: str) -> None:
+def _guard_wait(keys: tuple[str, str], now: float) -> int:
+    waits = []
+    for key, (free, cap) in zip(keys, (LOGIN_PER_SOURCE, LOGIN_PER_ADDRESS), strict=True):
+        failures, last = _guard_state(key)
+        waits.append(login_wait_seconds(failures, free=free, cap=cap) - (now - last))
+    return max(0, math.ceil(max(waits)))
+
+
+def _guard_fail(keys: tuple[str, str], now: float) -> None:
+    for key in keys:
+        failures, _last = _guard_state(key)
+        try:
+            cache.set(key, (failures + 1, now), timeout=LOGIN_FAILURE_MEMORY_SECONDS)
+        except Exception:
+            logger.warning("Failed-login counter unavailable", exc_info=True)
+
+
+def _guard_clear(keys: tuple[str, str]) -> None:
+    # A success clears the signing-in source's count only: failures from elsewhere still
+    # slow down whoever made them.
     try:
-        if not cache.add(key, 1, timeout=CLIENT_LOGIN_FAILURE_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=CLIENT_LOGIN_FAILURE_WINDOW_SECONDS)
-    except Exception:
-        logger.warning("Failed-login counter unavailable", exc_info=True)
-
-
-def _failures_clear(key: str) -> None:
-    try:
-        cache.delete(key)
+        cache.delete(keys[0])
     except Exception:
         logger.warning("Failed-login counter unavailable", exc_info=True)
 
@@ -246,6 +283,24 @@ def _client_login_find(
     return logins.select_related("profile").first(), code
 
 
+def client_login_entities(*, brand: Any, email: str) -> list[str]:
+    """The entities (codes) in which `brand` reaches a login of this address: its own
+    entity's first, then those it onboarded the address into. A sign-in form that asks for
+    no entity tries them in this order. Empty when there is none (the form then fails like
+    for a wrong password)."""
+    canonical = _email_canonical(email)
+    if canonical is None:
+        return []
+    rows = (
+        User.objects.filter(kind=User.Kind.CLIENT, profile__email_canonical=canonical)
+        .filter(models.Q(profile__entity_id=brand.entity_id) | models.Q(profile__brand_id=brand.pk))
+        .values_list("profile__entity__code", flat=True)
+    )
+    codes = sorted(set(rows))
+    own = brand.entity.code
+    return ([own] if own in codes else []) + [code for code in codes if code != own]
+
+
 def client_login_for_brand(*, brand: Any, email: str, entity_code: str = "") -> User | None:
     """The client login with this e-mail address that `brand` may reach (see
     `client_token_obtain`), or None."""
@@ -267,20 +322,24 @@ def client_login_reachable(*, brand: Any, user: User) -> bool:
 
 
 def client_token_obtain(
-    *, brand: Any, email: str, password: str, entity_code: str = ""
+    *, brand: Any, email: str, password: str, entity_code: str = "", source: str | None = None
 ) -> ClientToken:
     """A new API token (one per sign-in) of the client login with this e-mail and password
     that `brand` may open: in the brand's entity, or in `entity_code` for a client the brand
     onboarded there.
 
     Every failure raises the same LoginFailed, and an unknown address costs the same password
-    hashing as a known one, so the answer tells nothing about who is a client where."""
+    hashing as a known one, so the answer tells nothing about who is a client where. Repeated
+    failures make the next attempt wait (`LoginThrottled`); `source` is the caller's address,
+    by default the request's."""
     canonical = _email_canonical(email)
     user, code = _client_login_find(brand=brand, entity_code=entity_code, canonical=canonical)
     # Counted per entity and mailbox, so spelling variants of one address share the limit.
-    key = _failures_key(code, canonical or email)
-    if _failures(key) >= CLIENT_LOGIN_MAX_FAILURES:
-        raise LoginThrottled()
+    keys = _guard_keys(code, canonical or email, current_request().ip if source is None else source)
+    now = time.time()
+    wait = _guard_wait(keys, now)
+    if wait:
+        raise LoginThrottled(wait)
     if user is None:
         User().set_password(password)  # the same work as a real check
         valid = False
@@ -292,9 +351,9 @@ def client_token_obtain(
             and user.profile.status != "closed"
         )
     if not valid or user is None:
-        _failure_count(key)
+        _guard_fail(keys, now)
         raise LoginFailed()
-    _failures_clear(key)
+    _guard_clear(keys)
     with transaction.atomic(durable=True):
         token = client_token_issue(user=user)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())

@@ -86,3 +86,8 @@ def kyc_cleared_profiles() -> QuerySet:
         .filter(status=KycFile.Status.APPROVED, reverification_required=False)
         .values("profile_id")
     )
+
+
+def client_kyc_file(*, entity_id: int, profile_id: int) -> KycFile | None:
+    """The client's own KYC file in their entity, or None before one is opened."""
+    return KycFile.objects.in_entity(entity_id).filter(profile_id=profile_id).first()

@@ -213,3 +213,13 @@ def servers_of_entity(server_ids: set[int], entity_id: int) -> set[int]:
 def deals_after(deal_id: int) -> bool:
     """Whether any deal was imported after `deal_id` (a commission batch's watermark)."""
     return Deal.objects.unscoped().filter(pk__gt=deal_id).exists()
+
+
+def client_trading_accounts(*, entity_id: int, profile_id: int) -> QuerySet[TradingAccount]:
+    """The profile's trading accounts, oldest first, with their server."""
+    return (
+        TradingAccount.objects.in_entity(entity_id)
+        .filter(profile_id=profile_id)
+        .select_related("server")
+        .order_by("created_at", "pk")
+    )

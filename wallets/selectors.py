@@ -243,3 +243,25 @@ def journal_by_key(*, entity_id: int, idempotency_key: str) -> JournalEntry | No
 
 def journal_is_reversed(journal: JournalEntry) -> bool:
     return JournalEntry.objects.in_entity(journal.entity_id).filter(reverses=journal).exists()
+
+
+def client_postings(
+    *,
+    entity_id: int,
+    profile_id: int,
+    currency: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Posting]:
+    """Postings on the profile's wallets in [since, until), newest first, with their journal
+    (its type and reference say what moved the money)."""
+    postings = Posting.objects.in_entity(entity_id).filter(
+        account__profile_id=profile_id, account__kind=LedgerAccount.Kind.CLIENT_WALLET
+    )
+    if currency:
+        postings = postings.filter(currency=currency)
+    if since is not None:
+        postings = postings.filter(journal__created_at__gte=since)
+    if until is not None:
+        postings = postings.filter(journal__created_at__lt=until)
+    return postings.select_related("journal", "account").order_by("-journal__created_at", "-pk")

@@ -11,10 +11,22 @@ from audit.models import AuditEvent
 from brokercrm.accounts.models import ClientToken, User
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from brokercrm.accounts.tokens import key_digest
-from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from brokercrm.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from brokercrm.gate import SYSTEM, system
 from identity.api.auth import brand_api_key_create
-from identity.logins import CLIENT_LOGIN_MAX_FAILURES, client_login_create
+from identity.logins import (
+    LOGIN_PER_ADDRESS,
+    LOGIN_PER_SOURCE,
+    client_login_create,
+    client_token_obtain,
+    login_wait_seconds,
+)
 from identity.tests.factories import register
 
 EMAIL = "ivan.petrov@example.com"
@@ -250,7 +262,7 @@ def test_repeated_failures_are_throttled_for_known_and_unknown_addresses(world, 
     client_login(eu_profile)
     api = brand_api(world.eu_brand)
     for email in (EMAIL, "nobody@example.com"):
-        for _ in range(CLIENT_LOGIN_MAX_FAILURES):
+        for _ in range(LOGIN_PER_SOURCE[0]):
             assert (
                 api.post(URL, {"email": email, "password": "wrong"}, format="json").status_code
                 == 400
@@ -258,7 +270,46 @@ def test_repeated_failures_are_throttled_for_known_and_unknown_addresses(world, 
         response = api.post(URL, {"email": email, "password": CLIENT_PASSWORD}, format="json")
         assert response.status_code == 429
         assert response.json()["code"] == "login_throttled"
+        assert response.json()["retry_after"] == 2
     assert not ClientToken.objects.exists()
+
+
+def test_login_delays_grow_and_never_lock_the_client_out(world, eu_profile, time_machine):
+    # given someone failing in the client's name from one address
+    client_login(eu_profile)
+    brand = world.eu_brand
+    time_machine.move_to("2030-03-01 10:00:00+00:00", tick=False)
+
+    def attempt(password: str, source: str) -> str:
+        try:
+            client_token_obtain(brand=brand, email=EMAIL, password=password, source=source)
+        except ApplicationError as exc:
+            return exc.code
+        return "ok"
+
+    seen = []
+    for _ in range(12):
+        seen.append(attempt("wrong", "198.51.100.7"))
+        time_machine.shift(1)
+    # then the first five fail plainly, later ones wait ever longer after each failure
+    assert seen[:5] == ["login_failed"] * 5
+    assert "login_throttled" in seen[5:]
+    assert attempt(CLIENT_PASSWORD, "198.51.100.7") == "login_throttled"
+    # and the client signing in from their own address is not held up at all
+    assert attempt(CLIENT_PASSWORD, "203.0.113.20") == "ok"
+    # and once the wait has passed, the right password works from the first address too
+    time_machine.shift(LOGIN_PER_SOURCE[1])
+    assert attempt(CLIENT_PASSWORD, "198.51.100.7") == "ok"
+
+
+def test_failures_from_many_addresses_delay_the_client_a_minute_at_most(world, eu_profile):
+    client_login(eu_profile)
+    for failures in range(LOGIN_PER_ADDRESS[0] + 40):
+        assert (
+            login_wait_seconds(failures, free=LOGIN_PER_ADDRESS[0], cap=LOGIN_PER_ADDRESS[1]) <= 60
+        )
+    assert login_wait_seconds(4, free=5, cap=900) == 0
+    assert [login_wait_seconds(n, free=5, cap=900) for n in (5, 6, 7, 15)] == [2, 4, 8, 900]
 
 
 def test_inactive_login_gets_no_token(world, eu_profile):

@@ -1,0 +1,22 @@
+"""Portal pages. They answer on a brand's host, or under /b/<brand>/ (the middleware strips
+the prefix before these patterns are matched). The e-mail links' paths (/verify-email,
+/reset-password) are fixed by identity.mail."""
+
+from django.urls import path
+
+from .views import account, dashboard
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", account.home, name="home"),
+    path("portal/", account.home),
+    path("login/", account.login, name="login"),
+    path("logout/", account.logout, name="logout"),
+    path("language/", account.language, name="language"),
+    path("theme.css", account.theme, name="theme"),
+    path("password-reset/", account.password_reset, name="password_reset"),
+    path("reset-password", account.password_reset_confirm, name="password_reset_confirm"),
+    path("verify-email", account.verify_email, name="verify_email"),
+    path("client/", dashboard.dashboard, name="dashboard"),
+]
