@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding
+.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding bench-portal
 
 install: $(INSTALLED)
 
@@ -56,6 +56,9 @@ bench-screening: install
 
 bench-sync: install
 	$(EMBEDDED) $(BIN)/python bench/sync.py $(ARGS)
+
+bench-portal: install
+	$(EMBEDDED) $(BIN)/python bench/portal.py $(ARGS)
 
 bench-mrz: install
 	$(BIN)/python bench/mrz.py $(ARGS)

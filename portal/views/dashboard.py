@@ -32,11 +32,10 @@ KYC_STATUS_TEXT = {
 STEP_TEXT = {
     "questionnaire": gettext_lazy("About you and your finances"),
     "appropriateness": gettext_lazy("Appropriateness test"),
-    "identity_document": gettext_lazy("Identity document"),
-    "proof_of_address": gettext_lazy("Proof of address"),
-    "selfie": gettext_lazy("Selfie"),
-    "liveness": gettext_lazy("Liveness check"),
-    "source_of_funds": gettext_lazy("Source of funds"),
+    "document_identity": gettext_lazy("Identity document"),
+    "document_proof_of_address": gettext_lazy("Proof of address"),
+    "liveness": gettext_lazy("Selfie and liveness check"),
+    "document_source_of_funds": gettext_lazy("Source of funds"),
 }
 STEP_STATUS_TEXT = {
     "todo": gettext_lazy("To do"),

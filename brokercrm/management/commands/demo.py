@@ -144,6 +144,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\nbrokercrm is starting: back office http://{address}/admin/  "
                 f"API docs http://{address}/api/docs/  health http://{address}/healthz\n"
+                f"Client portals: http://{address}/b/atlas-markets/  "
+                f"http://{address}/b/atlas-uk/  http://{address}/b/atlasfx-global/ "
+                f"(e.g. lukas.becker@example.de / the demo password on atlas-markets)\n"
                 "Ctrl-C stops everything.\n"
             )
         )

@@ -1,0 +1,53 @@
+"""The client portal in a real browser: each page readable, keyboard-usable, free of serious
+axe-core violations and of anything the Content-Security-Policy refuses, in English and in
+Arabic (right to left)."""
+
+from __future__ import annotations
+
+import pytest
+
+from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
+from identity.tests.factories import register
+from kyc.tests.conftest import kyc_world  # noqa: F401 - fixture
+from tests.browser.portal import check_page, client_sign_in, watch_csp
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def eu_client(kyc_world):  # noqa: F811
+    profile = register(kyc_world.eu_brand).profile
+    client_login(profile)
+    return profile
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_sign_in_and_overview(page, live_server, eu_client, language):
+    csp = watch_csp(page)
+    base = f"{live_server.url}/b/{eu_client.brand.code}"
+    page.goto(f"{base}/login/")
+    if language == "ar":
+        page.get_by_label("Language").select_option("ar")
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        assert page.locator("html").get_attribute("lang") == "ar"
+    check_page(page, f"login-{language}", csp)
+    if language == "en":
+        client_sign_in(page, base, eu_client.email, CLIENT_PASSWORD)
+    else:
+        page.locator("#id_email").fill(eu_client.email)
+        page.locator("#id_password").fill(CLIENT_PASSWORD)
+        page.locator("form:not(.language) button[type=submit]").click()
+        page.wait_for_url(f"{base}/client/")
+    assert page.locator("h1").inner_text().endswith(eu_client.given_name)
+    check_page(page, f"overview-{language}", csp)
+
+
+def test_the_sign_in_form_works_from_the_keyboard(page, live_server, eu_client):
+    base = f"{live_server.url}/b/{eu_client.brand.code}"
+    page.goto(f"{base}/login/")
+    page.keyboard.type(eu_client.email)  # the address field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(CLIENT_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/client/")
