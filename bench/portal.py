@@ -29,7 +29,6 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ from common import bench_profiles, database_recreate, database_url  # noqa: E402
 
 DEFAULT_DATABASE = "brokercrm_bench_portal"
 BRAND = "atlas-markets"
-PASSWORD = "bench-portal-password-42"
+PASSWORD = "bench-portal-password-42"  # noqa: S105 - the bench clients' own
 PAGES = [("overview", "/client/"), ("history", "/client/history/"), ("deposit", "/client/deposit/")]
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -75,7 +74,7 @@ def world_prepare(*, clients: int, sessions: int, deposits: int) -> list[str]:
     from entities.selectors import brand_by_code
     from identity.logins import client_login_add
     from identity.services import profile_activate
-    from wallets.services import Line, JournalSpec, journal_post, system_account, wallet_open
+    from wallets.services import JournalSpec, Line, journal_post, system_account, wallet_open
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0, stdout=io.StringIO())  # its logins and keys
@@ -210,7 +209,7 @@ def main() -> int:
         emails = world_prepare(clients=args.clients, sessions=args.sessions, deposits=args.deposits)
         say(f"world ready in {time.perf_counter() - started:.1f} s")
         connections.close_all()
-        subprocess.run(  # noqa: S603 - our own manage.py
+        subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             cwd=ROOT,
             env={**os.environ, "DEBUG": "0"},
