@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding bench-portal
+.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding bench-portal messages
 
 install: $(INSTALLED)
 
@@ -35,6 +35,13 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The client languages' catalogues (locale/, and each app's own): collect the texts to translate,
+# then compile them. Both need GNU gettext; the compiled .mo files are kept in the repository so
+# that installing needs no gettext.
+messages: install
+	SECRET_KEY=messages DATABASE_URL=postgres://localhost/none REDIS_URL=redis://localhost $(BIN)/python manage.py makemessages -l es -l ar --no-location --ignore=.venv --ignore=var --ignore=bench --ignore='*/tests/*'
+	SECRET_KEY=messages DATABASE_URL=postgres://localhost/none REDIS_URL=redis://localhost $(BIN)/python manage.py compilemessages -l es -l ar --ignore=.venv
 
 migrate: install
 	$(EMBEDDED) $(BIN)/python manage.py migrate
