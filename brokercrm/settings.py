@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "audit",
     "django_htmx",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [

@@ -32,6 +32,13 @@ from brokercrm.gate import is_system, require
 from brokercrm.scoping import scope_for
 
 from .normalize import NormalizationError, normalize_email
+from .two_factor import (
+    SecondFactorRequired,
+    challenge_for,
+    challenge_user,
+    client_totp_device,
+    client_totp_enabled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -354,6 +361,28 @@ def client_token_obtain(
         _guard_fail(keys, now)
         raise LoginFailed()
     _guard_clear(keys)
+    if client_totp_enabled(user):
+        raise SecondFactorRequired(challenge_for(user))
+    return _token_issued(user)
+
+
+def client_token_obtain_with_code(*, brand: Any, challenge: str, code: str) -> ClientToken:
+    """The second step of signing in with the second factor on: the challenge the password
+    step answered and a current code of the client's authenticator app. Wrong codes are
+    throttled by the device (each one doubles the wait)."""
+    user = challenge_user(challenge, User.objects.filter(kind=User.Kind.CLIENT, is_active=True))
+    if user is None or not client_login_reachable(brand=brand, user=user):
+        raise ValidationFailed(
+            "The sign-in took too long. Please start again.", code="challenge_invalid"
+        )
+    device = client_totp_device(user)
+    text = str(code or "").strip().replace(" ", "")
+    if device is None or not (text.isdigit() and len(text) == 6) or not device.verify_token(text):
+        raise ValidationFailed("That code is not right.", code="otp_wrong")
+    return _token_issued(user)
+
+
+def _token_issued(user: User) -> ClientToken:
     with transaction.atomic(durable=True):
         token = client_token_issue(user=user)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())

@@ -4,7 +4,7 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard
+from .views import account, dashboard, two_factor
 
 app_name = "portal"
 
@@ -18,5 +18,8 @@ urlpatterns = [
     path("password-reset/", account.password_reset, name="password_reset"),
     path("reset-password", account.password_reset_confirm, name="password_reset_confirm"),
     path("verify-email", account.verify_email, name="verify_email"),
+    path("login/code/", two_factor.login_code, name="login_code"),
     path("client/", dashboard.dashboard, name="dashboard"),
+    path("client/security/two-step/", two_factor.two_factor_page, name="two_factor"),
+    path("client/security/two-step/start/", two_factor.two_factor_start, name="two_factor_start"),
 ]

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from brokercrm.accounts.api import serializers as s
 from brokercrm.api.base import ScopedViewSet
 
-from ..logins import client_login_create, client_token_obtain
+from ..logins import client_login_create, client_token_obtain, client_token_obtain_with_code
 from ..models import ClientProfile
 from .auth import BrandKeyAuthentication, IsBrandKey
 
@@ -30,12 +30,18 @@ class ClientTokenView(APIView):
     def post(self, request: Request) -> Response:
         data = s.ClientTokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token = client_token_obtain(
-            brand=request.auth.brand,
-            email=data.validated_data["email"],
-            password=data.validated_data["password"],
-            entity_code=data.validated_data.get("entity", ""),
-        )
+        values = data.validated_data
+        if values.get("challenge"):
+            token = client_token_obtain_with_code(
+                brand=request.auth.brand, challenge=values["challenge"], code=values["otp"]
+            )
+        else:
+            token = client_token_obtain(
+                brand=request.auth.brand,
+                email=values["email"],
+                password=values["password"],
+                entity_code=values.get("entity", ""),
+            )
         return Response({"token": token.key, "profile_id": token.user.profile_id})
 
 

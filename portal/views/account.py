@@ -18,9 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from brokercrm.errors import ApplicationError
 from identity import services as identity_services
 from identity.logins import LoginFailed, client_login_entities, client_token_obtain
+from identity.two_factor import SecondFactorRequired
 
 from .. import session
 from .common import error_on_form, portal_only, safe_next
+from .two_factor import start_code_step
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -67,6 +69,8 @@ def login(request: HttpRequest) -> HttpResponse:
                 break
             except LoginFailed as exc:
                 error = exc
+            except SecondFactorRequired as exc:
+                return start_code_step(request, exc.extra["challenge"])
             except ApplicationError as exc:  # throttled: say how long to wait
                 error = exc
                 break
