@@ -9,11 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.events.bus import announce
 from brokercrm.gate import is_client, require
 from brokercrm.masking import snapshot
-from brokercrm.scoping import scope_for
 
 from .. import events
 from ..models import ClientProfile, Person
@@ -105,10 +104,7 @@ def profile_activate(*, profile: ClientProfile, reason: str, actor: Any = None) 
 def person_aml_block(*, actor: Any, person: Person, reason: str, entity: Any) -> Person:
     """Set the group-wide AML block, decided in `entity` (where the actor must have the right)."""
     entity_id = entity if isinstance(entity, int) else entity.pk
-    if actor is not None and not scope_for(actor, "identity.change_person").allows_entity(
-        entity_id
-    ):
-        raise PermissionDenied(code="permission_denied")
+    require(actor, "identity.change_person", entity_id)
     if not ClientProfile.objects.in_entity(entity_id).filter(person=person).exists():
         raise ValidationFailed(
             "The person is not a client of this entity.", code="person_not_client"

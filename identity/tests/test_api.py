@@ -56,7 +56,7 @@ def test_blocked_registration_learns_nothing(world, brand_client):
     uk = register(
         world.uk_brand, residence_country="GB", phone="+44 7911 123456", email="u@example.com"
     )
-    person_aml_block(actor=None, person=uk.person, reason="AML", entity=world.uk)
+    person_aml_block(actor=SYSTEM, person=uk.person, reason="AML", entity=world.uk)
     response = brand_client.post(
         "/api/v1/registrations",
         {**PAYLOAD, "email": "fresh@example.com", "phone": ""},

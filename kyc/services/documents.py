@@ -9,9 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from brokercrm.errors import Conflict, NotFound, ValidationFailed
 from brokercrm.gate import is_client, is_system, require
-from brokercrm.scoping import scope_for
 
 from ..models import KycDocument, KycFile, client_upload_label
 from .common import document_side_checked, storage_dir
@@ -123,8 +122,9 @@ def _stored_bytes(document: KycDocument) -> bytes:
 
 def document_read(*, actor: Any, document: KycDocument) -> bytes:
     """The file's bytes, for staff whose role and entity allow it; every read is audited."""
-    if not scope_for(actor, "kyc.view_kycdocument").contains(document):
-        raise PermissionDenied("You may not see this client's documents.", code="permission_denied")
+    require(
+        actor, "kyc.view_kycdocument", document, detail="You may not see this client's documents."
+    )
     data = _stored_bytes(document)
     with transaction.atomic():
         audit_record(
