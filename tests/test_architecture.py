@@ -72,13 +72,10 @@ GATE_CALLS = {"require", "require_superuser"}
 # service gated since is reported, so it leaves the list in the same change.
 NOT_YET_GATED = {
     "audit.services.audit_record",  # the recorder of the gate's decisions, not an action
-    "brokercrm.accounts.services.role_grant",
-    "brokercrm.accounts.services.role_revoke",
     "identity.services.merges.person_merge",
     "identity.services.merges.person_unmerge",
     "identity.services.profiles.person_flags_set",
     "identity.services.profiles.profile_activate",
-    "identity.services.reviews.duplicate_case_decide",
     "wallets.services.holds.hold_create",
     "wallets.services.holds.hold_post",
     "wallets.services.holds.hold_void",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from brokercrm.gate import SYSTEM
+
 from .models import RoleGrant, User
 from .services import role_get, role_grant
 
@@ -78,4 +80,4 @@ def _grant(user: User, role_code: str, **where: Any) -> None:
         group_wide=where.get("group_wide", False),
     ).exists()
     if not exists:
-        role_grant(actor=None, user=user, role=role, reason="demo data", **where)
+        role_grant(actor=SYSTEM, user=user, role=role, reason="demo data", **where)

@@ -18,10 +18,10 @@ from brokercrm.auditing import audit as audit_record
 from brokercrm.errors import (
     Conflict,
     NotFound,
-    PermissionDenied,
     ValidationFailed,
 )
-from brokercrm.scoping import forget_scopes, scope_for
+from brokercrm.gate import is_system, require, require_superuser
+from brokercrm.scoping import forget_scopes
 
 from .models import Role, RoleGrant, User
 from .roles import ROLE_DEFINITIONS, SCOPED_APPS, oversight_allows
@@ -177,21 +177,9 @@ def _grant_snapshot(grant: RoleGrant) -> dict[str, Any]:
     }
 
 
-def _ensure_may_manage_grants(actor: User | None, *, perm: str, entity_id: int | None) -> None:
-    """System actions (actor None) and superusers may; otherwise the entity permission."""
-    if actor is None or actor.is_superuser:
-        return
-    if entity_id is None:
-        raise PermissionDenied(
-            "Only a superuser can grant or revoke group-wide roles.", code="grant_denied"
-        )
-    if not scope_for(actor, perm).allows_entity(entity_id):
-        raise PermissionDenied("You may not manage grants in this entity.", code="grant_denied")
-
-
 def role_grant(
     *,
-    actor: User | None,
+    actor: Any,
     user: User,
     role: Role,
     entity: Any = None,
@@ -230,9 +218,13 @@ def role_grant(
         raise ValidationFailed("The user is deactivated.", code="user_inactive")
     if user.kind != User.Kind.STAFF:
         raise ValidationFailed("Roles are for staff users only.", code="user_not_staff")
-    _ensure_may_manage_grants(
-        actor, perm="accounts.add_rolegrant", entity_id=None if group_wide else entity.pk
-    )
+    entity_id = None if group_wide else entity.pk
+    if entity_id is None:
+        require_superuser(actor, "Only a superuser can grant or revoke group-wide roles.")
+    else:
+        require(
+            actor, "accounts.add_rolegrant", entity_id, detail="You may not manage grants here."
+        )
     try:
         with transaction.atomic():
             grant = RoleGrant.objects.create(
@@ -242,7 +234,7 @@ def role_grant(
                 desk=desk,
                 group_wide=group_wide,
                 reason=reason,
-                granted_by=actor,
+                granted_by=None if is_system(actor) else actor,
                 granted_at=timezone.now(),
             )
             if not user.is_staff:
@@ -263,15 +255,23 @@ def role_grant(
     return grant
 
 
-def role_revoke(*, actor: User | None, grant: RoleGrant, reason: str = "") -> RoleGrant:
-    _ensure_may_manage_grants(actor, perm="accounts.delete_rolegrant", entity_id=grant.entity_id)
+def role_revoke(*, actor: Any, grant: RoleGrant, reason: str = "") -> RoleGrant:
+    if grant.entity_id is None:
+        require_superuser(actor, "Only a superuser can grant or revoke group-wide roles.")
+    else:
+        require(
+            actor,
+            "accounts.delete_rolegrant",
+            grant.entity_id,
+            detail="You may not manage grants here.",
+        )
     with transaction.atomic():
         grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
         if grant.revoked_at is not None:
             raise Conflict("This grant was already revoked.", code="grant_already_revoked")
         before = {**_grant_snapshot(grant), "active": True}
         grant.revoked_at = timezone.now()
-        grant.revoked_by = actor
+        grant.revoked_by = None if is_system(actor) else actor
         grant.revoke_reason = reason
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
         user_grants_sync(grant.user)

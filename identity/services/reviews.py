@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from brokercrm.errors import Conflict, PermissionDenied, ValidationFailed
-from brokercrm.scoping import scope_for
+from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import require
 
 from ..models import ClientProfile, DistinctPair, DuplicateCase, Person
 from .merges import person_merge
@@ -23,10 +23,12 @@ def duplicate_case_decide(
         raise ValidationFailed("Decide link, distinct or block.", code="decision_invalid")
     if not reason.strip():
         raise ValidationFailed("Give a reason for the audit trail.", code="reason_required")
-    if not scope_for(actor, "identity.review_duplicatecase").allows_entity(case.entity_id):
-        raise PermissionDenied(
-            "You may not decide duplicate cases in this entity.", code="permission_denied"
-        )
+    require(
+        actor,
+        "identity.review_duplicatecase",
+        case.entity_id,
+        detail="You may not decide duplicate cases in this entity.",
+    )
     with transaction.atomic():
         case = DuplicateCase.objects.unscoped().select_for_update().get(pk=case.pk)
         if case.status != DuplicateCase.Status.OPEN:

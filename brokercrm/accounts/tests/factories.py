@@ -6,7 +6,7 @@ import factory
 
 from brokercrm.accounts.models import RoleGrant, User
 from brokercrm.accounts.services import role_get, role_grant
-from brokercrm.gate import system
+from brokercrm.gate import SYSTEM, system
 
 PASSWORD = "correct-horse-battery"
 
@@ -28,7 +28,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def grant(user: User, role_code: str, **where: Any) -> RoleGrant:
-    return role_grant(actor=None, user=user, role=role_get(role_code), reason="test setup", **where)
+    return role_grant(
+        actor=SYSTEM, user=user, role=role_get(role_code), reason="test setup", **where
+    )
 
 
 CLIENT_PASSWORD = "purple-tiger-evening-42"

@@ -82,9 +82,9 @@ def test_revoke_removes_permissions_and_keeps_the_history(world):
 
 def test_overlapping_grants_revoke_only_what_is_no_longer_granted(world):
     user = UserFactory()
-    compliance = role_grant(actor=None, user=user, role=role_get("compliance"), entity=world.eu)
-    role_grant(actor=None, user=user, role=role_get("support"), entity=world.eu)
-    role_revoke(actor=None, grant=compliance)
+    compliance = role_grant(actor=SYSTEM, user=user, role=role_get("compliance"), entity=world.eu)
+    role_grant(actor=SYSTEM, user=user, role=role_get("support"), entity=world.eu)
+    role_revoke(actor=SYSTEM, grant=compliance)
     user.__dict__.pop("_brokercrm_scope_cache", None)
     # support still views brands in EU; compliance-only permissions are gone.
     assert scope_for(user, "entities.view_brand").entity_ids == {world.eu.pk}
@@ -105,17 +105,17 @@ def test_entity_admin_cannot_grant_in_another_entity(world):
 def test_scope_rules_of_grants(world):
     user = UserFactory()
     with pytest.raises(ValidationFailed) as exc:
-        role_grant(actor=None, user=user, role=role_get("finance"), group_wide=True)
+        role_grant(actor=SYSTEM, user=user, role=role_get("finance"), group_wide=True)
     assert exc.value.code == "role_not_group_wide"
     with pytest.raises(ValidationFailed) as exc:
-        role_grant(actor=None, user=user, role=role_get("group_compliance"), entity=world.eu)
+        role_grant(actor=SYSTEM, user=user, role=role_get("group_compliance"), entity=world.eu)
     assert exc.value.code == "role_group_wide_only"
     with pytest.raises(ValidationFailed) as exc:
-        role_grant(actor=None, user=user, role=role_get("finance"))
+        role_grant(actor=SYSTEM, user=user, role=role_get("finance"))
     assert exc.value.code == "grant_scope_invalid"
     with pytest.raises(ValidationFailed) as exc:
         role_grant(
-            actor=None, user=user, role=role_get("sales"), entity=world.uk, desk=world.eu_desk
+            actor=SYSTEM, user=user, role=role_get("sales"), entity=world.uk, desk=world.eu_desk
         )
     assert exc.value.code == "desk_entity_mismatch"
     with pytest.raises(PermissionDenied):
@@ -126,7 +126,7 @@ def test_scope_rules_of_grants(world):
 def test_duplicate_active_grant_is_a_conflict(world):
     with pytest.raises(Conflict):
         role_grant(
-            actor=None, user=world.eu_compliance, role=role_get("compliance"), entity=world.eu
+            actor=SYSTEM, user=world.eu_compliance, role=role_get("compliance"), entity=world.eu
         )
 
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from brokercrm.accounts.models import User
 from brokercrm.accounts.services import role_get, role_grant
 from brokercrm.errors import ApplicationError
+from brokercrm.gate import SYSTEM
 
 
 class Command(BaseCommand):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             raise CommandError("No such entity or desk.") from exc
         try:
             grant = role_grant(
-                actor=None,
+                actor=SYSTEM,
                 user=user,
                 role=role_get(options["role"]),
                 entity=entity,

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from brokercrm.accounts.models import RoleGrant
 from brokercrm.accounts.services import role_revoke
 from brokercrm.errors import ApplicationError
+from brokercrm.gate import SYSTEM
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             raise CommandError(f"Several grants match; name the entity with --entity:\n{listing}")
         try:
             role_revoke(
-                actor=None, grant=grants[0], reason=f"{options['reason']} (manage.py revoke_role)"
+                actor=SYSTEM, grant=grants[0], reason=f"{options['reason']} (manage.py revoke_role)"
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.detail} [{exc.code}]") from exc
