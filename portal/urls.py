@@ -4,7 +4,7 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard
+from .views import account, dashboard, history, money, trading
 
 app_name = "portal"
 
@@ -19,4 +19,11 @@ urlpatterns = [
     path("reset-password", account.password_reset_confirm, name="password_reset_confirm"),
     path("verify-email", account.verify_email, name="verify_email"),
     path("client/", dashboard.dashboard, name="dashboard"),
+    path("client/deposit/", money.deposit, name="deposit"),
+    path("client/deposit/return/", money.deposit_return, name="deposit_return"),
+    path("client/withdraw/", money.withdraw, name="withdraw"),
+    path("client/transfer/", trading.transfer, name="transfer"),
+    path("client/accounts/", trading.accounts, name="accounts"),
+    path("client/accounts/<int:account_id>/", trading.account, name="account"),
+    path("client/history/", history.history, name="history"),
 ]
