@@ -51,6 +51,17 @@ def _plain_http_for_live_servers() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_counts_from_earlier_tests() -> Any:
+    """Throttle counters (failed sign-ins, resends, resets) live in the cache: each test
+    starts with none, whatever ran before it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Sum
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from brokercrm.errors import ApplicationError
@@ -18,7 +18,15 @@ from kyc.selectors import withdrawal_blocks
 from wallets.selectors import client_wallet
 from wallets.services import fx_quote
 
-from .models import BankAccount, Deposit, PaymentMethod, RoutingRule, WithdrawalLeg
+from .models import (
+    BankAccount,
+    Deposit,
+    DepositAttempt,
+    PaymentMethod,
+    RoutingRule,
+    Withdrawal,
+    WithdrawalLeg,
+)
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -223,3 +231,92 @@ def withdrawal_eligibility(
                 quote.as_of,
             )
     return result
+
+
+# --- the client's own rows (portal pages) ------------------------------------------------------
+
+
+def _dated(
+    rows: QuerySet, currency: str, since: datetime | None, until: datetime | None
+) -> QuerySet:
+    if currency:
+        rows = rows.filter(currency=currency)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    return rows
+
+
+def client_deposits(
+    *,
+    entity_id: int,
+    profile_id: int,
+    currency: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Deposit]:
+    """The profile's deposits made in [since, until), newest first, with their method and
+    latest attempt reference (`reference`)."""
+    latest = (
+        DepositAttempt.objects.unscoped()
+        .filter(deposit_id=OuterRef("pk"))
+        .order_by("-number")
+        .values("reference")[:1]
+    )
+    rows = (
+        Deposit.objects.in_entity(entity_id)
+        .filter(profile_id=profile_id)
+        .select_related("method")
+        .annotate(reference=Subquery(latest))
+        .order_by("-created_at", "-pk")
+    )
+    return _dated(rows, currency, since, until)
+
+
+def client_deposit_by_reference(
+    *, entity_id: int, profile_id: int, reference: str
+) -> Deposit | None:
+    """The profile's deposit one of whose attempts has this reference (None for anyone
+    else's)."""
+    if not reference:
+        return None
+    return (
+        client_deposits(entity_id=entity_id, profile_id=profile_id)
+        .filter(attempts__reference=reference)
+        .first()
+    )
+
+
+def client_withdrawals(
+    *,
+    entity_id: int,
+    profile_id: int,
+    currency: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Withdrawal]:
+    """The profile's withdrawals requested in [since, until), newest first, with their legs in
+    order (card refunds first, then the bank leg)."""
+    legs = WithdrawalLeg.objects.unscoped().order_by("number").select_related("bank_account")
+    rows = (
+        Withdrawal.objects.in_entity(entity_id)
+        .filter(profile_id=profile_id)
+        .prefetch_related(Prefetch("legs", queryset=legs))
+        .order_by("-created_at", "-pk")
+    )
+    return _dated(rows, currency, since, until)
+
+
+def client_bank_accounts(*, entity_id: int, profile_id: int) -> QuerySet[BankAccount]:
+    """The profile's payout bank accounts, newest first."""
+    return BankAccount.objects.in_entity(entity_id).filter(profile_id=profile_id).order_by("-pk")
+
+
+def client_bank_account(*, entity_id: int, profile_id: int, account_id: int) -> BankAccount | None:
+    """One of the profile's bank accounts by id (None for anyone else's)."""
+    return (
+        client_bank_accounts(entity_id=entity_id, profile_id=profile_id)
+        .filter(pk=account_id)
+        .first()
+    )

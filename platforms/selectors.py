@@ -12,7 +12,14 @@ from django.db.models import Q, QuerySet
 from identity.choices import ProfileStatus
 from kyc.selectors import kyc_cleared_profiles, withdrawal_blocks
 
-from .models import ControlFailure, Deal, GroupMapping, TradingAccount, TradingServer
+from .models import (
+    ControlFailure,
+    Deal,
+    GroupMapping,
+    TradingAccount,
+    TradingServer,
+    TransferQuote,
+)
 
 if TYPE_CHECKING:
     from identity.models import ClientProfile
@@ -223,3 +230,19 @@ def client_trading_accounts(*, entity_id: int, profile_id: int) -> QuerySet[Trad
         .select_related("server")
         .order_by("created_at", "pk")
     )
+
+
+def client_transfer_quote(*, entity_id: int, profile_id: int, token: Any) -> TransferQuote | None:
+    """One of the profile's transfer quotes by its token, with its trading transfer (None for
+    anyone else's)."""
+    return (
+        TransferQuote.objects.in_entity(entity_id)
+        .filter(token=token, profile_id=profile_id)
+        .select_related("trading_transfer")
+        .first()
+    )
+
+
+def entity_trading_server(*, entity_id: int, server_id: int) -> TradingServer | None:
+    """The entity's trading server by id (None for another entity's)."""
+    return TradingServer.objects.in_entity(entity_id).filter(pk=server_id).first()

@@ -4,7 +4,7 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard, two_factor
+from .views import account, dashboard, history, money, trading, two_factor
 
 app_name = "portal"
 
@@ -22,4 +22,11 @@ urlpatterns = [
     path("client/", dashboard.dashboard, name="dashboard"),
     path("client/security/two-step/", two_factor.two_factor_page, name="two_factor"),
     path("client/security/two-step/start/", two_factor.two_factor_start, name="two_factor_start"),
+    path("client/deposit/", money.deposit, name="deposit"),
+    path("client/deposit/return/", money.deposit_return, name="deposit_return"),
+    path("client/withdraw/", money.withdraw, name="withdraw"),
+    path("client/transfer/", trading.transfer, name="transfer"),
+    path("client/accounts/", trading.accounts, name="accounts"),
+    path("client/accounts/<int:account_id>/", trading.account, name="account"),
+    path("client/history/", history.history, name="history"),
 ]

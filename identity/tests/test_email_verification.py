@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail, signing
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -22,13 +21,6 @@ from identity.tests.factories import brand_api, mailed_token, register, signed_i
 ME = "/api/v1/me/email-verification"
 CONFIRM = "/api/v1/me/email-verification/confirm"
 BRAND_CONFIRM = "/api/v1/email-verifications"
-
-
-@pytest.fixture(autouse=True)
-def _no_counts_from_earlier_runs():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _fresh(profile: ClientProfile) -> ClientProfile:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -16,13 +15,6 @@ from identity.models import ClientProfile, MatchKey
 from identity.tests.factories import brand_api, mailed_token, register, signed_in
 
 URL = "/api/v1/me/profile"
-
-
-@pytest.fixture(autouse=True)
-def _no_counts_from_earlier_runs():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
-from django.core.cache import cache
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
@@ -22,13 +21,6 @@ RESET = "/api/v1/client-password-resets"
 RESET_CONFIRM = "/api/v1/client-password-resets/confirm"
 NEW_PASSWORD = "silver-harbour-morning-77"
 EMAIL = "ivan.petrov@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _no_counts_from_earlier_runs():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

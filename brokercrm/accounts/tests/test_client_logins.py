@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
@@ -30,14 +29,6 @@ from identity.logins import (
 from identity.tests.factories import register
 
 EMAIL = "ivan.petrov@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _no_failure_counts_from_earlier_runs():
-    # Failed-login counters live in the cache, which outlives a test database.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
