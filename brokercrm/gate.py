@@ -122,3 +122,14 @@ def require_superuser(actor: Any, detail: str) -> None:
         raise TypeError("The actor is explicit: a user, a client login or SYSTEM, never None.")
     if not (is_system(actor) or getattr(actor, "is_superuser", False)):
         raise PermissionDenied(detail, code="permission_denied")
+
+
+def authorised_by_caller(func: Any) -> Any:
+    """Marks a building block that takes `actor` only to record who acted: the ledger's
+    journals and holds, flags raised and a profile activated by a decision, a merge done
+    by a duplicate-case decision. The use case that calls it passed the gate for the action
+    as a whole (a client's withdrawal, compliance's KYC approval); checking again here would
+    ask the client for a ledger permission they must never hold. Nothing outside the app's
+    own services, a higher app's services or a job calls it."""
+    func.authorised_by_caller = True
+    return func

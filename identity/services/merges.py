@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
+from brokercrm.gate import authorised_by_caller, require
 
 from ..models import RISK_ORDER, ClientProfile, DuplicateCase, MatchKey, Person, PersonMerge
 from .common import FLAG_FIELDS, _flags
@@ -37,6 +38,7 @@ def _restore_flags(person: Person, saved: dict[str, Any]) -> None:
         setattr(person, name, field.to_python(saved.get(name)))
 
 
+@authorised_by_caller
 def person_merge(
     *,
     actor: Any,
@@ -109,6 +111,12 @@ def person_merge(
 
 def person_unmerge(*, actor: Any, merge: PersonMerge, reason: str = "") -> PersonMerge:
     """Undo a merge: both persons, their profiles, keys and flags as they were before it."""
+    require(
+        actor,
+        "identity.merge_person",
+        merge.case if merge.case_id else None,
+        detail="You may not undo merges in this entity.",
+    )
     with transaction.atomic():
         merge = PersonMerge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at is not None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.events.bus import announce
-from brokercrm.gate import is_client, require
+from brokercrm.gate import authorised_by_caller, is_client, require
 from brokercrm.masking import snapshot
 
 from .. import events
@@ -45,6 +45,7 @@ def _profile_activated(profile: ClientProfile, *, reason: str) -> None:
     )
 
 
+@authorised_by_caller
 def person_flags_set(
     *, person: Person, reason: str, actor: Any = None, entity: Any = None, **flags: Any
 ) -> Person:
@@ -79,6 +80,7 @@ def person_flags_set(
     return person
 
 
+@authorised_by_caller
 def profile_activate(*, profile: ClientProfile, reason: str, actor: Any = None) -> ClientProfile:
     """A system decision (KYC approval) makes the profile an active client."""
     with transaction.atomic():

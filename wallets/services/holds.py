@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import authorised_by_caller
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked, request_hash
 from brokercrm.money import money
 from brokercrm.transactions import with_retries
@@ -24,6 +25,7 @@ from .common import (
 from .journals import JournalSpec, Line, _journal_postings, _journal_row
 
 
+@authorised_by_caller
 @with_retries()
 def hold_create(
     *,
@@ -87,6 +89,7 @@ def hold_create(
     return hold
 
 
+@authorised_by_caller
 @with_retries()
 def hold_post(*, actor: Any, hold: Hold) -> JournalEntry:
     """Move the held amount to the counter account. A second post (or a post after a void)
@@ -116,6 +119,7 @@ def hold_post(*, actor: Any, hold: Hold) -> JournalEntry:
     return journal
 
 
+@authorised_by_caller
 @with_retries()
 def hold_void(*, actor: Any, hold: Hold) -> Hold:
     with transaction.atomic():

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from brokercrm.errors import ValidationFailed
+from brokercrm.gate import authorised_by_caller
 from brokercrm.idempotency import IdempotencyKeyReused, idempotency_key_checked, request_hash
 from brokercrm.money import QUANTUM
 from brokercrm.transactions import with_retries
@@ -197,6 +198,7 @@ def _post_in_one_statement(*, actor: Any, entity_id: int, spec: JournalSpec) -> 
     return journal
 
 
+@authorised_by_caller
 @with_retries()
 def journal_post(*, actor: Any, entity: Any, spec: JournalSpec) -> JournalEntry:
     """Post one balanced journal in its own transaction; idempotent on spec.idempotency_key.
@@ -211,6 +213,7 @@ def journal_post(*, actor: Any, entity: Any, spec: JournalSpec) -> JournalEntry:
     return journal
 
 
+@authorised_by_caller
 @with_retries()
 def journal_post_batch(
     *, actor: Any, entity: Any, specs: Iterable[JournalSpec]
@@ -282,6 +285,7 @@ def journal_post_batch(
         return [existing.get(key) or by_key[key] for key in keys]
 
 
+@authorised_by_caller
 def journal_reverse(*, actor: Any, journal: JournalEntry, reason: str) -> JournalEntry:
     """Correct a mistake: a new journal with every posting negated. Once per journal."""
     lines = [
