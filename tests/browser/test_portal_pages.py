@@ -9,7 +9,11 @@ import pytest
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from identity.tests.factories import register
 from kyc.tests.conftest import kyc_world  # noqa: F401 - fixture
+from payments.tests.conftest import approved_client, payments_world, psp_secret  # noqa: F401
+from payments.tests.test_self_service import verified
 from tests.browser.portal import check_page, client_sign_in, watch_csp
+from wallets.services import wallet_open
+from wallets.tests.factories import fund
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -51,3 +55,34 @@ def test_the_sign_in_form_works_from_the_keyboard(page, live_server, eu_client):
     page.keyboard.type(CLIENT_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/client/")
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_money_pages_of_a_funded_client(
+    page,
+    live_server,
+    kyc_world,  # noqa: F811
+    payments_world,  # noqa: F811
+    language,
+):
+    profile = verified(approved_client(payments_world))
+    client_login(profile)
+    fund(wallet_open(profile=profile, currency="EUR"), "1250.00")
+    csp = watch_csp(page)
+    base = f"{live_server.url}/b/{profile.brand.code}"
+    client_sign_in(page, base, profile.email, CLIENT_PASSWORD)
+    if language != "en":
+        page.locator("#language-select").select_option(language)
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == language
+    check_page(page, f"overview-funded-{language}", csp)
+    for path, name in (
+        ("/client/deposit/?currency=EUR", "deposit"),
+        ("/client/withdraw/", "withdraw"),
+        ("/client/transfer/", "transfer"),
+        ("/client/accounts/", "accounts"),
+        ("/client/history/", "history"),
+    ):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200, path
+        check_page(page, f"{name}-{language}", csp)
