@@ -56,3 +56,49 @@ def bench_profiles(*, entity: Any, brand: Any, count: int, label: str = "Client"
         ],
         batch_size=5_000,
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def gunicorn_start(*, port: int, workers: int, env: dict[str, str], cwd: Any) -> Any:
+    """The application under gunicorn as in production: gthread workers, 4 threads each,
+    keep-alive connections (the clients reuse theirs)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(  # noqa: S603 - our own application server
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "brokercrm.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=cwd,
+        env=env,
+    )

@@ -55,7 +55,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,7 +69,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import database_recreate, database_url  # noqa: E402 - bench/
+from common import (  # noqa: E402 - bench/
+    database_recreate,
+    database_url,
+    free_port,
+    gunicorn_start,
+    port_open,
+)
 
 from brokercrm.frontend import FrontEnd, FrontEndError, Upload  # noqa: E402 - the project
 
@@ -144,12 +149,6 @@ def say(message: str) -> None:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- applicants -----------------------------------------------------------------------------------
@@ -409,14 +408,6 @@ def wait_for(predicate: Any, *, seconds: float, what: str) -> None:
     raise RuntimeError(f"{what} did not start within {seconds:.0f} s")
 
 
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 # --- figures --------------------------------------------------------------------------------------
 
 
@@ -591,28 +582,7 @@ def main() -> int:
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
                 "KYC_LIVENESS_URL": vendor.url,
             }
-            server = subprocess.Popen(  # noqa: S603 - our own application server
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "brokercrm.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(args.web_workers),
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "4",
-                    "--keep-alive",
-                    "30",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
+            server = gunicorn_start(port=port, workers=args.web_workers, env=env, cwd=ROOT)
             with worker_log.open("w") as log:
                 worker = subprocess.Popen(  # noqa: S603 - our own worker
                     [

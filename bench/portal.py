@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_profiles, database_recreate, database_url  # noqa: E402 - bench/
+from common import (  # noqa: E402 - bench/
+    bench_profiles,
+    database_recreate,
+    database_url,
+    free_port,
+    gunicorn_start,
+    port_open,
+)
 
 DEFAULT_DATABASE = "brokercrm_bench_portal"
 BRAND = "atlas-markets"
@@ -51,18 +57,6 @@ def say(message: str) -> None:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def world_prepare(*, clients: int, sessions: int, deposits: int) -> list[str]:
@@ -216,27 +210,11 @@ def main() -> int:
             check=True,
         )
         port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own application server
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "brokercrm.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
+        server = gunicorn_start(
+            port=port,
+            workers=args.web_workers,
             env={**os.environ, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0"},
+            cwd=ROOT,
         )
         deadline = time.monotonic() + 60
         while not port_open(port):

@@ -22,7 +22,6 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import database_recreate, database_url  # noqa: E402 - bench/
+from common import (  # noqa: E402 - bench/
+    database_recreate,
+    database_url,
+    free_port,
+    gunicorn_start,
+)
 
 DEFAULT_DATABASE = "brokercrm_bench_webhooks"
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway benchmark secret
@@ -51,12 +55,6 @@ def _letters(number: int) -> str:
         number, digit = divmod(number, 26)
         text = "abcdefghijklmnopqrstuvwxyz"[digit] + text
     return text.capitalize()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(webhooks: int, clients: int) -> list[bytes]:
@@ -233,32 +231,16 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        server = subprocess.Popen(  # noqa: S603 - our own application server
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "brokercrm.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-                "--keep-alive",
-                "30",
-            ],
-            cwd=ROOT,
+        server = gunicorn_start(
+            port=port,
+            workers=args.workers,
             env={
                 **os.environ,
                 "DEBUG": "0",
                 "SECURE_SSL_REDIRECT": "0",
                 "DATABASE_CONN_MAX_AGE": "600",
             },
+            cwd=ROOT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -6,25 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from platforms.tests.factories import client_of
+from portal.tests.pages import signed_in
 from wallets.services import wallet_open
 from wallets.tests.factories import fund
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(profile) -> Client:
-    client_login(profile)
-    browser = Client()
-    answer = browser.post(
-        "/b/eu-brand/login/", {"email": profile.email, "password": CLIENT_PASSWORD}
-    )
-    assert answer.status_code == 302, answer.content
-    return browser
 
 
 @pytest.fixture

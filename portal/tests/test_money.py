@@ -10,11 +10,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from kyc.models import KycFile
 from payments.models import BankAccount, Deposit, DepositAttempt, Withdrawal
 from payments.tests.conftest import (  # noqa: F401 (fixtures)
@@ -26,6 +24,7 @@ from payments.tests.conftest import (  # noqa: F401 (fixtures)
     psp_simulator,
 )
 from payments.tests.test_self_service import OTHER, verified
+from portal.tests.pages import signed_in
 from wallets.models import Hold
 from wallets.services import wallet_open
 from wallets.tests.factories import assert_ledger_sound, fund
@@ -44,16 +43,6 @@ def psp(money_world, request):
     """The PSP simulator answering for the merchant accounts (webhooks go nowhere); the test
     names `psp_simulator` too (usefixtures) so the payments world points at it."""
     configure_simulator(money_world, request.getfixturevalue("psp_simulator"), "http://127.0.0.1:9")
-
-
-def signed_in(profile) -> Client:
-    client_login(profile)
-    browser = Client()
-    answer = browser.post(
-        "/b/eu-brand/login/", {"email": profile.email, "password": CLIENT_PASSWORD}
-    )
-    assert answer.status_code == 302, answer.content
-    return browser
 
 
 def form_key(page) -> str:

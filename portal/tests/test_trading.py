@@ -10,12 +10,11 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
-from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from platforms.models import TradingAccount, TransferQuote
 from platforms.tests.factories import client_of, trading_server
 from platforms.tests.test_client_api import sim_url  # noqa: F401 (fixture)
+from portal.tests.pages import signed_in
 from wallets.models import LedgerAccount
 from wallets.services import fx_rate_record, wallet_open
 from wallets.tests.factories import assert_ledger_sound, fund
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def eu_server(portal_world, request):
     return trading_server(portal_world.eu, "mt5", request.getfixturevalue("sim_url"))
-
-
-def signed_in(profile) -> Client:
-    client_login(profile)
-    browser = Client()
-    answer = browser.post(
-        "/b/eu-brand/login/", {"email": profile.email, "password": CLIENT_PASSWORD}
-    )
-    assert answer.status_code == 302, answer.content
-    return browser
 
 
 def form_key(page, name: str = "key") -> str:
