@@ -4,7 +4,7 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard
+from .views import account, dashboard, registration, verification
 
 app_name = "portal"
 
@@ -19,4 +19,28 @@ urlpatterns = [
     path("reset-password", account.password_reset_confirm, name="password_reset_confirm"),
     path("verify-email", account.verify_email, name="verify_email"),
     path("client/", dashboard.dashboard, name="dashboard"),
+    path("register/", registration.register, name="register"),
+    path("register/done/", registration.register_done, name="register_done"),
+    path("register/<slug:step>/", registration.register_step, name="register_step"),
+    path("client/verification/", verification.verification, name="verification"),
+    path("client/verification/email/", verification.email_resend, name="email_resend"),
+    path("client/verification/consent/", verification.consent_accept, name="consent_accept"),
+    path(
+        "client/verification/questionnaire/",
+        verification.questionnaire,
+        name="kyc_questionnaire",
+    ),
+    path(
+        "client/verification/appropriateness/",
+        verification.appropriateness,
+        name="kyc_appropriateness",
+    ),
+    path("client/verification/upload/<slug:kind>/", verification.upload, name="kyc_upload"),
+    path(
+        "client/verification/documents/<int:document_id>/",
+        verification.kyc_document,
+        name="kyc_document",
+    ),
+    path("client/verification/liveness/", verification.liveness_start, name="kyc_liveness"),
+    path("client/verification/submit/", verification.kyc_submit, name="kyc_submit"),
 ]
