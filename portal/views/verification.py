@@ -571,7 +571,8 @@ def upload(request: HttpRequest, kind: str) -> HttpResponse:
                 issued_on=data.get("issued_on"),
             )
         except ApplicationError as exc:
-            error_on_form(form, exc, "file")
+            side_error = exc.code.startswith("document_side") and "side" in form.fields
+            error_on_form(form, exc, "side" if side_error else "file")
         else:
             messages.success(request, _("Thank you: we have received your document."))
             after = _steps_by_code(kyc_file).get(KIND_STEPS[kind])
