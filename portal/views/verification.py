@@ -247,9 +247,12 @@ def verification(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @client_required
 def email_resend(request: HttpRequest) -> HttpResponse:
+    """Send the verification link again (POST); the overview's link (GET) leads to the page
+    with the button."""
+    if request.method != "POST":
+        return redirect("portal:verification")
     try:
         identity_services.email_verification_send(
             actor=request.client, profile=request.client.profile
