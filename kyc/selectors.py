@@ -91,3 +91,41 @@ def kyc_cleared_profiles() -> QuerySet:
 def client_kyc_file(*, entity_id: int, profile_id: int) -> KycFile | None:
     """The client's own KYC file in their entity, or None before one is opened."""
     return KycFile.objects.in_entity(entity_id).filter(profile_id=profile_id).first()
+
+
+@dataclass(frozen=True)
+class KycAsks:
+    """What the client's entity asks for in its KYC rules now, for a form to offer the right
+    choices (the services still check every answer and upload)."""
+
+    identity_documents: list[str]
+    two_sided_documents: list[str]
+    proof_of_address_types: list[str]  # "*": any of entities.rules.PROOF_OF_ADDRESS_TYPES
+    questionnaire_required: list[str]
+    appropriateness_questions: list[str]  # empty where the entity asks for no test
+
+
+def client_kyc_asks(*, profile: ClientProfile) -> KycAsks:
+    """The KYC rules in force for this client's entity and residence country."""
+    from .models import TWO_SIDED_DOCUMENTS
+    from .services.common import _kyc_rules
+
+    rules, _reference = _kyc_rules(profile, timezone.now())
+    test = rules["appropriateness"]
+    identity = list(rules["identity_documents"])
+    return KycAsks(
+        identity_documents=identity,
+        two_sided_documents=[doc for doc in identity if doc in TWO_SIDED_DOCUMENTS],
+        proof_of_address_types=list(rules["proof_of_address_types"]),
+        questionnaire_required=list(rules["questionnaire_required"]),
+        appropriateness_questions=[] if test["mode"] == "off" else list(test["questions"]),
+    )
+
+
+def step_reviewer_note(step: Any) -> str:
+    """A reviewer's own words on a step sent back (empty when only the reason's standard
+    text stands there, which a page shows in the reader's language by its code)."""
+    from .models import REVISION_REASONS
+
+    reason = getattr(step, "reason", "") or ""
+    return "" if reason == REVISION_REASONS.get(getattr(step, "reason_code", ""), "") else reason

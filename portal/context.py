@@ -14,6 +14,7 @@ from entities.selectors import risk_warning
 
 MENU = (
     ("portal:dashboard", _("Overview")),
+    ("portal:verification", _("Verification")),
     ("portal:deposit", _("Deposit")),
     ("portal:withdraw", _("Withdraw")),
     ("portal:transfer", _("Transfer")),

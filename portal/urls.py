@@ -4,7 +4,16 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard, history, money, trading, two_factor
+from .views import (
+    account,
+    dashboard,
+    history,
+    money,
+    registration,
+    trading,
+    two_factor,
+    verification,
+)
 
 app_name = "portal"
 
@@ -29,4 +38,28 @@ urlpatterns = [
     path("client/accounts/", trading.accounts, name="accounts"),
     path("client/accounts/<int:account_id>/", trading.account, name="account"),
     path("client/history/", history.history, name="history"),
+    path("register/", registration.register, name="register"),
+    path("register/done/", registration.register_done, name="register_done"),
+    path("register/<slug:step>/", registration.register_step, name="register_step"),
+    path("client/verification/", verification.verification, name="verification"),
+    path("client/verification/email/", verification.email_resend, name="email_resend"),
+    path("client/verification/consent/", verification.consent_accept, name="consent_accept"),
+    path(
+        "client/verification/questionnaire/",
+        verification.questionnaire,
+        name="kyc_questionnaire",
+    ),
+    path(
+        "client/verification/appropriateness/",
+        verification.appropriateness,
+        name="kyc_appropriateness",
+    ),
+    path("client/verification/upload/<slug:kind>/", verification.upload, name="kyc_upload"),
+    path(
+        "client/verification/documents/<int:document_id>/",
+        verification.kyc_document,
+        name="kyc_document",
+    ),
+    path("client/verification/liveness/", verification.liveness_start, name="kyc_liveness"),
+    path("client/verification/submit/", verification.kyc_submit, name="kyc_submit"),
 ]

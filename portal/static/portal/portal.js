@@ -7,3 +7,32 @@ document.addEventListener("change", (event) => {
     target.form.requestSubmit();
   }
 });
+
+// Registration and verification: a preview of the photo chosen for an upload, before it is
+// sent (img-src allows blob:). A PDF shows its name only.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.dataset.preview) {
+    return;
+  }
+  const figure = document.getElementById(input.dataset.preview);
+  if (!figure) return;
+  const image = figure.querySelector("img");
+  const caption = figure.querySelector("figcaption");
+  if (image.dataset.url) URL.revokeObjectURL(image.dataset.url);
+  const file = input.files && input.files[0];
+  if (!file) {
+    figure.hidden = true;
+    return;
+  }
+  caption.textContent = file.name;
+  if (file.type.startsWith("image/")) {
+    image.dataset.url = URL.createObjectURL(file);
+    image.src = image.dataset.url;
+    image.hidden = false;
+  } else {
+    image.removeAttribute("src");
+    image.hidden = true;
+  }
+  figure.hidden = false;
+});
