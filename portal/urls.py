@@ -4,7 +4,7 @@ the prefix before these patterns are matched). The e-mail links' paths (/verify-
 
 from django.urls import path
 
-from .views import account, dashboard, two_factor
+from .views import account, dashboard, documents, ib, notifications, profile, two_factor
 
 app_name = "portal"
 
@@ -22,4 +22,19 @@ urlpatterns = [
     path("client/", dashboard.dashboard, name="dashboard"),
     path("client/security/two-step/", two_factor.two_factor_page, name="two_factor"),
     path("client/security/two-step/start/", two_factor.two_factor_start, name="two_factor_start"),
+    path("client/profile/", profile.profile, name="profile"),
+    path("client/profile/contact/", profile.contact, name="profile_contact"),
+    path("client/profile/password/", profile.password, name="profile_password"),
+    path("client/profile/sessions/end/", profile.sessions_end, name="profile_sessions_end"),
+    path("client/documents/", documents.documents, name="documents"),
+    path("client/documents/<int:document_id>/", documents.document, name="document"),
+    path("client/documents/<int:document_id>/accept/", documents.accept, name="document_accept"),
+    path("client/notifications/", notifications.notifications, name="notifications"),
+    path(
+        "client/notifications/<int:notification_id>/read/",
+        notifications.read,
+        name="notification_read",
+    ),
+    path("client/notifications/read-all/", notifications.read_all, name="notifications_read_all"),
+    path("client/ib/", ib.ib_area, name="ib"),
 ]
