@@ -7,9 +7,15 @@ import pytest
 
 from entities.tests.factories import publish_document, publish_documents
 from identity.selectors import profile_documents, profile_get
-from portal.tests.test_profile import audit_rows, eu_client, signed_in_browser  # noqa: F401
+from portal.tests.test_profile import audit_rows, ivan, signed_in_browser
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eu_client(portal_world):
+    return ivan(portal_world)
+
 
 DOCUMENTS = "/b/eu-brand/client/documents/"
 

@@ -14,9 +14,15 @@ from brokercrm.notifications.tests.helpers import told
 from identity.tests.factories import register
 from kyc import events as kyc_events
 from payments import events as payment_events
-from portal.tests.test_profile import eu_client, signed_in_browser  # noqa: F401
+from portal.tests.test_profile import ivan, signed_in_browser
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eu_client(portal_world):
+    return ivan(portal_world)
+
 
 NOTIFICATIONS = "/b/eu-brand/client/notifications/"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

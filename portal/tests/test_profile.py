@@ -23,11 +23,16 @@ SESSIONS_END = "/b/eu-brand/client/profile/sessions/end/"
 NEW_PASSWORD = "amber-walrus-morning-77"
 
 
-@pytest.fixture
-def eu_client(portal_world):
-    profile = register(portal_world.eu_brand, email=EMAIL).profile
+def ivan(world):
+    """Ivan Petrov, an EU client with a login (he signs in with `signed_in_browser`)."""
+    profile = register(world.eu_brand, email=EMAIL).profile
     client_login(profile)
     return profile
+
+
+@pytest.fixture
+def eu_client(portal_world):
+    return ivan(portal_world)
 
 
 def audit_rows():

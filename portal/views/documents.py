@@ -29,7 +29,7 @@ def _row(standing: Any) -> dict[str, Any]:
     document = standing.document
     return {
         "id": document.pk,
-        "kind": KIND_TEXT.get(document.kind, document.kind),
+        "kind": str(KIND_TEXT.get(document.kind, document.kind)),
         "title": document.title,
         "version": document.version,
         "published_at": document.published_at,

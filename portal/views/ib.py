@@ -26,17 +26,12 @@ from ib.selectors import ib_partner_of_client, ib_statement, ib_statement_csv
 
 from ..qr import qr_svg
 from .common import client_required, money_text, not_found
+from .profile import PROFILE_STATUS_TEXT
 
 PAGE_SIZE = 50
 # The longest period one statement covers (a page, not a report run).
 MAX_PERIOD_DAYS = 366
 
-STATUS_TEXT = {
-    "pending": gettext_lazy("Being checked"),
-    "active": gettext_lazy("Active"),
-    "restricted": gettext_lazy("Restricted"),
-    "closed": gettext_lazy("Closed"),
-}
 SOURCE_TEXT = {
     "referral": gettext_lazy("Your referral code"),
     "manager": gettext_lazy("Assigned to you"),
@@ -147,7 +142,7 @@ def ib_area(request: HttpRequest) -> HttpResponse:
             "referred": [
                 {
                     **row,
-                    "status_text": STATUS_TEXT.get(row["status"], row["status"]),
+                    "status_text": PROFILE_STATUS_TEXT.get(row["status"], row["status"]),
                     "source_text": SOURCE_TEXT.get(row["source"], row["source"]),
                 }
                 for row in referred

@@ -46,6 +46,8 @@ _FIELD_OF_CODE = {
     "language_unknown": "language",
 }
 PROFILE_STATUS_TEXT = {
+    "lead": gettext_lazy("Registering"),
+    "applicant": gettext_lazy("Verification not finished"),
     "pending": gettext_lazy("Being checked"),
     "active": gettext_lazy("Active"),
     "restricted": gettext_lazy("Restricted"),
