@@ -29,6 +29,11 @@ def ib_partner_of_profile(*, profile_id: int) -> IbPartner | None:
     return IbPartner.objects.unscoped().filter(profile_id=profile_id).first()
 
 
+def ib_partner_of_client(*, entity_id: int, profile_id: int) -> IbPartner | None:
+    """The IB partner the client is in their entity, or None (the portal's IB pages)."""
+    return IbPartner.objects.in_entity(entity_id).filter(profile_id=profile_id).first()
+
+
 def ib_statement(*, ib: IbPartner, date_from: dt.datetime, date_to: dt.datetime) -> dict[str, Any]:
     """Every line of the IB's deals in [date_from, date_to): deal, lots, plan version, tier,
     amount; totals, and what the ledger paid into the IB's wallet for those lines."""

@@ -10,7 +10,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from brokercrm.notifications.services import unread_count
 from entities.selectors import risk_warning
+from ib.selectors import ib_partner_of_client
 
 MENU = (
     ("portal:dashboard", _("Overview")),
@@ -23,7 +25,10 @@ MENU = (
     ("portal:documents", _("Documents")),
     ("portal:notifications", _("Notifications")),
     ("portal:profile", _("Profile and security")),
+    ("portal:ib", _("Partner area")),
 )
+# Entries shown only to some clients: the IB area to the entity's introducing brokers.
+PARTNERS_ONLY = frozenset({"portal:ib"})
 
 
 def portal_entity(request: HttpRequest) -> Any:
@@ -43,13 +48,20 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     client = request.client
     menu = []
     if client is not None:
+        profile = client.profile
         here = request.resolver_match.view_name if request.resolver_match else ""
+        partner = ib_partner_of_client(entity_id=profile.entity_id, profile_id=profile.pk)
         for name, label in MENU:
+            if name in PARTNERS_ONLY and partner is None:
+                continue
             try:
                 url = reverse(name)
             except NoReverseMatch:  # a part of the portal that is not installed
                 continue
-            menu.append({"url": url, "label": label, "current": name == here})
+            item = {"url": url, "label": label, "current": name == here}
+            if name == "portal:notifications":
+                item["badge"] = unread_count(entity_id=profile.entity_id, profile_id=profile.pk)
+            menu.append(item)
     theme = brand.theme or {}
     return {
         "brand": brand,

@@ -99,3 +99,19 @@ def client_logout_everywhere(*, token: Any) -> int:
             after={"sessions_ended": ended},
         )
     return ended
+
+
+def client_logout_elsewhere(*, token: Any) -> int:
+    """End every other token of the login that holds `token`; this one stays signed in.
+    Audited; returns how many ended."""
+    user = token.user
+    with transaction.atomic(durable=True):
+        ended = client_tokens_end(user=user, keep=token)
+        audit_record(
+            actor=user,
+            action="access.client_logged_out_elsewhere",
+            entity=_entity_of(user),
+            obj=user,
+            after={"sessions_ended": ended},
+        )
+    return ended

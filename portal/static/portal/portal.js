@@ -36,3 +36,14 @@ document.addEventListener("change", (event) => {
   }
   figure.hidden = false;
 });
+
+// A referral link's "Copy" button (data-copy: the text; data-copied: what the button says then).
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+  if (!button || !navigator.clipboard) return;
+  navigator.clipboard.writeText(button.getAttribute("data-copy")).then(() => {
+    const label = button.textContent;
+    button.textContent = button.getAttribute("data-copied") || label;
+    setTimeout(() => { button.textContent = label; }, 2000);
+  });
+});
