@@ -8,12 +8,12 @@ from .accounts import (
     trading_account_status_set,
     trading_accounts_pending_resolve,
 )
+from .client_transfer_runs import transfer_execute
 from .client_transfers import (
     Endpoint,
     QuoteExpired,
     QuoteUsed,
     TransferRefused,
-    transfer_execute,
     transfer_quote_create,
 )
 from .common import (
