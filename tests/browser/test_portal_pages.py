@@ -86,3 +86,43 @@ def test_the_money_pages_of_a_funded_client(
         response = page.goto(f"{base}{path}")
         assert response.status == 200, path
         check_page(page, f"{name}-{language}", csp)
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_account_pages_of_a_partner(page, live_server, kyc_world, language):  # noqa: F811
+    from brokercrm.gate import SYSTEM
+    from entities.tests.factories import publish_documents
+    from ib.services import ib_partner_create
+    from ib.tests.factories import plan_of
+    from ib.tests.test_self_service import referred_client
+
+    publish_documents(kyc_world.eu)
+    profile = register(kyc_world.eu_brand).profile
+    client_login(profile)
+    partner = ib_partner_create(
+        actor=SYSTEM, profile=profile, name="Ivan's desk", plan=plan_of(kyc_world.eu, split=[100])
+    )
+    referred_client(partner, kyc_world.eu_brand)
+    csp = watch_csp(page)
+    base = f"{live_server.url}/b/{profile.brand.code}"
+    client_sign_in(page, base, profile.email, CLIENT_PASSWORD)
+    if language != "en":
+        page.locator("#language-select").select_option(language)
+        page.wait_for_load_state()
+    for path, name in (
+        ("/client/profile/", "profile"),
+        ("/client/security/two-step/", "two-step"),
+        ("/client/documents/", "documents"),
+        ("/client/notifications/", "notifications"),
+        ("/client/ib/", "partner-area"),
+        ("/client/verification/", "verification"),
+    ):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200, path
+        check_page(page, f"{name}-{language}", csp)
+    # Setting up the authenticator app shows its QR code.
+    page.goto(f"{base}/client/security/two-step/")
+    with page.expect_navigation():
+        page.locator("main form[action$='/start/'] button[type=submit]").click()
+    assert page.locator("main svg.qr").count() == 1
+    check_page(page, f"two-step-setup-{language}", csp)
