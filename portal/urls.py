@@ -17,6 +17,8 @@ from .views import (
     trading,
     two_factor,
     verification,
+    verification_answers,
+    verification_uploads,
 )
 
 app_name = "portal"
@@ -50,18 +52,18 @@ urlpatterns = [
     path("client/verification/consent/", verification.consent_accept, name="consent_accept"),
     path(
         "client/verification/questionnaire/",
-        verification.questionnaire,
+        verification_answers.questionnaire,
         name="kyc_questionnaire",
     ),
     path(
         "client/verification/appropriateness/",
-        verification.appropriateness,
+        verification_answers.appropriateness,
         name="kyc_appropriateness",
     ),
-    path("client/verification/upload/<slug:kind>/", verification.upload, name="kyc_upload"),
+    path("client/verification/upload/<slug:kind>/", verification_uploads.upload, name="kyc_upload"),
     path(
         "client/verification/documents/<int:document_id>/",
-        verification.kyc_document,
+        verification_uploads.kyc_document,
         name="kyc_document",
     ),
     path("client/verification/liveness/", verification.liveness_start, name="kyc_liveness"),
