@@ -239,7 +239,7 @@ def test_the_cooling_off_block_says_when_it_ends(money_world, settings):
         "bank_account_missing",
     ]
     assert "Your first withdrawal is possible after the waiting period" in text
-    assert f"Possible from {date_format(until, 'DATETIME_FORMAT')}." in text
+    assert f"Possible from {date_format(until, 'DATETIME_FORMAT')}</strong>" in text
 
 
 def test_bank_accounts_are_added_in_my_name_and_shown_waiting_for_finance(money_world):
