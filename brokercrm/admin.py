@@ -16,6 +16,7 @@ from django.forms import ModelForm
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 
+from brokercrm import audit_actions
 from brokercrm.api.base import scoped
 from brokercrm.auditing import audit as audit_record
 from brokercrm.errors import ApplicationError
@@ -168,7 +169,9 @@ class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
             obj.save()
             audit_record(
                 actor=request.user,
-                action=f"admin.{self.model._meta.label_lower}.{'changed' if change else 'created'}",
+                action=audit_actions.admin_row(
+                    self.model._meta.label_lower, "changed" if change else "created"
+                ),
                 entity=_entity_id_of(obj),
                 obj=obj,
                 before=before,
@@ -181,7 +184,7 @@ class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
         with transaction.atomic(durable=True):
             audit_record(
                 actor=request.user,
-                action=f"admin.{self.model._meta.label_lower}.deleted",
+                action=audit_actions.admin_row(self.model._meta.label_lower, "deleted"),
                 entity=_entity_id_of(obj),
                 obj=obj,
                 before=snapshot(obj),

@@ -19,6 +19,7 @@ from brokercrm.gate import is_system, require, require_superuser
 from brokercrm.masking import snapshot
 from brokercrm.reference import COUNTRIES, CURRENCY_MINOR_UNITS
 
+from . import audit_actions as actions
 from .models import Brand, CountryRoute, Desk, LegalDocument, LegalEntity, RuleSet
 from .rules import ENTITY_WIDE_KINDS, SCHEMAS, validate_rule_document
 
@@ -60,7 +61,7 @@ def entity_create(*, actor: Any, reason: str = "", **fields: Any) -> LegalEntity
         entity_grants_sync()
         audit_record(
             actor=actor,
-            action="entities.entity_created",
+            action=actions.ENTITY_CREATED,
             entity=entity,
             obj=entity,
             after=snapshot(entity),
@@ -96,7 +97,7 @@ def entity_update(
         entity.save()
         audit_record(
             actor=actor,
-            action="entities.entity_updated",
+            action=actions.ENTITY_UPDATED,
             entity=entity,
             obj=entity,
             before=before,
@@ -135,7 +136,7 @@ def brand_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields:
     return _save_owned(
         actor=actor,
         instance=brand,
-        action="entities.brand_created",
+        action=actions.BRAND_CREATED,
         before=None,
         reason=reason,
     )
@@ -151,7 +152,7 @@ def brand_update(*, actor: Any, brand: Brand, reason: str = "", **changes: Any) 
     return _save_owned(
         actor=actor,
         instance=brand,
-        action="entities.brand_updated",
+        action=actions.BRAND_UPDATED,
         before=before,
         reason=reason,
     )
@@ -167,7 +168,7 @@ def desk_create(*, actor: Any, entity: LegalEntity, reason: str = "", **fields: 
     return _save_owned(
         actor=actor,
         instance=desk,
-        action="entities.desk_created",
+        action=actions.DESK_CREATED,
         before=None,
         reason=reason,
     )
@@ -200,7 +201,7 @@ def country_route_set(
         return _save_owned(
             actor=actor,
             instance=route,
-            action="entities.country_route_set",
+            action=actions.COUNTRY_ROUTE_SET,
             before=before,
             reason=reason,
         )
@@ -269,7 +270,7 @@ def ruleset_publish(
         )
         audit_record(
             actor=actor,
-            action="entities.ruleset_published",
+            action=actions.RULESET_PUBLISHED,
             entity=entity,
             obj=ruleset,
             after={
@@ -330,7 +331,7 @@ def legal_document_publish(
         document.save()
         audit_record(
             actor=actor,
-            action="entities.legal_document_published",
+            action=actions.LEGAL_DOCUMENT_PUBLISHED,
             entity=entity,
             obj=document,
             after={

@@ -31,6 +31,7 @@ from kyc.events import DOCUMENT_REQUESTED, KYC_APPROVED
 from platforms import demo as platforms_demo
 from platforms.selectors import deals_after
 
+from . import audit_actions as actions
 from . import services
 from .models import (
     CommissionLine,
@@ -173,7 +174,7 @@ def _plan(entity: Any, since: dt.datetime) -> RebatePlan:
         audit_record(
             actor=None,
             actor_label=LABEL,
-            action="ib.programme_created",
+            action=actions.PROGRAMME_CREATED,
             entity=entity.pk,
             obj=programme,
             after={"max_depth": programme.max_depth},

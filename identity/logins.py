@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from brokercrm.accounts import audit_actions as access_actions
 from brokercrm.accounts.models import ClientToken, User
 from brokercrm.accounts.tokens import client_token_issue, client_token_ttl, client_tokens_end
 from brokercrm.context import current as current_request
@@ -165,7 +166,7 @@ def client_login_create(*, actor: Any, profile: Any, password: str) -> User:
             user = client_login_add(profile=profile, password=password)
             audit_record(
                 actor=actor,
-                action="access.client_login_created",
+                action=access_actions.CLIENT_LOGIN_CREATED,
                 entity=profile.entity_id,
                 obj=user,
                 after={"user_id": user.pk, "profile_id": profile.pk},
@@ -202,7 +203,7 @@ def client_sessions_end(*, actor: Any, profile: Any, reason: str) -> int:
         ended = client_tokens_end(user=user)
         audit_record(
             actor=actor,
-            action="access.client_sessions_ended",
+            action=access_actions.CLIENT_SESSIONS_ENDED,
             entity=profile.entity_id,
             obj=user,
             after={"sessions_ended": ended, "reason": reason.strip()[:500]},
@@ -388,7 +389,7 @@ def _token_issued(user: User) -> ClientToken:
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit_record(
             actor=user,
-            action="access.client_token_issued",
+            action=access_actions.CLIENT_TOKEN_ISSUED,
             entity=user.profile.entity_id,
             obj=user,
             after={"profile_id": user.profile_id},

@@ -20,6 +20,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import audit_record
+from brokercrm.accounts import audit_actions as access_actions
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.gate import is_client, require
 
@@ -121,7 +122,7 @@ def client_totp_confirm(*, actor: Any, code: Any) -> Any:
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         audit_record(
             actor=user,
-            action="access.client_second_factor_on",
+            action=access_actions.CLIENT_SECOND_FACTOR_ON,
             entity=user.profile.entity_id,
             obj=user,
         )
@@ -145,7 +146,7 @@ def client_totp_disable(*, actor: Any, code: Any) -> None:
         TOTPDevice.objects.filter(user=user).delete()
         audit_record(
             actor=user,
-            action="access.client_second_factor_off",
+            action=access_actions.CLIENT_SECOND_FACTOR_OFF,
             entity=user.profile.entity_id,
             obj=user,
         )

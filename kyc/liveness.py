@@ -19,6 +19,8 @@ from django.utils import timezone
 from brokercrm.errors import ApplicationError
 from brokercrm.httpjson import UpstreamError, json_request
 
+from . import audit_actions as actions
+
 
 class LivenessVendorError(ApplicationError):
     code = "liveness_vendor_error"
@@ -205,7 +207,7 @@ def liveness_result_record(
         audit_record(
             actor=None,
             actor_label=f"vendor:{check.provider}",
-            action="kyc.liveness_answered",
+            action=actions.LIVENESS_ANSWERED,
             entity=check.entity_id,
             obj=check,
             after={"result": check.result, "session_id": session_id, "score": score},
@@ -243,7 +245,7 @@ def liveness_overdue_sweep(*, now: datetime | None = None) -> int:
             audit_record(
                 actor=None,
                 actor_label="system:liveness_overdue",
-                action="kyc.liveness_overdue",
+                action=actions.LIVENESS_OVERDUE,
                 entity=check.entity_id,
                 obj=check,
                 after={"result": check.result},

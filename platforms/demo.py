@@ -29,6 +29,7 @@ from brokercrm.httpjson import UpstreamError, json_request
 from brokercrm.simulators import start_in_thread
 from identity.demo import demo_profile
 
+from . import audit_actions as actions
 from .models import Deal, GroupMapping, TradingAccount, TradingEvent, TradingServer, TransferQuote
 from .selectors import DEAL_IMPORT_LOCK
 from .services import (
@@ -111,7 +112,11 @@ def demo_trading_servers(entities: dict[str, Any], *, base_url: str | None = Non
             server = TradingServer.objects.create(
                 entity=entity, name=name, kind=kind, base_url=base_url, server_name=server_name
             )
-            _audit(server, {"server": server_name, "kind": kind, "base_url": base_url})
+            _audit(
+                server,
+                actions.TRADINGSERVER_CREATED,
+                {"server": server_name, "kind": kind, "base_url": base_url},
+            )
         for account_type, currency, group in mappings:
             exists = (
                 GroupMapping.objects.in_entity(entity)
@@ -127,15 +132,19 @@ def demo_trading_servers(entities: dict[str, Any], *, base_url: str | None = Non
                     group=group,
                 )
                 _audit(
-                    mapping, {"account_type": account_type, "currency": currency, "group": group}
+                    mapping,
+                    actions.GROUPMAPPING_CREATED,
+                    {"account_type": account_type, "currency": currency, "group": group},
                 )
 
 
-def _audit(obj: Any, after: dict[str, Any], *, label: str = "system:seed_demo") -> None:
+def _audit(
+    obj: Any, action: str, after: dict[str, Any], *, label: str = "system:seed_demo"
+) -> None:
     audit_record(
         actor=None,
         actor_label=label,
-        action=f"platforms.{obj._meta.model_name}_created",
+        action=action,
         entity=obj.entity_id,
         obj=obj,
         after=after,
@@ -228,6 +237,7 @@ def _account(
     )
     _audit(
         account,
+        actions.TRADINGACCOUNT_CREATED,
         {"login": login, "server": server.server_name, "status": account.status},
         label=HISTORY_LABEL,
     )

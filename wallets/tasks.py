@@ -5,6 +5,7 @@ from django.db import transaction
 
 from audit.services import audit_record
 
+from . import audit_actions as actions
 from .selectors import ledger_imbalance, ledger_reconcile
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def ledger_reconcile_all() -> dict[str, int]:
             audit_record(
                 actor=None,
                 actor_label="system:ledger_reconcile",
-                action="wallets.reconciliation_failed",
+                action=actions.RECONCILIATION_FAILED,
                 after={
                     "differences": [
                         {

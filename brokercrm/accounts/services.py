@@ -23,6 +23,7 @@ from brokercrm.errors import (
 from brokercrm.gate import is_system, require, require_superuser
 from brokercrm.scoping import forget_scopes
 
+from . import audit_actions as actions
 from .models import Role, RoleGrant, User
 from .roles import ROLE_DEFINITIONS, SCOPED_APPS, oversight_allows
 
@@ -244,7 +245,7 @@ def role_grant(
             user_grants_sync(user)
             audit_record(
                 actor=actor,
-                action="access.role_granted",
+                action=actions.ROLE_GRANTED,
                 entity=entity,
                 obj=grant,
                 after=_grant_snapshot(grant),
@@ -277,7 +278,7 @@ def role_revoke(*, actor: Any, grant: RoleGrant, reason: str = "") -> RoleGrant:
         user_grants_sync(grant.user)
         audit_record(
             actor=actor,
-            action="access.role_revoked",
+            action=actions.ROLE_REVOKED,
             entity=grant.entity_id,
             obj=grant,
             before=before,

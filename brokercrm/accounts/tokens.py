@@ -20,6 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from brokercrm.auditing import audit as audit_record
 
+from . import audit_actions as actions
 from .models import ClientToken, User
 
 
@@ -66,7 +67,7 @@ def client_token_revoke(*, token: Any) -> None:
         type(token).objects.filter(pk=token.pk).delete()
         audit_record(
             actor=user,
-            action="access.client_token_revoked",
+            action=actions.CLIENT_TOKEN_REVOKED,
             entity=_entity_of(user),
             obj=user,
         )
@@ -93,7 +94,7 @@ def client_logout_everywhere(*, token: Any) -> int:
         ended = client_tokens_end(user=user)
         audit_record(
             actor=user,
-            action="access.client_logged_out_everywhere",
+            action=actions.CLIENT_LOGGED_OUT_EVERYWHERE,
             entity=_entity_of(user),
             obj=user,
             after={"sessions_ended": ended},
@@ -109,7 +110,7 @@ def client_logout_elsewhere(*, token: Any) -> int:
         ended = client_tokens_end(user=user, keep=token)
         audit_record(
             actor=user,
-            action="access.client_logged_out_elsewhere",
+            action=actions.CLIENT_LOGGED_OUT_ELSEWHERE,
             entity=_entity_of(user),
             obj=user,
             after={"sessions_ended": ended},

@@ -27,6 +27,7 @@ from brokercrm.auditing import audit
 from brokercrm.errors import ValidationFailed
 from brokercrm.gate import is_system, require_superuser
 
+from . import audit_actions as actions
 from .models import Delivery, Event
 from .registry import EventType, subscriber, subscribers
 
@@ -173,7 +174,7 @@ def delivery_replay(*, actor: Any, delivery: Delivery, reason: str) -> Delivery:
         delivery.save(update_fields=["status", "attempts", "due_at"])
         audit(
             actor=actor,
-            action="events.delivery_replayed",
+            action=actions.DELIVERY_REPLAYED,
             entity=delivery.event.entity_id,
             obj=delivery,
             before={"status": Delivery.Status.PARKED, "last_error": delivery.last_error},

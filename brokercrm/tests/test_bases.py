@@ -59,3 +59,30 @@ def test_admin_saves_are_not_wrapped_in_an_outer_transaction(transactional_db, m
     model_admin = admin.site._registry[Brand]
     assert getattr(model_admin, view)(request, "1") == "page"
     assert seen == [False]
+
+
+def test_admin_saves_and_deletes_are_audited_by_model_and_verb(db, django_user_model):
+    from django.test import RequestFactory
+
+    from audit.models import AuditEvent
+    from entities.models import Desk
+    from entities.tests.factories import DeskFactory
+
+    staff = django_user_model.objects.create_superuser("ops", password="x")
+    request = RequestFactory().post("/admin/")
+    request.user = staff
+    desks = ScopedAdmin(Desk, admin.site)  # the base's own save and delete
+    desk = DeskFactory.build(entity=DeskFactory().entity)
+    desks.save_model(request, desk, form=None, change=False)
+    desk.name = "Renamed"
+    desks.save_model(request, desk, form=None, change=True)
+    desk_id = str(desk.pk)
+    desks.delete_model(request, desk)
+    recorded = list(
+        AuditEvent.objects.filter(actor=staff).order_by("seq").values_list("action", "object_id")
+    )
+    assert recorded == [
+        ("admin.entities.desk.created", desk_id),
+        ("admin.entities.desk.changed", desk_id),
+        ("admin.entities.desk.deleted", desk_id),
+    ]

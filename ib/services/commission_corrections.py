@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ValidationFailed
 from brokercrm.gate import require
+from ib import audit_actions as actions
 from ib.models import CommissionLine, CommissionRun, RebatePlanVersion
 from ib.services.commissions import _LINE_COLUMNS, _LINES_SELECT, _lines_lock, _one_line_each
 from ib.services.plans import _rates_create, _split_checked
@@ -104,7 +105,7 @@ def rebate_plan_correct(
         run.save(update_fields=["lines_created", "finished_at"])
         audit_record(
             actor=actor,
-            action="ib.plan_correct",
+            action=actions.PLAN_CORRECT,
             entity=version.entity_id,
             obj=correction,
             before={"version": version.pk},

@@ -13,6 +13,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import is_system, require
 from brokercrm.scoping import scope_for
+from ib import audit_actions as actions
 from ib.models import IbPartner, IbProgramme, RebatePlan, ReferralReview
 from ib.services.partners import ib_plan_period_set, ib_reattribute, period_close
 
@@ -68,7 +69,7 @@ def ib_partner_update(
         ib.save(update_fields=["plan", "status"])
         audit_record(
             actor=actor,
-            action="ib.partner_update",
+            action=actions.PARTNER_UPDATE,
             entity=ib.entity_id,
             obj=ib,
             before=before,
@@ -116,7 +117,7 @@ def ib_programme_set(
         )
         audit_record(
             actor=actor,
-            action="ib.programme_set",
+            action=actions.PROGRAMME_SET,
             entity=entity_id,
             obj=programme,
             before=before,
@@ -175,7 +176,7 @@ def referral_review_resolve(
         )
         audit_record(
             actor=actor,
-            action="ib.referral_review_resolve",
+            action=actions.REFERRAL_REVIEW_RESOLVE,
             entity=review.entity_id,
             obj=review,
             before={"status": ReferralReview.Status.OPEN},
@@ -199,7 +200,7 @@ def commission_run_request(*, actor: Any) -> None:
 
     with transaction.atomic(durable=True):
         audit_record(
-            actor=actor, action="ib.commission_run_request", object_type="ib.CommissionRun"
+            actor=actor, action=actions.COMMISSION_RUN_REQUEST, object_type="ib.CommissionRun"
         )
         # A broker that is down must not turn a committed, audited request into a 500.
         transaction.on_commit(commission_batch_run_task.delay, robust=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import NotFound, ValidationFailed
 from brokercrm.gate import is_client, is_system, require
+from ib import audit_actions as actions
 from ib.models import (
     IbAssignment,
     IbClosure,
@@ -54,7 +55,7 @@ def ib_partner_create(
         )
         if plan is not None:
             ib_plan_period_set(ib, plan, EPOCH)
-        audit_record(actor=actor, action="ib.partner_create", entity=ib.entity_id, obj=ib)
+        audit_record(actor=actor, action=actions.PARTNER_CREATE, entity=ib.entity_id, obj=ib)
     return ib
 
 
@@ -122,7 +123,7 @@ def referral_code_create(*, actor: Any, ib: IbPartner, brand: Any, code: str) ->
                 )
         except IntegrityError as exc:  # taken by a concurrent request
             raise taken from exc
-        audit_record(actor=actor, action="ib.code_create", entity=ib.entity_id, obj=referral)
+        audit_record(actor=actor, action=actions.CODE_CREATE, entity=ib.entity_id, obj=referral)
     return referral
 
 
@@ -155,7 +156,7 @@ def referral_attribute(
             )
             audit_record(
                 actor=None,
-                action="ib.referral_rejected",
+                action=actions.REFERRAL_REJECTED,
                 entity=profile.entity_id,
                 obj=profile,
                 after={"code": code, "reason": reason},
@@ -173,7 +174,7 @@ def referral_attribute(
             code=referral,
         )
         audit_record(
-            actor=None, action="ib.referral_attribute", entity=profile.entity_id, obj=assignment
+            actor=None, action=actions.REFERRAL_ATTRIBUTE, entity=profile.entity_id, obj=assignment
         )
     return assignment
 
@@ -218,7 +219,7 @@ def ib_reattribute(
         )
         audit_record(
             actor=actor,
-            action="ib.reattribute",
+            action=actions.REATTRIBUTE,
             entity=profile.entity_id,
             obj=assignment,
             before=before,
@@ -299,7 +300,7 @@ def ib_parent_set(
                 cursor.execute(_CLOSURE_ADD, {**params, "parent": parent.pk})
         audit_record(
             actor=actor,
-            action="ib.parent_set",
+            action=actions.PARENT_SET,
             entity=ib.entity_id,
             obj=link,
             before={"parent": current.parent_id} if current else None,

@@ -13,6 +13,7 @@ from audit.services import audit_record
 from brokercrm.errors import ValidationFailed
 from brokercrm.gate import require
 from entities.selectors import wallet_currencies
+from ib import audit_actions as actions
 from ib.models import RebatePlan, RebatePlanVersion, RebateRate
 from platforms.selectors import servers_of_entity
 
@@ -39,7 +40,7 @@ def rebate_plan_create(*, actor: Any, entity: Any, name: str, currency: str) -> 
                 )
         except IntegrityError as exc:  # created by a concurrent request
             raise taken from exc
-        audit_record(actor=actor, action="ib.plan_create", entity=entity_id, obj=plan)
+        audit_record(actor=actor, action=actions.PLAN_CREATE, entity=entity_id, obj=plan)
     return plan
 
 
@@ -209,5 +210,5 @@ def rebate_plan_publish(
             min_holding_seconds=min_holding_seconds,
         )
         _rates_create(version, rates)
-        audit_record(actor=actor, action="ib.plan_publish", entity=plan.entity_id, obj=version)
+        audit_record(actor=actor, action=actions.PLAN_PUBLISH, entity=plan.entity_id, obj=version)
     return version

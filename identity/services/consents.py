@@ -14,6 +14,7 @@ from brokercrm.errors import NotFound, ValidationFailed
 from brokercrm.gate import require
 from entities.selectors import legal_document_of_entity, legal_documents_current
 
+from .. import audit_actions as actions
 from ..models import ClientProfile, Consent
 
 CLIENT_AGREEMENT = "client_agreement"
@@ -65,7 +66,7 @@ def consent_accept(
                 locked.save(update_fields=["agreement_version", "updated_at"])
             audit_record(
                 actor=actor,
-                action="identity.consent_accepted",
+                action=actions.CONSENT_ACCEPTED,
                 entity=locked.entity_id,
                 obj=locked,
                 after={

@@ -12,6 +12,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import authorised_by_caller, require
 
+from .. import audit_actions as actions
 from ..models import RISK_ORDER, ClientProfile, DuplicateCase, MatchKey, Person, PersonMerge
 from .common import FLAG_FIELDS, _flags
 
@@ -94,7 +95,7 @@ def person_merge(
         merged.save(update_fields=["status", "merged_into", "updated_at"])
         audit_record(
             actor=actor,
-            action="identity.person_merged",
+            action=actions.PERSON_MERGED,
             entity=case.entity_id if case else None,
             obj=record,
             before={"survivor": record.survivor_before, "merged": record.merged_before},
@@ -157,7 +158,7 @@ def person_unmerge(*, actor: Any, merge: PersonMerge, reason: str = "") -> Perso
             )
         audit_record(
             actor=actor,
-            action="identity.person_unmerged",
+            action=actions.PERSON_UNMERGED,
             entity=case_entity,
             obj=merge,
             after={

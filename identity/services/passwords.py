@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from audit.services import audit_record
+from brokercrm.accounts import audit_actions as access_actions
 from brokercrm.accounts.models import User
 from brokercrm.accounts.tokens import client_tokens_end
 from brokercrm.errors import ApplicationError, PermissionDenied, ValidationFailed
@@ -129,7 +130,7 @@ def client_password_change(
         ended = client_tokens_end(user=user, keep=keep_token)
         audit_record(
             actor=actor,
-            action="access.client_password_changed",
+            action=access_actions.CLIENT_PASSWORD_CHANGED,
             entity=user.profile.entity_id,
             obj=user,
             after={"sessions_ended": ended},
@@ -157,7 +158,7 @@ def client_password_reset_request(
     with transaction.atomic(durable=True):
         audit_record(
             actor=actor,
-            action="access.client_password_reset_requested",
+            action=access_actions.CLIENT_PASSWORD_RESET_REQUESTED,
             entity=profile.entity_id,
             obj=user,
         )
@@ -225,7 +226,7 @@ def client_password_reset_confirm(
         ended = client_tokens_end(user=user)
         audit_record(
             actor=actor,
-            action="access.client_password_reset",
+            action=access_actions.CLIENT_PASSWORD_RESET,
             entity=user.profile.entity_id,
             obj=user,
             after={"sessions_ended": ended},

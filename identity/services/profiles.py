@@ -14,6 +14,7 @@ from brokercrm.events.bus import announce
 from brokercrm.gate import authorised_by_caller, is_client, require
 from brokercrm.masking import snapshot
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import ClientProfile, Person
 from .common import _flags
@@ -68,7 +69,7 @@ def person_flags_set(
         person.save()
         audit_record(
             actor=actor,
-            action="identity.person_flags_raised",
+            action=actions.PERSON_FLAGS_RAISED,
             entity=entity_id,
             obj=person,
             before=before,
@@ -93,7 +94,7 @@ def profile_activate(*, profile: ClientProfile, reason: str, actor: Any = None) 
         _profile_activated(profile, reason=reason)
         audit_record(
             actor=actor,
-            action="identity.profile_activated",
+            action=actions.PROFILE_ACTIVATED,
             entity=profile.entity_id,
             obj=profile,
             before=before,
@@ -122,7 +123,7 @@ def person_aml_block(*, actor: Any, person: Person, reason: str, entity: Any) ->
         )
         audit_record(
             actor=actor,
-            action="identity.person_aml_blocked",
+            action=actions.PERSON_AML_BLOCKED,
             entity=entity_id,
             obj=person,
             before=before,
@@ -202,7 +203,7 @@ def profile_update(
                 _profile_activated(profile, reason=reason)
             audit_record(
                 actor=actor,
-                action="identity.profile_updated",
+                action=actions.PROFILE_UPDATED,
                 entity=profile.entity_id,
                 obj=profile,
                 before=before,

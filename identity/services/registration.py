@@ -22,6 +22,7 @@ from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.events.bus import announce
 from entities.selectors import onboarding_entity_for
 
+from .. import audit_actions as actions
 from .. import events
 from ..crypto import blind_index
 from ..logins import client_login_add, client_password_checked
@@ -288,7 +289,7 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
         audit_record(
             actor=None,
             actor_label=f"brand:{brand.code}",
-            action=f"identity.registration_{outcome}",
+            action=actions.REGISTRATION_BY_OUTCOME[outcome],
             entity=entity,
             obj=profile or decision,
             after={

@@ -11,6 +11,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
 
+from .. import audit_actions as actions
 from ..models import ClientProfile, DistinctPair, DuplicateCase, Person
 from .merges import person_merge
 
@@ -70,7 +71,7 @@ def duplicate_case_decide(
         case.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
         audit_record(
             actor=actor,
-            action=f"identity.duplicate_case_{decision}",
+            action=actions.DUPLICATE_CASE_BY_DECISION[decision],
             entity=case.entity_id,
             obj=case,
             before=before,

@@ -21,6 +21,7 @@ from audit.services import audit_record
 from brokercrm.errors import ApplicationError, Conflict, ValidationFailed
 from brokercrm.gate import SystemActor, is_client, require
 
+from .. import audit_actions as actions
 from .. import mail
 from ..models import ClientProfile
 from ..throttle import throttle_exceeded, throttle_key
@@ -133,7 +134,7 @@ def email_verification_send(*, actor: Any, profile: ClientProfile) -> None:
     with transaction.atomic(durable=True):
         audit_record(
             actor=actor,
-            action="identity.email_verification_sent",
+            action=actions.EMAIL_VERIFICATION_SENT,
             entity=profile.entity_id,
             obj=profile,
             after={"email": profile.email},
@@ -166,7 +167,7 @@ def email_verification_confirm(*, actor: Any, token: str, brand: Any = None) -> 
         profile.save(update_fields=["email_verified", "updated_at"])
         audit_record(
             actor=actor,
-            action="identity.email_verified",
+            action=actions.EMAIL_VERIFIED,
             entity=profile.entity_id,
             obj=profile,
             before={"email_verified": False},

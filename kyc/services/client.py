@@ -15,6 +15,7 @@ from brokercrm.events.bus import announce
 from brokercrm.gate import require
 from identity.selectors import profile_get
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import (
     REVISION_REASONS,
@@ -42,7 +43,7 @@ def kyc_file_open(*, actor: Any, profile: Any) -> KycFile:
         kyc_file = kyc_file_for(profile=profile)
         audit_record(
             actor=actor,
-            action="kyc.file_opened",
+            action=actions.FILE_OPENED,
             entity=profile.entity_id,
             obj=kyc_file,
             after={"profile_id": profile.pk, "status": kyc_file.status},
@@ -116,7 +117,7 @@ def kyc_answers_save(*, actor: Any, kyc_file: KycFile, section: str, answers: An
         kyc_file.save(update_fields=["questionnaire", "updated_at"])
         audit_record(
             actor=actor,
-            action=f"kyc.{section}_saved",
+            action=actions.SAVED_BY_SECTION[section],
             entity=kyc_file.entity_id,
             obj=kyc_file,
             after={"fields": sorted(answers)},
@@ -177,7 +178,7 @@ def document_revision_request(
         )
         audit_record(
             actor=actor,
-            action="kyc.document_revision_requested",
+            action=actions.DOCUMENT_REVISION_REQUESTED,
             entity=kyc_file.entity_id,
             obj=document,
             before={"file_status": before},

@@ -23,6 +23,7 @@ from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
 from identity.selectors import profile_get
 
+from .. import audit_actions as actions
 from ..models import KycCheck, KycDocument, KycFile
 from .common import _fingerprint, _kyc_rules, _latest
 
@@ -187,7 +188,7 @@ def kyc_liveness_start(
         check.save(update_fields=["evidence"])
         audit_record(
             actor=actor,
-            action="kyc.liveness_started",
+            action=actions.LIVENESS_STARTED,
             entity=kyc_file.entity_id,
             obj=check,
             after={"attempt": attempt, "provider": vendor.name, "session_id": session.session_id},

@@ -16,6 +16,7 @@ from brokercrm.gate import require
 from identity.selectors import person_get, person_is_blocked, profile_get
 from identity.services import person_flags_set, profile_activate
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import KycFile
 from .common import _rules
@@ -65,7 +66,7 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
         if two_needed and kyc_file.first_approver_id is None:
             kyc_file.first_approver = actor
             kyc_file.save(update_fields=["first_approver", "updated_at"])
-            action = "kyc.first_approval"
+            action = actions.FIRST_APPROVAL
         else:
             if two_needed and kyc_file.first_approver_id == actor.pk:
                 raise ApplicationError(
@@ -78,7 +79,7 @@ def kyc_approve(*, actor: Any, kyc_file: KycFile, reason: str) -> KycFile:
                 kyc_file.first_approver = actor
             _approve(kyc_file, profile, reason=reason, actor=actor)
             kyc_file.save()
-            action = "kyc.approved"
+            action = actions.APPROVED
         audit_record(
             actor=actor,
             action=action,
@@ -130,7 +131,7 @@ def kyc_reject(*, actor: Any, kyc_file: KycFile, reason: str, aml: bool = False)
         )
         audit_record(
             actor=actor,
-            action="kyc.rejected",
+            action=actions.REJECTED,
             entity=kyc_file.entity_id,
             obj=kyc_file,
             after={"status": kyc_file.status, "aml": aml, "ruleset": kyc_file.kyc_ruleset},

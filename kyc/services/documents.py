@@ -12,6 +12,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, NotFound, ValidationFailed
 from brokercrm.gate import is_client, is_system, require
 
+from .. import audit_actions as actions
 from ..models import KycDocument, KycFile, client_upload_label
 from .common import document_side_checked, storage_dir
 
@@ -91,7 +92,7 @@ def document_upload(
             )
             audit_record(
                 actor=actor,
-                action="kyc.document_uploaded",
+                action=actions.DOCUMENT_UPLOADED,
                 entity=kyc_file.entity_id,
                 obj=document,
                 after={
@@ -129,7 +130,7 @@ def document_read(*, actor: Any, document: KycDocument) -> bytes:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="kyc.document_read",
+            action=actions.DOCUMENT_READ,
             entity=document.entity_id,
             obj=document,
             after={"kind": document.kind, "version": document.version},
@@ -158,7 +159,7 @@ def document_client_read(
     with transaction.atomic(durable=True):
         audit_record(
             actor=actor,
-            action="kyc.document_read",
+            action=actions.DOCUMENT_READ,
             entity=document.entity_id,
             obj=document,
             after={

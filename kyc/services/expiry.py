@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.events.bus import announce
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import KycCheck, KycDocument, KycFile
 from .common import _fingerprint, _latest
@@ -65,7 +66,7 @@ def documents_expiry_sweep(*, today: date | None = None) -> dict[str, int]:
             audit_record(
                 actor=None,
                 actor_label="system:expiry_monitor",
-                action="kyc.reverification_required",
+                action=actions.REVERIFICATION_REQUIRED,
                 entity=kyc_file.entity_id,
                 obj=kyc_file,
                 after={"expired_on": latest.expires_on},

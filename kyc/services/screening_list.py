@@ -10,6 +10,7 @@ from django.db import transaction
 from audit.services import audit_record
 from identity.selectors import person_get, profile_get
 
+from .. import audit_actions as actions
 from ..models import KycCheck, KycFile, ScreeningEntry, ScreeningListVersion
 from .person_checks import _screening_checks
 
@@ -52,7 +53,7 @@ def screening_load(*, path: Path) -> ScreeningListVersion:
         audit_record(
             actor=None,
             actor_label="system:screening_load",
-            action="kyc.screening_list_loaded",
+            action=actions.SCREENING_LIST_LOADED,
             after={"version": version.pk, "source": version.source, "entries": len(entries)},
         )
         version_id = version.pk
@@ -84,7 +85,7 @@ def screening_rescreen(*, version_id: int) -> int:
                 audit_record(
                     actor=None,
                     actor_label="system:rescreen",
-                    action="kyc.rescreen_hit",
+                    action=actions.RESCREEN_HIT,
                     entity=kyc_file.entity_id,
                     obj=kyc_file,
                     after={"list_version": version_id},

@@ -13,6 +13,7 @@ from brokercrm.errors import Conflict
 from brokercrm.gate import require
 from identity.selectors import person_get, person_has_duplicate_history, profile_get
 
+from .. import audit_actions as actions
 from ..due_diligence import edd_triggers
 from ..models import KycCheck, KycFile
 from ..questionnaire import questionnaire_validate
@@ -58,7 +59,7 @@ def kyc_submit(*, actor: Any, kyc_file: KycFile, questionnaire: Any) -> KycFile:
         )
         audit_record(
             actor=actor,
-            action="kyc.submitted",
+            action=actions.SUBMITTED,
             entity=kyc_file.entity_id,
             obj=kyc_file,
             after={"status": kyc_file.status, "ruleset": reference},
@@ -146,7 +147,7 @@ def kyc_run_checks(*, kyc_file_id: int) -> KycFile:
         audit_record(
             actor=None,
             actor_label="system:kyc_checks",
-            action=f"kyc.checks_{kyc_file.status}",
+            action=actions.CHECKS_BY_STATUS[kyc_file.status],
             entity=kyc_file.entity_id,
             obj=kyc_file,
             after={

@@ -15,6 +15,7 @@ from audit.services import audit_record
 from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
 
+from .. import audit_actions as actions
 from ..models import BankAccount
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def bank_account_add(
                 actor_label=None
                 if getattr(actor, "is_authenticated", False)
                 else f"client:{profile.pk}",
-                action="payments.bank_account_added",
+                action=actions.BANK_ACCOUNT_ADDED,
                 entity=profile.entity_id,
                 obj=account,
                 after={"iban": f"{parsed.compact[:4]}…{parsed.compact[-4:]}", "bic": checked_bic},
@@ -126,7 +127,7 @@ def bank_account_verify(*, actor: Any, account: BankAccount, reason: str) -> Ban
             raise Conflict("The account is already verified.", code="bank_account_verified")
         audit_record(
             actor=actor,
-            action="payments.bank_account_verified",
+            action=actions.BANK_ACCOUNT_VERIFIED,
             entity=account.entity_id,
             obj=account,
             after={"reason": reason},

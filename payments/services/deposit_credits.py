@@ -22,6 +22,7 @@ from wallets.services import (
     system_account,
 )
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import Deposit, DepositAttempt, MerchantAccount
 
@@ -227,7 +228,7 @@ def parked_deposits_release() -> int:
             audit_record(
                 actor=None,
                 actor_label="system:payments",
-                action="payments.deposit_released",
+                action=actions.DEPOSIT_RELEASED,
                 entity=deposit.entity_id,
                 obj=deposit,
                 after={"status": "credited"},

@@ -42,6 +42,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.httpjson import UpstreamError
 
+from .. import audit_actions as actions
 from ..gateway import PspRefused, PspResult, psp_amount
 from ..models import Deposit, DepositAttempt
 from .routing import gateway_for, local_alternatives
@@ -330,7 +331,7 @@ def _deposit_finish(
     audit_record(
         actor=None,
         actor_label="system:payments",
-        action=f"payments.deposit_{status}",
+        action=actions.DEPOSIT_BY_STATUS[status],
         entity=deposit.entity_id,
         obj=deposit,
         before={"status": was},

@@ -25,6 +25,7 @@ from identity.crypto import blind_index_hex
 from identity.selectors import person_is_blocked, profile_email_verified
 from wallets.services import wallet_open
 
+from .. import audit_actions as actions
 from ..gateway import PspRefused, PspResult
 from ..models import Deposit, DepositAttempt, MerchantAccount, PaymentMethod
 from .deposit_credits import _kyc_approved
@@ -224,7 +225,7 @@ def audit_deposit_created(
     audit_record(
         actor=actor if authenticated else None,
         actor_label=None if authenticated else actor_label_of(actor, profile),
-        action="payments.deposit_created",
+        action=actions.DEPOSIT_CREATED,
         entity=profile.entity_id,
         obj=deposit,
         after={
@@ -361,7 +362,7 @@ def _deposit_audit(
     audit_record(
         actor=None,
         actor_label="system:payments",
-        action=f"payments.deposit_{status}",
+        action=actions.DEPOSIT_BY_STATUS[status],
         entity=deposit.entity_id,
         obj=deposit,
         after={"status": status, "decline_code": code, "alternatives": alternatives or []},

@@ -22,6 +22,7 @@ from wallets.selectors import (
 )
 from wallets.services import JournalSpec, Line, journal_post, system_account
 
+from .. import audit_actions as actions
 from ..models import (
     Deposit,
     DepositAttempt,
@@ -171,7 +172,7 @@ def reconciliation_run(*, merchant: MerchantAccount, day: date) -> Reconciliatio
         audit_record(
             actor=None,
             actor_label="system:reconciliation",
-            action="payments.reconciliation_run",
+            action=actions.RECONCILIATION_RUN,
             entity=entity_id,
             obj=run,
             after={
@@ -315,7 +316,7 @@ def reconciliation_break_resolve(
         item.save()
         audit_record(
             actor=actor,
-            action="payments.break_resolved",
+            action=actions.BREAK_RESOLVED,
             entity=item.entity_id,
             obj=item,
             after={

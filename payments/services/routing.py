@@ -13,6 +13,7 @@ from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.gate import require
 
+from .. import audit_actions as actions
 from ..gateway import HttpPspGateway, PaymentGateway
 from ..models import MerchantAccount, PaymentMethod, RoutingRule, RoutingTarget
 
@@ -86,7 +87,7 @@ def routing_rule_set(
         )
         audit_record(
             actor=actor,
-            action="payments.route_set",
+            action=actions.ROUTE_SET,
             entity=entity_id,
             obj=rule,
             after={

@@ -15,6 +15,7 @@ from brokercrm.money import round_minor
 from brokercrm.scoping import scope_for
 from wallets.services import fx_quote, hold_void
 
+from .. import audit_actions as actions
 from .. import events
 from ..models import Withdrawal, WithdrawalLeg
 
@@ -46,7 +47,7 @@ def _approved(withdrawal: Withdrawal, *, actor: Any, reason: str) -> None:
     audit_record(
         actor=actor,
         actor_label=None if actor else "system:payments",
-        action="payments.withdrawal_approved",
+        action=actions.WITHDRAWAL_APPROVED,
         entity=withdrawal.entity_id,
         obj=withdrawal,
         after={
@@ -103,7 +104,7 @@ def withdrawal_approve(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Wi
             withdrawal.save(update_fields=["finance_approver", "compliance_approver", "updated_at"])
             audit_record(
                 actor=actor,
-                action="payments.withdrawal_first_approval",
+                action=actions.WITHDRAWAL_FIRST_APPROVAL,
                 entity=withdrawal.entity_id,
                 obj=withdrawal,
                 after={"reason": reason},
@@ -144,7 +145,7 @@ def withdrawal_reject(*, actor: Any, withdrawal: Withdrawal, reason: str) -> Wit
         withdrawal.save(update_fields=["status", "decision_reason", "updated_at"])
         audit_record(
             actor=actor,
-            action="payments.withdrawal_rejected",
+            action=actions.WITHDRAWAL_REJECTED,
             entity=withdrawal.entity_id,
             obj=withdrawal,
             after={"reason": reason},

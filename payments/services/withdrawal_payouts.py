@@ -13,6 +13,7 @@ from brokercrm.gate import SYSTEM
 from brokercrm.httpjson import UpstreamTimeout, UpstreamUnavailable
 from wallets.services import JournalSpec, Line, hold_post, hold_void, journal_post, system_account
 
+from .. import audit_actions as actions
 from .. import events
 from ..gateway import PspRefused
 from ..models import DepositAttempt, Withdrawal, WithdrawalLeg
@@ -137,7 +138,7 @@ def payout_leg_settle(
         audit_record(
             actor=None,
             actor_label=f"psp:{leg.merchant_account_id}",
-            action="payments.payout_paid" if paid else "payments.payout_failed",
+            action=actions.PAYOUT_PAID if paid else actions.PAYOUT_FAILED,
             entity=leg.entity_id,
             obj=withdrawal,
             after={"leg": leg.number, "amount": str(leg.amount), "decline_code": decline_code},

@@ -24,6 +24,7 @@ from kyc.selectors import kyc_risk_level, withdrawal_blocks
 from wallets.selectors import client_wallet
 from wallets.services import fx_quote, hold_create, system_account
 
+from .. import audit_actions as actions
 from ..models import (
     BankAccount,
     Deposit,
@@ -276,7 +277,7 @@ def withdrawal_request(
             audit_record(
                 actor=actor if authenticated else None,
                 actor_label=None if authenticated else f"client:{profile.pk}",
-                action="payments.withdrawal_requested",
+                action=actions.WITHDRAWAL_REQUESTED,
                 entity=profile.entity_id,
                 obj=withdrawal,
                 after={

@@ -14,6 +14,7 @@ from brokercrm.gate import require
 from identity.selectors import profile_get
 from platforms.models import AccountType, TradingAccount
 
+from .. import audit_actions as actions
 from .common import _refuse_if_blocked
 
 STAFF_STATUSES = (
@@ -65,7 +66,7 @@ def trading_account_status_set(
         account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
         audit_record(
             actor=actor,
-            action="platforms.account_status_changed",
+            action=actions.ACCOUNT_STATUS_CHANGED,
             entity=account.entity_id,
             obj=account,
             before=before,

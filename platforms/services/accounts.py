@@ -43,6 +43,7 @@ from platforms.models import (
 )
 from platforms.selectors import DEAL_IMPORT_LOCK, group_mappings_for, trading_blocks
 
+from .. import audit_actions as actions
 from .account_status import STAFF_STATUSES, trading_account_status_set
 from .common import (
     SYSTEM_LABEL,
@@ -162,7 +163,7 @@ def trading_account_open(
             audit_record(
                 actor=actor,
                 actor_label=SYSTEM_LABEL if is_system(actor) else None,
-                action="platforms.account_requested",
+                action=actions.ACCOUNT_REQUESTED,
                 entity=account.entity_id,
                 obj=account,
                 after={
@@ -199,7 +200,7 @@ def _adopt(platform: TradingPlatform, account: TradingAccount) -> PlatformAccoun
             audit_record(
                 actor=None,
                 actor_label=SYSTEM_LABEL,
-                action="platforms.duplicate_login_disabled",
+                action=actions.DUPLICATE_LOGIN_DISABLED,
                 entity=account.entity_id,
                 obj=account,
                 after={"kept": found[0].login, "disabled": extra.login},
@@ -264,7 +265,7 @@ def _provision_failed(account: TradingAccount, refused: PlatformError) -> None:
             audit_record(
                 actor=None,
                 actor_label=SYSTEM_LABEL,
-                action="platforms.account_refused",
+                action=actions.ACCOUNT_REFUSED,
                 entity=account.entity_id,
                 obj=account,
                 after={"code": refused.code, "detail": refused.detail},
@@ -318,7 +319,7 @@ def _provision_finish(account: TradingAccount, remote: PlatformAccount) -> Tradi
         audit_record(
             actor=account.created_by,
             actor_label=None if account.created_by_id else SYSTEM_LABEL,
-            action="platforms.account_opened",
+            action=actions.ACCOUNT_OPENED,
             entity=account.entity_id,
             obj=account,
             after={

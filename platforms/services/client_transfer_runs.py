@@ -27,6 +27,7 @@ from wallets.services import (
     wallet_transfer,
 )
 
+from .. import audit_actions as actions
 from .client_transfers import QuoteExpired, QuoteUsed, transfer_perm
 from .funding import trading_transfer_create
 
@@ -167,7 +168,7 @@ def _fx_of(quote: TransferQuote) -> FxQuote | None:
 def _audit_executed(actor: Any, quote: TransferQuote) -> None:
     audit_record(
         actor=actor,
-        action="platforms.client_transfer_executed",
+        action=actions.CLIENT_TRANSFER_EXECUTED,
         entity=quote.entity_id,
         obj=quote,
         after={

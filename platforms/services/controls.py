@@ -33,6 +33,7 @@ from identity.selectors import profile_ids_of_person
 from platforms.connectors import LoginNotFound, PlatformError, PlatformRefused, TradingPlatform
 from platforms.models import ControlFailure, TradingAccount
 
+from .. import audit_actions as actions
 from .common import CONTROLS_LABEL, DESIRED_RIGHTS, SYSTEM_LABEL, server_connector
 from .drift import Drift, drift_of, drifts_correct, drifts_record, push_grace
 from .missing import (
@@ -79,7 +80,7 @@ def trading_accounts_block(
             audit_record(
                 actor=None,
                 actor_label=CONTROLS_LABEL,
-                action="platforms.account_disabled",
+                action=actions.ACCOUNT_DISABLED,
                 entity=account.entity_id,
                 obj=account,
                 before=before,
@@ -149,9 +150,7 @@ def _audit_push(
         audit_record(
             actor=None,
             actor_label=CONTROLS_LABEL,
-            action="platforms.server_rights_set"
-            if error is None
-            else "platforms.server_rights_failed",
+            action=actions.SERVER_RIGHTS_SET if error is None else actions.SERVER_RIGHTS_FAILED,
             entity=account.entity_id,
             obj=account,
             after={
@@ -190,7 +189,7 @@ def control_failure_resolve(
         failure.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
         audit_record(
             actor=actor,
-            action="platforms.control_failure_resolved",
+            action=actions.CONTROL_FAILURE_RESOLVED,
             entity=failure.entity_id,
             obj=failure,
             before={"status": ControlFailure.Status.OPEN},

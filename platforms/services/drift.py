@@ -16,6 +16,7 @@ from audit.services import audit_record
 from platforms.connectors import PlatformError, TradingPlatform
 from platforms.models import ControlFailure, TradingAccount, TradingServer
 
+from .. import audit_actions as actions
 from .common import CONTROLS_LABEL, DESIRED_RIGHTS, PERMISSIVENESS
 
 
@@ -128,7 +129,7 @@ def drifts_correct(*, server: TradingServer, platform: TradingPlatform, drifts: 
             audit_record(
                 actor=None,
                 actor_label=CONTROLS_LABEL,
-                action="platforms.drift_corrected",
+                action=actions.DRIFT_CORRECTED,
                 entity=server.entity_id,
                 object_type=TradingAccount._meta.label,
                 object_id=str(drift.account_id),

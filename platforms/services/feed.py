@@ -18,6 +18,7 @@ from platforms.connectors import TradingPlatform as Platform
 from platforms.models import Deal, TradingAccount, TradingEvent, TradingServer
 from platforms.selectors import DEAL_IMPORT_LOCK
 
+from .. import audit_actions as actions
 from .accounts import accounts_by_login
 from .controls import Drift, drift_of, drifts_correct, drifts_record, push_grace
 from .cursors import SYNC_LABEL, _state_update
@@ -162,7 +163,7 @@ def _record_events(server: TradingServer, events: list[Any]) -> int:
             audit_record(
                 actor=None,
                 actor_label=SYNC_LABEL,
-                action=f"platforms.{event.kind}",
+                action=actions.TRADING_EVENT_BY_KIND[event.kind],
                 entity=server.entity_id,
                 object_type="identity.ClientProfile",
                 object_id=str(profile_id),

@@ -50,6 +50,7 @@ from wallets.services import (
     wallet_open,
 )
 
+from .. import audit_actions as actions
 from .accounts import _refuse_if_blocked
 from .common import (
     SYSTEM_LABEL,
@@ -219,7 +220,7 @@ def _transfer_start(
         audit_record(
             actor=actor,
             actor_label=SYSTEM_LABEL if is_system(actor) else None,
-            action="platforms.transfer_requested",
+            action=actions.TRANSFER_REQUESTED,
             entity=account.entity_id,
             obj=transfer,
             after={
@@ -318,7 +319,7 @@ def _transfer_completed(transfer: TradingTransfer, result: BalanceResult) -> Tra
         audit_record(
             actor=transfer.actor,
             actor_label=None if transfer.actor_id else SYSTEM_LABEL,
-            action="platforms.transfer_completed",
+            action=actions.TRANSFER_COMPLETED,
             entity=transfer.entity_id,
             obj=transfer,
             after={
@@ -360,7 +361,7 @@ def _transfer_refused(transfer: TradingTransfer, refused: PlatformError) -> None
         audit_record(
             actor=None,
             actor_label=SYSTEM_LABEL,
-            action="platforms.transfer_refused",
+            action=actions.TRANSFER_REFUSED,
             entity=transfer.entity_id,
             obj=transfer,
             after={

@@ -12,6 +12,7 @@ from django.db.models import F
 from audit.services import audit_record
 from platforms.models import ControlFailure, TradingAccount, TradingServer
 
+from .. import audit_actions as actions
 from .common import CONTROLS_LABEL
 
 MISSING = ControlFailure.Kind.ACCOUNT_MISSING_ON_SERVER
@@ -63,7 +64,7 @@ def missing_accounts_record(
         audit_record(
             actor=None,
             actor_label=CONTROLS_LABEL,
-            action="platforms.account_missing_on_server",
+            action=actions.ACCOUNT_MISSING_ON_SERVER,
             entity=server.entity_id,
             object_type=TradingAccount._meta.label,
             object_id=str(account.account_id),
@@ -96,7 +97,7 @@ def missing_accounts_record(
             audit_record(
                 actor=None,
                 actor_label=CONTROLS_LABEL,
-                action="platforms.account_missing_resolved",
+                action=actions.ACCOUNT_MISSING_RESOLVED,
                 entity=server.entity_id,
                 object_type=TradingAccount._meta.label,
                 object_id=str(account_id),

@@ -17,6 +17,7 @@ from platforms.connectors import TradingPlatform as Platform
 from platforms.models import TradingAccount, TradingServer
 from platforms.selectors import blocked_accounts
 
+from .. import audit_actions as actions
 from .controls import (
     LIVE_STATUSES,
     Drift,
@@ -156,7 +157,7 @@ def _reconcile_page(
             audit_record(
                 actor=None,
                 actor_label=SYNC_LABEL,
-                action="platforms.reconcile_completed",
+                action=actions.RECONCILE_COMPLETED,
                 entity=server.entity_id,
                 obj=server,
                 after={

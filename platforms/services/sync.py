@@ -35,6 +35,7 @@ from brokercrm.gate import require
 from platforms.connectors import PlatformError
 from platforms.models import TradingServer
 
+from .. import audit_actions as actions
 from .common import LOCK_FEED, LOCK_RECONCILE, server_connector, server_lock
 from .controls import drifts_correct, push_grace
 from .cursors import SYNC_LABEL, _record_error, _state_update, last_sync, sync_state
@@ -147,7 +148,7 @@ def trading_sync_request(*, actor: Any, server: TradingServer) -> None:
     with transaction.atomic(durable=True):
         audit_record(
             actor=actor,
-            action="platforms.sync_requested",
+            action=actions.SYNC_REQUESTED,
             entity=server.entity_id,
             obj=server,
             after={"server": server.server_name},

@@ -12,6 +12,7 @@ from brokercrm.errors import Conflict, ValidationFailed
 from brokercrm.gate import require
 from brokercrm.reference import CURRENCY_MINOR_UNITS
 
+from .. import audit_actions as actions
 from ..models import LedgerAccount
 
 NORMAL_SIDE = {
@@ -90,7 +91,7 @@ def wallet_add(*, actor: Any, profile: Any, currency: str) -> tuple[LedgerAccoun
         if not existed:
             audit_record(
                 actor=actor,
-                action="wallets.wallet_opened",
+                action=actions.WALLET_OPENED,
                 entity=profile.entity_id,
                 obj=wallet,
                 after={"currency": wallet.currency},
@@ -139,7 +140,7 @@ def wallet_close(*, actor: Any, wallet: LedgerAccount, reason: str) -> LedgerAcc
         wallet.save(update_fields=["closed_at"])
         audit_record(
             actor=actor,
-            action="wallets.wallet_closed",
+            action=actions.WALLET_CLOSED,
             entity=wallet.entity_id,
             obj=wallet,
             after={"currency": wallet.currency, "profile": wallet.profile_id},

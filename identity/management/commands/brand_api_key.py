@@ -7,6 +7,7 @@ from django.db import transaction
 
 from audit.services import audit_record
 from entities.selectors import brand_by_code
+from identity import audit_actions as actions
 from identity.api.auth import brand_api_key_create
 
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             audit_record(
                 actor=None,
                 actor_label="system:brand_api_key",
-                action="identity.brand_api_key_issued",
+                action=actions.BRAND_API_KEY_ISSUED,
                 entity=brand.entity_id,
                 obj=key,
                 after={"brand": brand.code, "prefix": key.prefix},
