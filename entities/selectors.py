@@ -71,15 +71,21 @@ def ruleset_effective(
         .order_by("-effective_from", "-version")
     )
     if country:
-        own = in_force.filter(country=country).first()
-        if own is not None:
-            return own
-    default = in_force.filter(country=RuleSet.ALL_COUNTRIES).first()
-    if default is None:
+        # The country's latest version and the entity's latest, in one query.
+        latest = {
+            rules.country: rules
+            for rules in in_force.filter(country__in=[country, RuleSet.ALL_COUNTRIES])
+            .order_by("country", "-effective_from", "-version")
+            .distinct("country")
+        }
+        found = latest.get(country) or latest.get(RuleSet.ALL_COUNTRIES)
+    else:
+        found = in_force.filter(country=RuleSet.ALL_COUNTRIES).first()
+    if found is None:
         raise RuleSetMissing(
             f"{_entity_code(entity)} has no {kind} rules in force; publish a rule set first."
         )
-    return default
+    return found
 
 
 def onboarding_entity_for(

@@ -100,8 +100,13 @@ class DocumentStanding:
 
 def profile_documents(profile: Any) -> list[DocumentStanding]:
     """The entity's documents in force, each with when the client accepted that version."""
-    row = ClientProfile.objects.unscoped().values("entity_id").get(pk=_pk(profile))
-    documents = legal_documents_current(row["entity_id"])
+    if isinstance(profile, ClientProfile):
+        entity_id = profile.entity_id  # a profile never changes entity
+    else:
+        entity_id = (
+            ClientProfile.objects.unscoped().values_list("entity_id", flat=True).get(pk=profile)
+        )
+    documents = legal_documents_current(entity_id)
     accepted = dict(
         Consent.objects.unscoped()
         .filter(profile_id=_pk(profile), document_id__in=[doc.pk for doc in documents])

@@ -277,9 +277,11 @@ def liveness_step(kyc_file: KycFile, selfies: list[KycDocument]) -> Step:
     return Step("liveness", "todo", detail, extra=extra)
 
 
-def kyc_steps(kyc_file: KycFile) -> list[Step]:
-    """What the entity's rules ask of this client, and where each step stands."""
-    profile = profile_get(kyc_file.profile_id)
+def kyc_steps(kyc_file: KycFile, *, profile: Any = None) -> list[Step]:
+    """What the entity's rules ask of this client, and where each step stands. `profile`, the
+    file's profile (with its entity) as the caller has just read it, saves reading it again."""
+    if profile is None or profile.pk != kyc_file.profile_id:
+        profile = profile_get(kyc_file.profile_id)
     rules, _reference = _kyc_rules(profile, timezone.now())
     answers = kyc_file.questionnaire or {}
     uploads: dict[str, list[KycDocument]] = {kind: [] for kind in KycDocument.Kind.values}

@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from identity.selectors import profile_consents_missing, profile_email_verified
+from identity.selectors import profile_consents_missing
 from kyc import services as kyc_services
 from kyc.selectors import client_kyc_file
 from platforms.selectors import client_trading_accounts
@@ -62,7 +62,8 @@ def _url(name: str) -> str:
 
 def next_step(*, profile, kyc_file, steps, wallets) -> NextStep:  # type: ignore[no-untyped-def]
     """The one thing the client should do now."""
-    if not profile_email_verified(profile):
+    # The profile as this request read it (with the sign-in), so its flag is current.
+    if not profile.email_verified:
         return NextStep(
             _("Confirm your e-mail address"),
             _("We sent you a link. Open it to confirm your address; deposits wait until then."),
@@ -119,7 +120,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     client = request.client
     profile = client.profile
     kyc_file = client_kyc_file(entity_id=profile.entity_id, profile_id=profile.pk)
-    steps = kyc_services.kyc_steps(kyc_file) if kyc_file is not None else []
+    steps = kyc_services.kyc_steps(kyc_file, profile=profile) if kyc_file is not None else []
     wallets = list(client_wallets(entity_id=profile.entity_id, profile_id=profile.pk))
     accounts = list(client_trading_accounts(entity_id=profile.entity_id, profile_id=profile.pk))
     recent = list(client_postings(entity_id=profile.entity_id, profile_id=profile.pk)[:8])

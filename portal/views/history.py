@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from brokercrm.reference import CURRENCY_MINOR_UNITS
-from entities.selectors import wallet_currencies
 from payments import selectors as payment_selectors
 from wallets.selectors import client_postings
 
+from ..context import entity_wallet_currencies
 from .common import client_required, money_text
 from .money import DEPOSIT_STATUS_TEXT, WITHDRAWAL_STATUS_TEXT
 
@@ -183,7 +183,7 @@ def history(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     wanted_csv = query.pop("format", [""])[-1] == "csv"
     query.pop("page", None)
-    form = HistoryFilter(query, currencies=wallet_currencies(profile.entity_id))
+    form = HistoryFilter(query, currencies=entity_wallet_currencies(profile.entity))
     filters = form.cleaned_data if form.is_valid() else {}
     rows = history_rows(profile, filters) if form.is_valid() else []
     if wanted_csv and form.is_valid():

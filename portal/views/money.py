@@ -22,10 +22,10 @@ from django.utils.translation import gettext_lazy
 
 from brokercrm.errors import ApplicationError
 from brokercrm.reference import CURRENCY_MINOR_UNITS
-from entities.selectors import wallet_currencies
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 
+from ..context import entity_wallet_currencies
 from .common import client_required, error_on_form, money_text, not_found
 
 MAX_AMOUNT_DIGITS = 15
@@ -79,7 +79,7 @@ def key_field() -> forms.UUIDField:
 
 
 def currency_choices(profile: Any) -> list[tuple[str, str]]:
-    return [(code, code) for code in wallet_currencies(profile.entity_id)]
+    return [(code, code) for code in entity_wallet_currencies(profile.entity)]
 
 
 # --- deposits ----------------------------------------------------------------------------------
