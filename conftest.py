@@ -56,9 +56,14 @@ def _no_counts_from_earlier_tests() -> Any:
     starts with none, whatever ran before it."""
     from django.core.cache import cache
 
+    from portal.context import rules_cache_clear
+
+    # The portal keeps rule-set texts a minute per process; a test's entities are its own.
     cache.clear()
+    rules_cache_clear()
     yield
     cache.clear()
+    rules_cache_clear()
 
 
 @pytest.fixture(autouse=True)
