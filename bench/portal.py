@@ -7,10 +7,14 @@ seeded with `seed_demo` plus `--clients` active client profiles of the EU entity
 Atlas Markets brand. `--sessions` of them get a portal login, a verified e-mail address, an
 EUR wallet funded by `--deposits` PSP deposits through the ledger, and so have a history.
 Each session signs in through the portal's sign-in form (a real session cookie and CSRF token)
-and then walks overview → history → deposit form `--rounds` times, one page after the other,
-all sessions at once against gunicorn (`--web-workers` gthread workers, 4 threads each). The
-sign-in is not timed (it hashes a password on purpose). The last line is one JSON object with
-`p50_ms`, `p95_ms` and `errors` per page, and the totals.
+and then walks overview → history → deposit form `--rounds` times, all sessions at once
+against gunicorn (`--web-workers` gthread workers, 4 threads each). Like a person reading
+each page, a session pauses a think time before every page (`--think`, in seconds: `1-3`, the
+default, draws it uniformly between 1 and 3 from a generator seeded by `--seed` and the
+session's number; one figure is a fixed pause; `0` fires the pages back to back, for the
+saturation figure). The sign-in is not timed (it hashes a password on purpose). The last line
+is one JSON object with `p50_ms`, `p95_ms` and `errors` per page, the think time (`think_s`,
+its lowest and highest), the pages answered per second (`pages_per_s`) and the totals.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import io
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -57,6 +62,15 @@ def say(message: str) -> None:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def think_range(text: str) -> tuple[float, float]:
+    """`--think`: "LOW-HIGH" or one figure, in seconds."""
+    low, _, high = text.partition("-")
+    bounds = (float(low), float(high or low))
+    if bounds[0] < 0 or bounds[1] < bounds[0]:
+        raise argparse.ArgumentTypeError(f"not a think time range: {text!r}")
+    return bounds
 
 
 def world_prepare(*, clients: int, sessions: int, deposits: int) -> list[str]:
@@ -106,6 +120,8 @@ def session_run(
     base: str,
     email: str,
     rounds: int,
+    think: tuple[float, float],
+    seed: int,
     start: threading.Barrier,
     times: dict[str, list[float]],
     errors: dict[str, int],
@@ -147,8 +163,11 @@ def session_run(
         start.wait()
         return
     start.wait()
+    pause = random.Random(seed)  # noqa: S311 - think times, not secrets
     for _ in range(rounds):
         for name, path in PAGES:
+            if think[1] > 0:
+                time.sleep(pause.uniform(*think))
             began = time.perf_counter()
             try:
                 status, _text = request("GET", path)
@@ -174,6 +193,13 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5, help="walks per session")
     parser.add_argument("--deposits", type=int, default=30, help="per signed-in client")
+    parser.add_argument(
+        "--think",
+        type=think_range,
+        default=(1.0, 3.0),
+        help='seconds before each page: "LOW-HIGH" (uniform), one figure, or 0 (default 1-3)',
+    )
+    parser.add_argument("--seed", type=int, default=16, help="of the think times")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--keep", action="store_true")
@@ -229,10 +255,20 @@ def main() -> int:
         threads = [
             threading.Thread(
                 target=session_run,
-                args=(base, email, args.rounds, barrier, times, errors, lock),
+                args=(
+                    base,
+                    email,
+                    args.rounds,
+                    args.think,
+                    args.seed * 100_003 + number,
+                    barrier,
+                    times,
+                    errors,
+                    lock,
+                ),
                 daemon=True,
             )
-            for email in emails
+            for number, email in enumerate(emails)
         ]
         for thread in threads:
             thread.start()
@@ -253,6 +289,7 @@ def main() -> int:
         figures = {
             "clients": args.clients,
             "sessions": args.sessions,
+            "think_s": list(args.think),
             "pages": pages,
             "p95_ms_worst": max(page["p95_ms"] for page in pages.values()),
             "errors": sum(errors.values()),
