@@ -17,13 +17,21 @@ first) until every check digit agrees. The reading is refused (`mrz_unreadable`)
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 
 import numpy as np
 
 from kyc.mrz import KycInputError, MrzError, MrzResult, mrz_country_alpha2, parse_mrz
 from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
-from kyc.mrz_names import NAME_FIELDS, PrintedWords, near_miss, settle_name
+from kyc.mrz_names import (
+    NAME_FIELDS,
+    PrintedWords,
+    name_options,
+    near_miss,
+    printed_number_contradicts,
+    settle_name,
+)
 from kyc.mrz_shapes import Specimens, apply_pooled
 
 # A position no check digit covers is taken only when its character was seen at least this well
@@ -143,7 +151,9 @@ def resolve_mrz(
     doubt = (
         _twin_seen(layout, evidence, lines, specimens)
         or (specimens.inconsistent(lines) if specimens is not None else None)
+        or _faint_pair(layout, evidence, lines, specimens)
         or near_miss(layout, evidence, lines, printed)
+        or _number_contradicted(layout, evidence, lines, printed)
     )
     if doubt is not None:
         raise _unreadable(f"line {doubt[0] + 1}, position {doubt[1] + 1}")
@@ -177,6 +187,15 @@ def _settle_unchecked(
             top = float(line[column, chosen])
             seen = np.sort(np.delete(line[column], chosen))[::-1]
             contradicted = specimens is not None and specimens.contradicts(line_no, column, chosen)
+            tail = _TAILED.get(chosen)
+            # An "O" the recogniser also saw as "Q": the tail that makes the difference is a few
+            # pixels, which the printed name (read by the same recogniser) cannot vouch for.
+            if (
+                tail is not None
+                and line[column, tail] >= _TAIL_SEEN
+                and (specimens is None or not specimens.confirms(line_no, column, chosen, [tail]))
+            ):
+                raise _unreadable(f"line {line_no + 1}, position {column + 1}")
             if (
                 not contradicted
                 and top >= _UNCHECKED_MIN_EVIDENCE
@@ -200,10 +219,54 @@ def _settle_unchecked(
     for line_no, column in doubtful:
         if (line_no, column) in settled:
             continue
+        by_country = _settle_country(layout, evidence, best, set(doubtful), line_no, column)
+        if by_country is not None:
+            settled |= by_country
+            continue
         by_name = settle_name(layout, evidence, best, set(doubtful), line_no, column, printed)
         if by_name is None:
             raise _unreadable(f"line {line_no + 1}, position {column + 1}")
         settled |= by_name
+
+
+def _settle_country(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    best: list[np.ndarray],
+    doubtful: set[tuple[int, int]],
+    line_no: int,
+    column: int,
+) -> set[tuple[int, int]] | None:
+    """Settle a doubtful letter of a country code by the list of codes: when, of the letters
+    seen at its doubtful positions, exactly one combination names a country ("AZE", not
+    "ANE"), `best` takes it and its positions are returned; None otherwise."""
+    for field_line, first, end in _COUNTRY_FIELDS[layout.name]:
+        if field_line == line_no and first <= column < end:
+            break
+    else:
+        return None
+    choices = []
+    for position in range(first, end):
+        chosen = int(best[line_no][position])
+        if (line_no, position) in doubtful:
+            choices.append(name_options(evidence[line_no][position], chosen, fillers=True))
+        else:
+            choices.append([chosen])
+    codes = [
+        combination
+        for combination in itertools.product(*choices)
+        if _country_ok("".join(MRZ_ALPHABET[k] for k in combination))
+        and FILLER not in "".join(MRZ_ALPHABET[k] for k in combination).rstrip(FILLER)
+    ]
+    if len(codes) != 1:
+        return None
+    best[line_no][first:end] = codes[0]
+    return {(line_no, position) for position in range(first, end)}
+
+
+# Letters that differ from another by a small tail only; the other seen this well is a doubt.
+_TAILED = {MRZ_ALPHABET.index("O"): MRZ_ALPHABET.index("Q")}
+_TAIL_SEEN = 0.05
 
 
 def _twin_seen(
@@ -230,6 +293,72 @@ def _twin_seen(
                 if specimens is None or not specimens.confirms(line_no, column, chosen, [k]):
                     return line_no, column
     return None
+
+
+# A character of a checked field seen less well than this is faint: one faint character per
+# field is what its check digit can arbitrate, two can be misread so that they cancel out.
+_FAINT = 0.3
+# Where the document number was read less surely than this (or beside a rival), the number
+# printed on the page is compared with it.
+_SURE_NUMBER = 0.95
+_TWIN_RIVAL = 0.05
+
+
+def _faint_pair(
+    layout: MrzLayout, evidence: list[np.ndarray], lines: list[str], specimens: Specimens | None
+) -> tuple[int, int] | None:
+    """The second faint character of a checked field, unless the shape confirms it: two
+    misreads in one field ("Z0MNZ" read "N0MNN", 7 x -2 + 3 x -2 = -20) can leave its check
+    digit and the composite as they were."""
+    for line_no, fields in _CHECKED_FIELDS[layout.name].items():
+        for first, end in fields:
+            faint = []
+            for column in range(first, end):
+                chosen = MRZ_ALPHABET.index(lines[line_no][column])
+                top = float(evidence[line_no][column, chosen])
+                if top >= _FAINT:
+                    continue
+                rivals = [
+                    k
+                    for k in range(len(MRZ_ALPHABET))
+                    if k != chosen and evidence[line_no][column, k] >= _MIN_ALTERNATIVE
+                ]
+                if specimens is not None and specimens.confirms(line_no, column, chosen, rivals):
+                    continue
+                faint.append(column)
+            if len(faint) >= 2:
+                return line_no, faint[1]
+    return None
+
+
+def _number_contradicted(
+    layout: MrzLayout, evidence: list[np.ndarray], lines: list[str], printed: PrintedWords | None
+) -> tuple[int, int] | None:
+    """A document number its check digit cannot vouch for that the page prints otherwise, in
+    one or two characters (`kyc.mrz_names.printed_number_contradicts`).
+
+    One misread character always changes the check digit (its weights 7, 3, 1 are prime to 10),
+    unless its rival has the same value ("M" and "W"); two can cancel out. So the page is read
+    for the number only where two characters were in doubt, or one beside a rival of its value.
+    """
+    if printed is None:
+        return None
+    line_no, first = (0, 5) if layout.name == "TD1" else (1, 0)
+    number = lines[line_no][first : first + 9].rstrip(FILLER)
+    unsure, twin = 0, False
+    for column in range(first, first + len(number)):
+        line = evidence[line_no][column]
+        chosen = MRZ_ALPHABET.index(lines[line_no][column])
+        top = float(line[chosen])
+        rivals = [k for k in range(len(MRZ_ALPHABET)) if k != chosen and line[k] >= _TWIN_RIVAL]
+        if top < _SURE_NUMBER or any(line[k] >= _MIN_ALTERNATIVE_SHARE * top for k in rivals):
+            unsure += 1
+        partner = _POOL_PARTNER.get(chosen)
+        twin = twin or any(_VALUES[k] == _VALUES[chosen] and k != partner for k in rivals)
+    if unsure < 2 and not twin:
+        return None
+    position = printed_number_contradicts(number, printed)
+    return None if position is None else (line_no, first + position)
 
 
 # In fields of letters and digits, these pairs differ only by font (OCR-B draws them apart, many

@@ -159,7 +159,7 @@ class MrzZoneReader:
         rows = self._rows(image)
         errors: list[MrzError] = []
         for block in self._blocks(rows):
-            crops = [cut_row(image, row) for row in block]
+            crops = [cut_row(image, row, level=True) for row in block]
             printed = PrintedWords(lambda block=block: self._printed(image, block))
             # Two lines are a passport's 44 characters or a card's 36: try first the one whose
             # pitch the ink repeats at.
