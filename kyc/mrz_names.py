@@ -193,6 +193,51 @@ def near_miss(
     return None
 
 
+def mend_near_miss(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    lines: list[str],
+    printed: PrintedWords | None,
+) -> list[str] | None:
+    """The lines with each name word that is a near miss of a printed word (one letter
+    differs, not seen surely) given the printed letter, where the MRZ saw that letter too as a
+    candidate (`name_options`); None when a near miss cannot be mended so, or is ambiguous."""
+    if printed is None:
+        return None
+    line_no, start, end = NAME_FIELDS[layout.name]
+    text = list(lines[line_no][start:end])
+    changed = False
+    for match in re.finditer(r"[A-Z]+", lines[line_no][start:end]):
+        word = match.group()
+        if len(word) < _MIN_WORD or printed.holds(word, truncated=match.end() == len(text)):
+            continue
+        mends = set()
+        for other in printed.words:
+            if len(other) != len(word):
+                continue
+            differing = [i for i, (a, b) in enumerate(zip(word, other, strict=True)) if a != b]
+            if len(differing) != 1:
+                continue
+            i = differing[0]
+            position = start + match.start() + i
+            seen = evidence[line_no][position]
+            chosen = MRZ_ALPHABET.index(word[i])
+            if seen[chosen] >= _SURE_LETTER:
+                continue
+            if MRZ_ALPHABET.index(other[i]) in name_options(seen, chosen)[1:]:
+                mends.add((match.start() + i, other[i]))
+        if len(mends) > 1:
+            return None
+        for i, letter in mends:
+            text[i] = letter
+            changed = True
+    if not changed:
+        return None
+    out = list(lines)
+    out[line_no] = lines[line_no][:start] + "".join(text) + lines[line_no][end:]
+    return out
+
+
 def _one_letter_apart(word: str, other: str) -> int | None:
     """Where `word` and `other` part when one is the other with a single letter more (not the
     "E" transliteration adds after A, O or U: printed "MÜLLER", encoded "MUELLER"); None when
@@ -208,8 +253,11 @@ def _one_letter_apart(word: str, other: str) -> int | None:
     return None
 
 
-# What the page's own font cannot tell apart either: a printed token is no evidence there.
-_PRINTED_ALIKE = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1"})
+# What the page's font draws alike, or its reading confuses: a printed token is no evidence
+# between them (nor needed: each pair differs in check value, so a check digit tells them apart).
+_PRINTED_ALIKE = str.maketrans(
+    {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"}
+)
 
 
 def printed_number_contradicts(number: str, printed: PrintedWords | None) -> int | None:

@@ -22,11 +22,19 @@ import math
 
 import numpy as np
 
-from kyc.mrz import KycInputError, MrzError, MrzResult, mrz_country_alpha2, parse_mrz
+from kyc.mrz import (
+    KycInputError,
+    MrzError,
+    MrzResult,
+    check_digit,
+    mrz_country_alpha2,
+    parse_mrz,
+)
 from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
 from kyc.mrz_names import (
     NAME_FIELDS,
     PrintedWords,
+    mend_near_miss,
     name_options,
     near_miss,
     printed_number_contradicts,
@@ -142,22 +150,55 @@ def resolve_mrz(
                 swaps.append((math.log(max(top, 1e-9)) - math.log(seen), line_no, column, k))
     swaps.sort()
     found = _search(layout, best, swaps)
-    if not found:
+    accepted = [(cost, result) for cost, result in found if result is not None]
+    if not accepted:
         raise _unreadable("the check digits do not agree")
     if len(found) > 1 and found[1][0] - found[0][0] < _AMBIGUITY_MARGIN:
         raise _unreadable("two readings fit the check digits")
-    result = found[0][1]
+    if found[0][1] is None:
+        # The likeliest reading that fits repairs one field twice: not to be trusted, and the
+        # next is far less likely.
+        raise _unreadable("the check digits do not agree")
+    result = accepted[0][1]
     lines = list(result.lines)
     doubt = (
         _twin_seen(layout, evidence, lines, specimens)
         or (specimens.inconsistent(lines) if specimens is not None else None)
         or _faint_pair(layout, evidence, lines, specimens)
-        or near_miss(layout, evidence, lines, printed)
-        or _number_contradicted(layout, evidence, lines, printed)
     )
+    if doubt is None:
+        doubt = near_miss(layout, evidence, lines, printed)
+        if doubt is not None:
+            # The page prints the name with the one letter the MRZ also saw there as a rival:
+            # two readings agree on it.
+            mended = mend_near_miss(layout, evidence, lines, printed)
+            if mended is not None and near_miss(layout, evidence, mended, printed) is None:
+                mended_result = _parsed(layout, mended)
+                if mended_result is not None:
+                    lines, result, doubt = mended, mended_result, None
+    doubt = doubt or _number_contradicted(layout, evidence, lines, printed)
     if doubt is not None:
         raise _unreadable(f"line {doubt[0] + 1}, position {doubt[1] + 1}")
     return result
+
+
+# The fields of the birth and expiry dates, each with its check digit: (line, first, end).
+_DATE_FIELDS = {
+    "TD3": ((1, 13, 20), (1, 21, 28)),
+    "TD2": ((1, 13, 20), (1, 21, 28)),
+    "TD1": ((1, 0, 7), (1, 8, 15)),
+}
+
+
+def layout_fits(layout: MrzLayout, evidence: list[np.ndarray]) -> bool:
+    """Do both dates of the likeliest reading agree with their check digits under `layout`?
+    Read under the wrong layout (44 cells for 36 characters) they agree one time in a hundred;
+    under the right one, a refused reading is refused for its doubts, not its layout."""
+    for line_no, first, end in _DATE_FIELDS[layout.name]:
+        text = "".join(MRZ_ALPHABET[k] for k in evidence[line_no][first:end].argmax(axis=1))
+        if not text.isdigit() or check_digit(text[:-1]) != text[-1]:
+            return False
+    return True
 
 
 def _settle_unchecked(
@@ -172,6 +213,7 @@ def _settle_unchecked(
     or by the printed name; otherwise the reading is refused. A lone letter among a name's
     closing fillers (`cleared`, read as a filler) must have been seen clearly as something."""
     doubtful: dict[tuple[int, int], list[int]] = {}
+    tails: dict[tuple[int, int], int] = {}
     for line_no, line in enumerate(evidence):
         for column in range(layout.length):
             if (line_no, column) not in layout.unchecked:
@@ -189,13 +231,16 @@ def _settle_unchecked(
             contradicted = specimens is not None and specimens.contradicts(line_no, column, chosen)
             tail = _TAILED.get(chosen)
             # An "O" the recogniser also saw as "Q": the tail that makes the difference is a few
-            # pixels, which the printed name (read by the same recogniser) cannot vouch for.
+            # pixels, which the printed name (read by the same recogniser, which drops tails
+            # too) can confirm only as a "Q".
             if (
                 tail is not None
                 and line[column, tail] >= _TAIL_SEEN
                 and (specimens is None or not specimens.confirms(line_no, column, chosen, [tail]))
             ):
-                raise _unreadable(f"line {line_no + 1}, position {column + 1}")
+                tails[(line_no, column)] = tail
+                doubtful[(line_no, column)] = [tail]
+                continue
             if (
                 not contradicted
                 and top >= _UNCHECKED_MIN_EVIDENCE
@@ -224,7 +269,11 @@ def _settle_unchecked(
             settled |= by_country
             continue
         by_name = settle_name(layout, evidence, best, set(doubtful), line_no, column, printed)
-        if by_name is None:
+        if by_name is None or any(
+            int(best[line][place]) != tail
+            for (line, place), tail in tails.items()
+            if (line, place) in by_name
+        ):
             raise _unreadable(f"line {line_no + 1}, position {column + 1}")
         settled |= by_name
 
@@ -434,11 +483,12 @@ def _one_repair_per_field(layout: MrzLayout, repairs: list[tuple[float, int, int
 
 def _search(
     layout: MrzLayout, best: list[np.ndarray], swaps: list[tuple[float, int, int, int]]
-) -> list[tuple[float, MrzResult]]:
+) -> list[tuple[float, MrzResult | None]]:
     """Readings whose check digits agree, cheapest first: the likeliest one, then swap sets of
-    growing cost (best first over subsets of `swaps`), stopping once two are found."""
+    growing cost (best first over subsets of `swaps`), stopping once two are found. A reading
+    that repairs one field twice comes as (cost, None): a rival, never an answer."""
     base = [[MRZ_ALPHABET[k] for k in line] for line in best]
-    found: list[tuple[float, MrzResult]] = []
+    found: list[tuple[float, MrzResult | None]] = []
     # Heap of (cost, indices into swaps, ascending). The swaps are sorted by cost, so from each
     # subset come two no cheaper ones: its last swap replaced by the next, and the next added.
     # Each subset is reached once, and all in order of cost.
@@ -456,10 +506,13 @@ def _search(
             lines[line_no][column] = MRZ_ALPHABET[k]
             places.add((line_no, column))
         repairs = [swaps[index][:3] for index in chosen]
-        if len(places) == len(chosen) and _one_repair_per_field(layout, repairs):
+        if len(places) == len(chosen):
             result = _parsed(layout, ["".join(line) for line in lines])
             if result is not None:
-                found.append((cost, result))
+                # Two repairs in one field are never accepted, but such a reading is a rival
+                # all the same: a cheaper one may fit only by a free look-alike choice that
+                # cancels out ("Q" "Q" read "0" and, pooled, "O"), and this is the other.
+                found.append((cost, result if _one_repair_per_field(layout, repairs) else None))
         following = chosen[-1] + 1 if chosen else 0
         if following < len(swaps):
             if chosen:

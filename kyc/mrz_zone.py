@@ -41,7 +41,7 @@ from kyc.mrz_lines import (
     periodicity,
 )
 from kyc.mrz_names import PrintedWords
-from kyc.mrz_repair import resolve_mrz
+from kyc.mrz_repair import layout_fits, resolve_mrz
 from kyc.mrz_shapes import SHIFTS, similarity
 
 # Glyphs the recogniser's (Chinese + Latin) dictionary offers for MRZ characters, by where they
@@ -171,6 +171,10 @@ class MrzZoneReader:
                 try:
                     return self._read_block(crops, layout, printed)
                 except MrzError as exc:
+                    if getattr(exc, "layout_fits", False):
+                        # The dates' check digits agree under this layout: it is the right one,
+                        # and another layout or block would only be misread.
+                        raise
                     errors.append(exc)
         if errors:
             raise errors[0]
@@ -240,7 +244,11 @@ class MrzZoneReader:
             )
             evidence.append(combined)
         shapes = similarity([[line.glyphs(shift) for shift in SHIFTS] for line in lines])
-        return resolve_mrz(layout, evidence, shapes, printed)
+        try:
+            return resolve_mrz(layout, evidence, shapes, printed)
+        except MrzError as exc:
+            exc.layout_fits = layout_fits(layout, evidence)  # type: ignore[attr-defined]
+            raise
 
     def _read_views(
         self, views: list[tuple[Line, list[int]]], layout: MrzLayout, crops_lines: list[Line]
