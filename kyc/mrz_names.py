@@ -193,6 +193,11 @@ def near_miss(
     return None
 
 
+# (read in the MRZ, printed) pairs the page is no evidence for: its recogniser drops the tail of
+# a "Q" and prints "BOTAR" for "BQTAR".
+_NEVER_MENDED = {("Q", "O")}
+
+
 def mend_near_miss(
     layout: MrzLayout,
     evidence: list[np.ndarray],
@@ -222,7 +227,7 @@ def mend_near_miss(
             position = start + match.start() + i
             seen = evidence[line_no][position]
             chosen = MRZ_ALPHABET.index(word[i])
-            if seen[chosen] >= _SURE_LETTER:
+            if seen[chosen] >= _SURE_LETTER or (word[i], other[i]) in _NEVER_MENDED:
                 continue
             if MRZ_ALPHABET.index(other[i]) in name_options(seen, chosen)[1:]:
                 mends.add((match.start() + i, other[i]))

@@ -440,6 +440,21 @@ def test_a_name_letter_the_page_and_the_rival_agree_on_is_mended() -> None:
         resolve_mrz(TD2, evidence, printed=_printed("KIM", "ZOE"))
 
 
+def test_a_q_the_page_prints_without_its_tail_is_not_mended_to_an_o() -> None:
+    lines = td2_lines(
+        surname="BQTAR",
+        given_names="AAAAAAA",
+        document_number="UHI6456",
+        birth_date=datetime.date(1966, 12, 17),
+        expiry_date=datetime.date(2026, 8, 18),
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 0, 6, Q=0.8, O=0.3)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD2, evidence, printed=_printed("BOTAR", "AAAAAAA"))
+    assert "line 1, position 7" in str(refused.value)
+
+
 def test_a_layout_fits_when_both_dates_agree_with_their_check_digits() -> None:
     assert layout_fits(TD3, _evidence(PASSPORT))
     evidence = _evidence(PASSPORT)
