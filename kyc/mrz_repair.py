@@ -11,7 +11,14 @@ first) until every check digit agrees. The reading is refused (`mrz_unreadable`)
   could catch a misread there;
 - a character stands where a check digit cannot tell it from a look-alike of equal value
   ("<", "0", "A", "K" and "U" all count as 0 mod 10) and the look-alike was seen almost as well;
-- a country code names no country or ICAO code.
+- a country code names no country or ICAO code (a doubtful letter of one is settled when only
+  one of the letters seen makes a code);
+- two characters of one checked field were seen faintly, or a reading that repairs one field
+  twice fits about as well: two misreads can cancel out in a check digit;
+- the document number, read with doubt the check digit cannot lift, is printed on the page one
+  or two characters otherwise;
+- a name letter read "O" was also seen as "Q" (unless the page prints the "Q"), or the name is a
+  printed word with a letter more or less (the reading slipped by a cell).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 RapidOCR's detector finds the text lines; the MRZ is the bottom block of two or three long
 rows starting at the same left edge (`kyc.mrz_lines`). Each line is cut out along its (possibly
-rotated or slanted) box, straightened, and divided into its N fixed-pitch cells. The recogniser
+rotated or slanted) box, levelled to its own ink (the box around a name's tall letters and its
+tail of fillers lies at a slant the line does not have), and divided into its N fixed-pitch
+cells. The recogniser
 then reads it three ways:
 
 - the whole line at once: it places every character most reliably, but a 44-character line is
