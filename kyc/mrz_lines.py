@@ -31,6 +31,9 @@ _FILLER_LIKENESS = 0.88  # correlation with the filler template that makes a cel
 # a quarter, which the recogniser, trained on rotated text, confuses).
 _FILLER_UNLIKE = 0.3
 _GLYPH = (16, 32)  # cells are compared at this size (width, height)
+# A cell is compared with the filler template moved by these fractions of a pitch: a thin stroke
+# moved by a twentieth of a cell already correlates much less with itself.
+_FILLER_SHIFTS = (-0.25, -0.2, -0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 
 
 class Line:
@@ -54,13 +57,20 @@ class Line:
         self.paper = [float(np.median(crop[..., c][light])) for c in range(3)]
         self.sure_fillers = np.zeros(characters, dtype=bool)
         self.not_fillers = np.zeros(characters, dtype=bool)
+        self._ink: np.ndarray | None = None
+        self._glyphs: dict[float, np.ndarray] = {}
 
     def glyphs(self, shift: float = 0.0) -> np.ndarray:
         """Each cell's ink as a unit vector (for correlating shapes), the cell moved by `shift`
         pitches."""
         import cv2
 
-        grey = 255.0 - cv2.cvtColor(self.crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        cached = self._glyphs.get(shift)
+        if cached is not None:
+            return cached
+        if self._ink is None:
+            self._ink = 255.0 - cv2.cvtColor(self.crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        grey = self._ink
         out = []
         for i in range(self.n):
             a = round(self.fitted[i] + shift * self.pitch)
@@ -69,25 +79,32 @@ class Line:
             glyph = cv2.resize(grey[:, a:b], _GLYPH, interpolation=cv2.INTER_AREA).ravel()
             glyph = glyph - glyph.mean()
             out.append(glyph / max(float(np.linalg.norm(glyph)), 1e-6))
-        return np.array(out)
+        self._glyphs[shift] = np.array(out)
+        return self._glyphs[shift]
 
     def find_fillers(self, read_as_filler: np.ndarray) -> None:
         """Cells whose shape is the line's filler: the template is the most typical of the
-        cells the recogniser read as "<" (at least three must agree on it)."""
+        cells the recogniser read as "<" (at least three must agree on it), each member taken
+        at the shift that aligns it best with that one."""
         candidates = np.flatnonzero(read_as_filler)
         if len(candidates) < 3:
             return
-        glyphs = self.glyphs()
-        similar = glyphs[candidates] @ glyphs[candidates].T
+        stack = np.array([self.glyphs(shift) for shift in _FILLER_SHIFTS])  # shifts x N x D
+        centred = stack[_FILLER_SHIFTS.index(0.0)]
+        # Best-aligned similarity of every two candidates (one moved, the other not).
+        similar = np.einsum("snd,md->snm", stack[:, candidates], centred[candidates]).max(axis=0)
+        similar = np.maximum(similar, similar.T)
         medoid = candidates[int(similar.mean(axis=1).argmax())]
-        members = read_as_filler & (glyphs @ glyphs[medoid] >= 0.8)
+        scores = stack @ centred[medoid]  # shifts x N
+        aligned = scores.argmax(axis=0)
+        members = read_as_filler & (scores.max(axis=0) >= 0.8)
         if members.sum() < 3:
             return
-        template = glyphs[members].mean(axis=0)
+        template = stack[aligned[members], np.flatnonzero(members)].mean(axis=0)
         template /= max(float(np.linalg.norm(template)), 1e-6)
-        # The best of the cell and the cell moved a little either way: the fitted cells drift
-        # by a fraction of a pitch along a photographed line.
-        likeness = np.max([self.glyphs(shift) @ template for shift in (-0.15, 0.0, 0.15)], axis=0)
+        # The best of the cell moved a little either way: the fitted cells are off their glyphs
+        # by a fraction of a pitch.
+        likeness = (stack @ template).max(axis=0)
         self.sure_fillers = likeness >= _FILLER_LIKENESS
         self.not_fillers = likeness < _FILLER_UNLIKE
 
@@ -154,33 +171,48 @@ def cell_edges(crop: np.ndarray, left: float, right: float, characters: int) -> 
     """The x of the `characters + 1` cell edges of a line, fitted to its ink.
 
     A photographed page is in perspective, so the pitch changes a little along a line: the
-    edges are x(i) = a + b*i + c*i*(i - N), with a, b and c chosen on a small grid so that the
-    edges fall where the ink is thinnest (between the glyphs of a fixed-pitch font).
+    edges are x(i) = a + b*i + c*i*(i - N), with a, b and c chosen so that the edges fall where
+    the ink is thinnest (between the glyphs of a fixed-pitch font): first on a coarse grid,
+    then twice on finer grids around the best, since a pitch off by a fraction of a percent
+    already puts the last cells of a 44-character line a quarter of a cell off their glyphs.
     """
     import cv2
 
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float64)
     profile = (255.0 - grey[LINE_HEIGHT // 5 : 4 * LINE_HEIGHT // 5]).sum(axis=0)
-    profile = np.convolve(profile, np.ones(3) / 3, mode="same")
     pitch = (right - left) / characters
+    # Smoothed over about half a cell: between two glyphs the ink is nil over a stretch (long in
+    # a run of fillers), and the edge belongs in its middle, not anywhere along it.
+    width = max(3, round(0.4 * pitch))
+    profile = np.convolve(profile, np.ones(width) / width, mode="same")
     index = np.arange(characters + 1, dtype=np.float64)
-    best, best_score = left + index * pitch, np.inf
-    for start in np.linspace(
-        -0.6, 0.05, 14
-    ):  # the first glyph starts inside its cell ("I": mid-way)
-        for scale in np.linspace(0.98, 1.02, 9):
-            for bend in np.linspace(-0.04, 0.04, 9) / characters:
-                edges = (
-                    left
-                    + start * pitch
-                    + index * pitch * scale
-                    + bend * pitch * index * (index - characters)
-                )
-                columns = np.clip(np.round(edges).astype(int), 0, len(profile) - 1)
-                score = float(profile[columns].sum())
-                if score < best_score:
-                    best, best_score = edges, score
-    return best
+    curve = index * (index - characters)
+
+    def best_of(starts: np.ndarray, scales: np.ndarray, bends: np.ndarray) -> tuple[float, ...]:
+        a, b, c = np.meshgrid(starts, scales, bends, indexing="ij")
+        a, b, c = a.ravel()[:, None], b.ravel()[:, None], c.ravel()[:, None]
+        edges = left + a * pitch + index * pitch * b + c * pitch * curve
+        # Linear interpolation: the fine grids move edges by less than a pixel.
+        x = np.clip(edges, 0, len(profile) - 1.001)
+        low = np.floor(x).astype(int)
+        weight = x - low
+        scores = (profile[low] * (1 - weight) + profile[low + 1] * weight).sum(axis=1)
+        k = int(scores.argmin())
+        return float(a[k, 0]), float(b[k, 0]), float(c[k, 0])
+
+    # The first glyph starts inside its cell ("I": mid-way).
+    a, b, c = best_of(
+        np.linspace(-0.6, 0.05, 14),
+        np.linspace(0.98, 1.02, 9),
+        np.linspace(-0.04, 0.04, 9) / characters,
+    )
+    for step in (4.0, 16.0):
+        a, b, c = best_of(
+            a + np.linspace(-0.05, 0.05, 7) * 4 / step,
+            b + np.linspace(-0.005, 0.005, 9) * 4 / step,
+            c + np.linspace(-0.01, 0.01, 9) * 4 / step / characters,
+        )
+    return left + a * pitch + index * pitch * b + c * pitch * curve
 
 
 def extended(row: Row, length: float) -> Row:
@@ -192,39 +224,106 @@ def extended(row: Row, length: float) -> Row:
     return Row(quad, length, row.height, detected=row.length)
 
 
-def cut_row(image: np.ndarray, row: Row) -> tuple[np.ndarray, float, float]:
-    """The row straightened to the recogniser's height, with the first and last ink column."""
+def _warp(image: np.ndarray, quad: np.ndarray, width: int) -> np.ndarray:
     import cv2
 
-    quad = row.quad.copy()
-    along = (quad[1] - quad[0]) / max(float(np.linalg.norm(quad[1] - quad[0])), 1e-6)
-    # A little paper on both sides: the detector's box may clip a character's edge.
-    quad[[0, 3]] -= along * row.height * 0.3
-    quad[[1, 2]] += along * row.height * 0.3
-    width = max(8, round((row.length + 0.6 * row.height) / row.height * LINE_HEIGHT))
     target = np.array(
         [[0, 0], [width, 0], [width, LINE_HEIGHT], [0, LINE_HEIGHT]], dtype=np.float32
     )
-    matrix = cv2.getPerspectiveTransform(quad, target)
-    crop = cv2.warpPerspective(
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(
         image, matrix, (width, LINE_HEIGHT), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _ink(crop: np.ndarray) -> np.ndarray:
+    import cv2
+
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return ink
+
+
+def _ink_span(ink: np.ndarray, row: Row) -> tuple[float, float] | None:
+    """The first and last ink column of the line in a crop of it."""
     middle = ink[LINE_HEIGHT // 5 : 4 * LINE_HEIGHT // 5] > 0
     columns = np.flatnonzero(middle.sum(axis=0) >= 2)
     if len(columns) == 0:
-        return crop, 0.0, float(width)
+        return None
     # The line's ink runs from the detected box on to the right with no gap wider than a
     # character; what lies beyond a wider gap (a card's edge, the table) is not the line.
     scale = LINE_HEIGHT / row.height
     end = (0.3 * row.height + (row.detected or row.length)) * scale
     inside = columns[columns <= end]
     if len(inside) == 0:
-        return crop, float(columns[0]), float(columns[-1] + 1)
+        return float(columns[0]), float(columns[-1] + 1)
     right = int(inside[-1])
     for column in columns[columns > right]:
         if column - right > 0.7 * LINE_HEIGHT:
             break
         right = int(column)
-    return crop, float(columns[0]), float(right + 1)
+    return float(columns[0]), float(right + 1)
+
+
+_STRIPS = 12  # the line is cut into this many strips to measure its slope
+_SLOPES = np.linspace(-8.0, 8.0, 33)  # rise over the line's length tried, in crop pixels
+
+
+def tilt(ink: np.ndarray, left: float, right: float) -> float:
+    """How many pixels the ink of a line rises (negative) or falls from its first to its last
+    column: the slope at which the rows of ink line up sharpest (their profile's energy).
+
+    The detector's boxes of one line differ in height (tall capitals and descenders in the name,
+    only "<" in its tail), so the rectangle around all of them can lie at a slant the printed
+    line does not have; cells compared across the line must sit at one height.
+    """
+    a, b = int(left), int(np.ceil(right))
+    if b - a < _STRIPS * 4:
+        return 0.0
+    edges = np.linspace(a, b, _STRIPS + 1).round().astype(int)
+    profiles = np.array(
+        [ink[:, edges[k] : edges[k + 1]].sum(axis=1, dtype=np.float64) for k in range(_STRIPS)]
+    )
+    centres = ((edges[:-1] + edges[1:]) / 2 - a) / max(b - a, 1) - 0.5  # -0.5 .. 0.5
+    rows = np.arange(LINE_HEIGHT, dtype=np.float64)
+    best, best_score = 0.0, -1.0
+    for slope in _SLOPES:
+        total = np.zeros(LINE_HEIGHT)
+        for profile, centre in zip(profiles, centres, strict=True):
+            # Strip k's ink moved up by its share of the slope.
+            total += np.interp(rows + slope * centre, rows, profile, left=0.0, right=0.0)
+        score = float((total * total).sum())
+        if score > best_score + 1e-9 * abs(score):
+            best, best_score = float(slope), score
+    return best
+
+
+def cut_row(image: np.ndarray, row: Row, *, level: bool = False) -> tuple[np.ndarray, float, float]:
+    """The row straightened to the recogniser's height, with the first and last ink column.
+
+    With `level`, the cut is turned to follow the ink when the row's box lies at a slant
+    (`tilt`).
+    """
+    quad = row.quad.copy()
+    along = (quad[1] - quad[0]) / max(float(np.linalg.norm(quad[1] - quad[0])), 1e-6)
+    # A little paper on both sides: the detector's box may clip a character's edge.
+    quad[[0, 3]] -= along * row.height * 0.3
+    quad[[1, 2]] += along * row.height * 0.3
+    width = max(8, round((row.length + 0.6 * row.height) / row.height * LINE_HEIGHT))
+    crop = _warp(image, quad, width)
+    ink = _ink(crop)
+    span = _ink_span(ink, row)
+    if span is None:
+        return crop, 0.0, float(width)
+    if level:
+        rise = tilt(ink, *span)
+        if abs(rise) >= 0.75:
+            # The ink rises by `rise` crop pixels over the span: move the far corners with it.
+            down = (quad[3] - quad[0]) / LINE_HEIGHT
+            per_pixel = rise / max(span[1] - span[0], 1.0)
+            quad[[1, 2]] += down * per_pixel * (width - span[0])
+            quad[[0, 3]] -= down * per_pixel * span[0]
+            crop = _warp(image, quad, width)
+            ink = _ink(crop)
+            span = _ink_span(ink, row) or span
+    return crop, span[0], span[1]

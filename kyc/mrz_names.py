@@ -46,16 +46,25 @@ class PrintedWords:
     def __init__(self, read: Callable[[], list[str]]) -> None:
         self._read = read
         self._words: set[str] | None = None
+        self._tokens: set[str] = set()
 
     @property
     def words(self) -> set[str]:
         if self._words is None:
             words: set[str] = set()
+            tokens: set[str] = set()
             for text in self._read():
                 ascii_upper = unidecode(text).upper()
                 words.update(w for w in re.split(r"[^A-Z]+", ascii_upper) if len(w) >= _MIN_WORD)
-            self._words = words
+                tokens.update(t for t in re.split(r"[^A-Z0-9]+", ascii_upper) if len(t) >= 4)
+            self._words, self._tokens = words, tokens
         return self._words
+
+    @property
+    def tokens(self) -> set[str]:
+        """The runs of letters and digits printed on the page (document numbers among them)."""
+        _ = self.words
+        return self._tokens
 
     def holds(self, word: str, *, truncated: bool) -> bool:
         """Is `word` printed (or, for a name the MRZ cut short, the start of a printed word)?"""
@@ -80,7 +89,9 @@ def _word_at(text: str, column: int) -> tuple[int, int] | None:
     return first, end
 
 
-def _options(evidence: np.ndarray, chosen: int) -> list[int]:
+def name_options(evidence: np.ndarray, chosen: int, *, fillers: bool = False) -> list[int]:
+    """The chosen character and its rivals seen well enough to be candidates for it (not the
+    filler, unless `fillers`)."""
     top = float(evidence[chosen])
     order = [int(k) for k in np.argsort(-evidence) if int(k) != chosen]
     # A letter seen faintly has faint rivals too: they count by their share of it.
@@ -88,7 +99,8 @@ def _options(evidence: np.ndarray, chosen: int) -> list[int]:
     others = [
         k
         for k in order
-        if MRZ_ALPHABET[k] != FILLER and evidence[k] >= max(floor, _CANDIDATE_SHARE * top)
+        if (fillers or MRZ_ALPHABET[k] != FILLER)
+        and evidence[k] >= max(floor, _CANDIDATE_SHARE * top)
     ]
     return [chosen, *others[: _CANDIDATES - 1]]
 
@@ -120,7 +132,7 @@ def settle_name(
     for position in range(first, last):
         chosen = int(best[line_no][position])
         if (line_no, position) in doubtful or position == column:
-            choices.append(_options(evidence[line_no][position], chosen))
+            choices.append(name_options(evidence[line_no][position], chosen))
         else:
             choices.append([chosen])
     if np.prod([len(c) for c in choices]) > _MAX_WORDS:
@@ -162,6 +174,11 @@ def near_miss(
         if printed.holds(word, truncated=truncated):
             continue
         for other in printed.words:
+            # A letter too many or too few: the reading slipped by a cell ("PAPADOPOULOUU<<WU"
+            # for a printed "PAPADOPOULOU"), which moves the rest of the name with it.
+            slip = _one_letter_apart(word, other)
+            if slip is not None and len(word) >= _MIN_INSIDE - 1 and not truncated:
+                return line_no, start + match.start() + min(slip, len(word) - 1)
             # The printed word itself, or (words run together, "SOFIAQUENTIN") a stretch of it.
             if len(other) == len(word) or (truncated and len(other) > len(word)):
                 windows = [other[: len(word)]]
@@ -173,4 +190,98 @@ def near_miss(
                 differing = [i for i, (a, b) in enumerate(zip(word, window, strict=True)) if a != b]
                 if len(differing) == 1 and seen[differing[0]] < _SURE_LETTER:
                     return line_no, start + match.start() + differing[0]
+    return None
+
+
+# (read in the MRZ, printed) pairs the page is no evidence for: its recogniser drops the tail of
+# a "Q" and prints "BOTAR" for "BQTAR".
+_NEVER_MENDED = {("Q", "O")}
+
+
+def mend_near_miss(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    lines: list[str],
+    printed: PrintedWords | None,
+) -> list[str] | None:
+    """The lines with each name word that is a near miss of a printed word (one letter
+    differs, not seen surely) given the printed letter, where the MRZ saw that letter too as a
+    candidate (`name_options`); None when a near miss cannot be mended so, or is ambiguous."""
+    if printed is None:
+        return None
+    line_no, start, end = NAME_FIELDS[layout.name]
+    text = list(lines[line_no][start:end])
+    changed = False
+    for match in re.finditer(r"[A-Z]+", lines[line_no][start:end]):
+        word = match.group()
+        if len(word) < _MIN_WORD or printed.holds(word, truncated=match.end() == len(text)):
+            continue
+        mends = set()
+        for other in printed.words:
+            if len(other) != len(word):
+                continue
+            differing = [i for i, (a, b) in enumerate(zip(word, other, strict=True)) if a != b]
+            if len(differing) != 1:
+                continue
+            i = differing[0]
+            position = start + match.start() + i
+            seen = evidence[line_no][position]
+            chosen = MRZ_ALPHABET.index(word[i])
+            if seen[chosen] >= _SURE_LETTER or (word[i], other[i]) in _NEVER_MENDED:
+                continue
+            if MRZ_ALPHABET.index(other[i]) in name_options(seen, chosen)[1:]:
+                mends.add((match.start() + i, other[i]))
+        if len(mends) > 1:
+            return None
+        for i, letter in mends:
+            text[i] = letter
+            changed = True
+    if not changed:
+        return None
+    out = list(lines)
+    out[line_no] = lines[line_no][:start] + "".join(text) + lines[line_no][end:]
+    return out
+
+
+def _one_letter_apart(word: str, other: str) -> int | None:
+    """Where `word` and `other` part when one is the other with a single letter more (not the
+    "E" transliteration adds after A, O or U: printed "MÜLLER", encoded "MUELLER"); None when
+    they are not so."""
+    if abs(len(word) - len(other)) != 1:
+        return None
+    longer, shorter = (word, other) if len(word) > len(other) else (other, word)
+    for i in range(len(longer)):
+        if longer[:i] + longer[i + 1 :] == shorter:
+            if longer[i] == "E" and i > 0 and longer[i - 1] in "AOU":
+                return None
+            return i
+    return None
+
+
+# What the page's font draws alike, or its reading confuses: a printed token is no evidence
+# between them (nor needed: each pair differs in check value, so a check digit tells them apart).
+_PRINTED_ALIKE = str.maketrans(
+    {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"}
+)
+
+
+def printed_number_contradicts(number: str, printed: PrintedWords | None) -> int | None:
+    """The position in a document number where a token printed on the page of its length
+    differs from it in one or two characters (that the printed font does not draw alike): the
+    page shows a number the reading nearly is, so one of them was misread. Two misread
+    characters of one field can cancel out in its check digit ("Z0MNZ" read "N0MNN"), and a
+    "W" misread "M" does not change it at all. None when the page holds no such token."""
+    if printed is None or len(number) < 4:
+        return None
+    mine = number.translate(_PRINTED_ALIKE)
+    for token in printed.tokens:
+        if len(token) != len(number):
+            continue
+        differing = [
+            i
+            for i, (a, b) in enumerate(zip(mine, token.translate(_PRINTED_ALIKE), strict=True))
+            if a != b
+        ]
+        if 1 <= len(differing) <= 2:
+            return differing[0]
     return None

@@ -11,19 +11,42 @@ first) until every check digit agrees. The reading is refused (`mrz_unreadable`)
   could catch a misread there;
 - a character stands where a check digit cannot tell it from a look-alike of equal value
   ("<", "0", "A", "K" and "U" all count as 0 mod 10) and the look-alike was seen almost as well;
-- a country code names no country or ICAO code.
+- a country code names no country or ICAO code (a doubtful letter of one is settled when only
+  one of the letters seen makes a code);
+- two characters of one checked field were seen faintly, or a reading that repairs one field
+  twice fits about as well: two misreads can cancel out in a check digit;
+- the document number, read with doubt the check digit cannot lift, is printed on the page one
+  or two characters otherwise;
+- a name letter read "O" was also seen as "Q" (unless the page prints the "Q"), or the name is a
+  printed word with a letter more or less (the reading slipped by a cell).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 
 import numpy as np
 
-from kyc.mrz import KycInputError, MrzError, MrzResult, mrz_country_alpha2, parse_mrz
+from kyc.mrz import (
+    KycInputError,
+    MrzError,
+    MrzResult,
+    check_digit,
+    mrz_country_alpha2,
+    parse_mrz,
+)
 from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
-from kyc.mrz_names import NAME_FIELDS, PrintedWords, near_miss, settle_name
+from kyc.mrz_names import (
+    NAME_FIELDS,
+    PrintedWords,
+    mend_near_miss,
+    name_options,
+    near_miss,
+    printed_number_contradicts,
+    settle_name,
+)
 from kyc.mrz_shapes import Specimens, apply_pooled
 
 # A position no check digit covers is taken only when its character was seen at least this well
@@ -134,20 +157,55 @@ def resolve_mrz(
                 swaps.append((math.log(max(top, 1e-9)) - math.log(seen), line_no, column, k))
     swaps.sort()
     found = _search(layout, best, swaps)
-    if not found:
+    accepted = [(cost, result) for cost, result in found if result is not None]
+    if not accepted:
         raise _unreadable("the check digits do not agree")
     if len(found) > 1 and found[1][0] - found[0][0] < _AMBIGUITY_MARGIN:
         raise _unreadable("two readings fit the check digits")
-    result = found[0][1]
+    if found[0][1] is None:
+        # The likeliest reading that fits repairs one field twice: not to be trusted, and the
+        # next is far less likely.
+        raise _unreadable("the check digits do not agree")
+    result = accepted[0][1]
     lines = list(result.lines)
     doubt = (
         _twin_seen(layout, evidence, lines, specimens)
         or (specimens.inconsistent(lines) if specimens is not None else None)
-        or near_miss(layout, evidence, lines, printed)
+        or _faint_pair(layout, evidence, lines, specimens)
     )
+    if doubt is None:
+        doubt = near_miss(layout, evidence, lines, printed)
+        if doubt is not None:
+            # The page prints the name with the one letter the MRZ also saw there as a rival:
+            # two readings agree on it.
+            mended = mend_near_miss(layout, evidence, lines, printed)
+            if mended is not None and near_miss(layout, evidence, mended, printed) is None:
+                mended_result = _parsed(layout, mended)
+                if mended_result is not None:
+                    lines, result, doubt = mended, mended_result, None
+    doubt = doubt or _number_contradicted(layout, evidence, lines, printed)
     if doubt is not None:
         raise _unreadable(f"line {doubt[0] + 1}, position {doubt[1] + 1}")
     return result
+
+
+# The fields of the birth and expiry dates, each with its check digit: (line, first, end).
+_DATE_FIELDS = {
+    "TD3": ((1, 13, 20), (1, 21, 28)),
+    "TD2": ((1, 13, 20), (1, 21, 28)),
+    "TD1": ((1, 0, 7), (1, 8, 15)),
+}
+
+
+def layout_fits(layout: MrzLayout, evidence: list[np.ndarray]) -> bool:
+    """Do both dates of the likeliest reading agree with their check digits under `layout`?
+    Read under the wrong layout (44 cells for 36 characters) they agree one time in a hundred;
+    under the right one, a refused reading is refused for its doubts, not its layout."""
+    for line_no, first, end in _DATE_FIELDS[layout.name]:
+        text = "".join(MRZ_ALPHABET[k] for k in evidence[line_no][first:end].argmax(axis=1))
+        if not text.isdigit() or check_digit(text[:-1]) != text[-1]:
+            return False
+    return True
 
 
 def _settle_unchecked(
@@ -162,6 +220,7 @@ def _settle_unchecked(
     or by the printed name; otherwise the reading is refused. A lone letter among a name's
     closing fillers (`cleared`, read as a filler) must have been seen clearly as something."""
     doubtful: dict[tuple[int, int], list[int]] = {}
+    tails: dict[tuple[int, int], int] = {}
     for line_no, line in enumerate(evidence):
         for column in range(layout.length):
             if (line_no, column) not in layout.unchecked:
@@ -177,6 +236,18 @@ def _settle_unchecked(
             top = float(line[column, chosen])
             seen = np.sort(np.delete(line[column], chosen))[::-1]
             contradicted = specimens is not None and specimens.contradicts(line_no, column, chosen)
+            tail = _TAILED.get(chosen)
+            # An "O" the recogniser also saw as "Q": the tail that makes the difference is a few
+            # pixels, which the printed name (read by the same recogniser, which drops tails
+            # too) can confirm only as a "Q".
+            if (
+                tail is not None
+                and line[column, tail] >= _TAIL_SEEN
+                and (specimens is None or not specimens.confirms(line_no, column, chosen, [tail]))
+            ):
+                tails[(line_no, column)] = tail
+                doubtful[(line_no, column)] = [tail]
+                continue
             if (
                 not contradicted
                 and top >= _UNCHECKED_MIN_EVIDENCE
@@ -200,10 +271,58 @@ def _settle_unchecked(
     for line_no, column in doubtful:
         if (line_no, column) in settled:
             continue
+        by_country = _settle_country(layout, evidence, best, set(doubtful), line_no, column)
+        if by_country is not None:
+            settled |= by_country
+            continue
         by_name = settle_name(layout, evidence, best, set(doubtful), line_no, column, printed)
-        if by_name is None:
+        if by_name is None or any(
+            int(best[line][place]) != tail
+            for (line, place), tail in tails.items()
+            if (line, place) in by_name
+        ):
             raise _unreadable(f"line {line_no + 1}, position {column + 1}")
         settled |= by_name
+
+
+def _settle_country(
+    layout: MrzLayout,
+    evidence: list[np.ndarray],
+    best: list[np.ndarray],
+    doubtful: set[tuple[int, int]],
+    line_no: int,
+    column: int,
+) -> set[tuple[int, int]] | None:
+    """Settle a doubtful letter of a country code by the list of codes: when, of the letters
+    seen at its doubtful positions, exactly one combination names a country ("AZE", not
+    "ANE"), `best` takes it and its positions are returned; None otherwise."""
+    for field_line, first, end in _COUNTRY_FIELDS[layout.name]:
+        if field_line == line_no and first <= column < end:
+            break
+    else:
+        return None
+    choices = []
+    for position in range(first, end):
+        chosen = int(best[line_no][position])
+        if (line_no, position) in doubtful:
+            choices.append(name_options(evidence[line_no][position], chosen, fillers=True))
+        else:
+            choices.append([chosen])
+    codes = [
+        combination
+        for combination in itertools.product(*choices)
+        if _country_ok("".join(MRZ_ALPHABET[k] for k in combination))
+        and FILLER not in "".join(MRZ_ALPHABET[k] for k in combination).rstrip(FILLER)
+    ]
+    if len(codes) != 1:
+        return None
+    best[line_no][first:end] = codes[0]
+    return {(line_no, position) for position in range(first, end)}
+
+
+# Letters that differ from another by a small tail only; the other seen this well is a doubt.
+_TAILED = {MRZ_ALPHABET.index("O"): MRZ_ALPHABET.index("Q")}
+_TAIL_SEEN = 0.05
 
 
 def _twin_seen(
@@ -230,6 +349,72 @@ def _twin_seen(
                 if specimens is None or not specimens.confirms(line_no, column, chosen, [k]):
                     return line_no, column
     return None
+
+
+# A character of a checked field seen less well than this is faint: one faint character per
+# field is what its check digit can arbitrate, two can be misread so that they cancel out.
+_FAINT = 0.3
+# Where the document number was read less surely than this (or beside a rival), the number
+# printed on the page is compared with it.
+_SURE_NUMBER = 0.95
+_TWIN_RIVAL = 0.05
+
+
+def _faint_pair(
+    layout: MrzLayout, evidence: list[np.ndarray], lines: list[str], specimens: Specimens | None
+) -> tuple[int, int] | None:
+    """The second faint character of a checked field, unless the shape confirms it: two
+    misreads in one field ("Z0MNZ" read "N0MNN", 7 x -2 + 3 x -2 = -20) can leave its check
+    digit and the composite as they were."""
+    for line_no, fields in _CHECKED_FIELDS[layout.name].items():
+        for first, end in fields:
+            faint = []
+            for column in range(first, end):
+                chosen = MRZ_ALPHABET.index(lines[line_no][column])
+                top = float(evidence[line_no][column, chosen])
+                if top >= _FAINT:
+                    continue
+                rivals = [
+                    k
+                    for k in range(len(MRZ_ALPHABET))
+                    if k != chosen and evidence[line_no][column, k] >= _MIN_ALTERNATIVE
+                ]
+                if specimens is not None and specimens.confirms(line_no, column, chosen, rivals):
+                    continue
+                faint.append(column)
+            if len(faint) >= 2:
+                return line_no, faint[1]
+    return None
+
+
+def _number_contradicted(
+    layout: MrzLayout, evidence: list[np.ndarray], lines: list[str], printed: PrintedWords | None
+) -> tuple[int, int] | None:
+    """A document number its check digit cannot vouch for that the page prints otherwise, in
+    one or two characters (`kyc.mrz_names.printed_number_contradicts`).
+
+    One misread character always changes the check digit (its weights 7, 3, 1 are prime to 10),
+    unless its rival has the same value ("M" and "W"); two can cancel out. So the page is read
+    for the number only where two characters were in doubt, or one beside a rival of its value.
+    """
+    if printed is None:
+        return None
+    line_no, first = (0, 5) if layout.name == "TD1" else (1, 0)
+    number = lines[line_no][first : first + 9].rstrip(FILLER)
+    unsure, twin = 0, False
+    for column in range(first, first + len(number)):
+        line = evidence[line_no][column]
+        chosen = MRZ_ALPHABET.index(lines[line_no][column])
+        top = float(line[chosen])
+        rivals = [k for k in range(len(MRZ_ALPHABET)) if k != chosen and line[k] >= _TWIN_RIVAL]
+        if top < _SURE_NUMBER or any(line[k] >= _MIN_ALTERNATIVE_SHARE * top for k in rivals):
+            unsure += 1
+        partner = _POOL_PARTNER.get(chosen)
+        twin = twin or any(_VALUES[k] == _VALUES[chosen] and k != partner for k in rivals)
+    if unsure < 2 and not twin:
+        return None
+    position = printed_number_contradicts(number, printed)
+    return None if position is None else (line_no, first + position)
 
 
 # In fields of letters and digits, these pairs differ only by font (OCR-B draws them apart, many
@@ -305,11 +490,12 @@ def _one_repair_per_field(layout: MrzLayout, repairs: list[tuple[float, int, int
 
 def _search(
     layout: MrzLayout, best: list[np.ndarray], swaps: list[tuple[float, int, int, int]]
-) -> list[tuple[float, MrzResult]]:
+) -> list[tuple[float, MrzResult | None]]:
     """Readings whose check digits agree, cheapest first: the likeliest one, then swap sets of
-    growing cost (best first over subsets of `swaps`), stopping once two are found."""
+    growing cost (best first over subsets of `swaps`), stopping once two are found. A reading
+    that repairs one field twice comes as (cost, None): a rival, never an answer."""
     base = [[MRZ_ALPHABET[k] for k in line] for line in best]
-    found: list[tuple[float, MrzResult]] = []
+    found: list[tuple[float, MrzResult | None]] = []
     # Heap of (cost, indices into swaps, ascending). The swaps are sorted by cost, so from each
     # subset come two no cheaper ones: its last swap replaced by the next, and the next added.
     # Each subset is reached once, and all in order of cost.
@@ -327,10 +513,13 @@ def _search(
             lines[line_no][column] = MRZ_ALPHABET[k]
             places.add((line_no, column))
         repairs = [swaps[index][:3] for index in chosen]
-        if len(places) == len(chosen) and _one_repair_per_field(layout, repairs):
+        if len(places) == len(chosen):
             result = _parsed(layout, ["".join(line) for line in lines])
             if result is not None:
-                found.append((cost, result))
+                # Two repairs in one field are never accepted, but such a reading is a rival
+                # all the same: a cheaper one may fit only by a free look-alike choice that
+                # cancels out ("Q" "Q" read "0" and, pooled, "O"), and this is the other.
+                found.append((cost, result if _one_repair_per_field(layout, repairs) else None))
         following = chosen[-1] + 1 if chosen else 0
         if following < len(swaps):
             if chosen:

@@ -24,8 +24,10 @@ import numpy as np
 
 from kyc.mrz_layout import FILLER, MRZ_ALPHABET, MrzLayout
 
-# Cells compared at these shifts (in pitches): a photographed line's cells drift a little.
-SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
+# Cells compared at these shifts (in pitches): the fitted cells are off their glyphs by up to a
+# fifth of a cell (a proportional font centred in fixed cells, a photographed line's perspective),
+# and a thin stroke moved by a twentieth of a cell already correlates much less with itself.
+SHIFTS = (-0.25, -0.2, -0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 # A cell is a specimen when the recogniser saw its character at least this well and no rival
 # more than `_SPECIMEN_RIVAL` as well.
 _SPECIMEN_EVIDENCE = 0.5

@@ -2,7 +2,9 @@
 
 RapidOCR's detector finds the text lines; the MRZ is the bottom block of two or three long
 rows starting at the same left edge (`kyc.mrz_lines`). Each line is cut out along its (possibly
-rotated or slanted) box, straightened, and divided into its N fixed-pitch cells. The recogniser
+rotated or slanted) box, levelled to its own ink (the box around a name's tall letters and its
+tail of fillers lies at a slant the line does not have), and divided into its N fixed-pitch
+cells. The recogniser
 then reads it three ways:
 
 - the whole line at once: it places every character most reliably, but a 44-character line is
@@ -41,7 +43,7 @@ from kyc.mrz_lines import (
     periodicity,
 )
 from kyc.mrz_names import PrintedWords
-from kyc.mrz_repair import resolve_mrz
+from kyc.mrz_repair import layout_fits, resolve_mrz
 from kyc.mrz_shapes import SHIFTS, similarity
 
 # Glyphs the recogniser's (Chinese + Latin) dictionary offers for MRZ characters, by where they
@@ -159,7 +161,7 @@ class MrzZoneReader:
         rows = self._rows(image)
         errors: list[MrzError] = []
         for block in self._blocks(rows):
-            crops = [cut_row(image, row) for row in block]
+            crops = [cut_row(image, row, level=True) for row in block]
             printed = PrintedWords(lambda block=block: self._printed(image, block))
             # Two lines are a passport's 44 characters or a card's 36: try first the one whose
             # pitch the ink repeats at.
@@ -171,6 +173,10 @@ class MrzZoneReader:
                 try:
                     return self._read_block(crops, layout, printed)
                 except MrzError as exc:
+                    if getattr(exc, "layout_fits", False):
+                        # The dates' check digits agree under this layout: it is the right one,
+                        # and another layout or block would only be misread.
+                        raise
                     errors.append(exc)
         if errors:
             raise errors[0]
@@ -240,7 +246,11 @@ class MrzZoneReader:
             )
             evidence.append(combined)
         shapes = similarity([[line.glyphs(shift) for shift in SHIFTS] for line in lines])
-        return resolve_mrz(layout, evidence, shapes, printed)
+        try:
+            return resolve_mrz(layout, evidence, shapes, printed)
+        except MrzError as exc:
+            exc.layout_fits = layout_fits(layout, evidence)  # type: ignore[attr-defined]
+            raise
 
     def _read_views(
         self, views: list[tuple[Line, list[int]]], layout: MrzLayout, crops_lines: list[Line]

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from kyc.mrz import MrzError, parse_mrz
 from kyc.mrz_ctc import decode_line, position_bands
 from kyc.mrz_layout import LAYOUTS, MRZ_ALPHABET, TD1, TD2, TD3
-from kyc.mrz_names import PrintedWords
-from kyc.mrz_repair import resolve_mrz
+from kyc.mrz_lines import LINE_HEIGHT, cell_edges, tilt
+from kyc.mrz_names import PrintedWords, _one_letter_apart, printed_number_contradicts
+from kyc.mrz_repair import layout_fits, resolve_mrz
 from kyc.ocr import RapidOcrEngine, read_mrz
 from kyc.specimens import (
     photograph,
@@ -303,6 +304,199 @@ def test_an_unknown_country_code_is_refused() -> None:
         _see(evidence, 1, column, **{char: 0.9})
     with pytest.raises(MrzError):
         resolve_mrz(TD3, evidence)
+
+
+def test_a_doubtful_letter_of_a_country_code_is_settled_by_the_list_of_codes() -> None:
+    lines = td3_lines(
+        surname="XU",
+        given_names="WU",
+        document_number="ZGOOSDF",
+        birth_date=datetime.date(1968, 11, 28),
+        expiry_date=datetime.date(2022, 6, 24),
+        issuing_country="AZE",
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 0, 3, Z=0.5, N=0.45)  # "AZE" or "ANE": only one of them is a country
+    assert list(resolve_mrz(TD3, evidence).lines) == lines
+    _see(evidence, 0, 3, Z=0.5, N=0.45, R=0.4)  # "AZE" and "ARE" are both countries
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert "line 1, position 4" in str(refused.value)
+
+
+def test_two_faint_characters_in_one_field_are_refused_though_the_digits_agree() -> None:
+    # "Z0MNZ" with both "Z"s barely seen, as "N": 7 x (23 - 35) + 3 x (23 - 35) = -120, so the
+    # number's check digit and the composite agree with "N0MNN" as well.
+    lines = td3_lines(
+        surname="PAPADOPOULOU",
+        given_names="SOFIA",
+        document_number="Z0MNZ",
+        birth_date=datetime.date(2000, 3, 28),
+        expiry_date=datetime.date(2024, 2, 18),
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 1, 0, N=0.08)
+    _see(evidence, 1, 4, N=0.11)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert "line 2, position 5" in str(refused.value)
+    # With the "Z"s seen too, the printed number is a rival reading (two repairs in one field,
+    # never accepted, but as likely): refused as ambiguous.
+    _see(evidence, 1, 0, N=0.08, Z=0.03)
+    _see(evidence, 1, 4, N=0.11, Z=0.04)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence)
+    assert "two readings" in str(refused.value)
+    # One faint character is what the check digit arbitrates: "Z0MNN" fails it, and the
+    # runner-up "Z" repairs it.
+    _see(evidence, 1, 0, Z=0.9)
+    assert list(resolve_mrz(TD3, evidence).lines) == lines
+
+
+def test_a_number_the_page_prints_otherwise_is_refused() -> None:
+    # "JIQTCMWM" read "JIQTCMMM": "M" and "W" have one check value, so no digit objects; the
+    # page prints the number, and it differs.
+    lines = td3_lines(
+        surname="HAJIYEV",
+        given_names="JAMES",
+        document_number="JIQTCMWM",
+        birth_date=datetime.date(2003, 3, 17),
+        expiry_date=datetime.date(2030, 6, 19),
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 1, 6, M=0.76, W=0.18)
+    misread = lines[1][:6] + "M" + lines[1][7:]
+    page = _printed("PASSPORT", "HAJIYEV", "JAMES", "Document no.", "JIQTCMWM")
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence, printed=page)
+    assert "line 2, position 7" in str(refused.value)
+    # Without the page (or with a page that agrees) the reading stands: the twin rule lets a
+    # rival this faint pass, which is why the page is asked.
+    assert resolve_mrz(TD3, evidence).lines[1] == misread
+    agreeing = _printed("HAJIYEV", "JAMES", misread[:8])
+    assert resolve_mrz(TD3, evidence, printed=agreeing).lines[1] == misread
+
+
+def test_the_page_is_no_evidence_between_letters_its_font_draws_alike() -> None:
+    assert printed_number_contradicts("Z0MNZ", _printed("ZOMNZ")) is None
+    assert printed_number_contradicts("N0MNN", _printed("ZOMNZ")) == 0
+    assert printed_number_contradicts("AB12CD", _printed("XY98ZW")) is None  # another number
+    assert printed_number_contradicts("AB12CD", _printed("AB12")) is None
+
+
+def test_an_o_also_seen_as_q_in_a_name_is_refused() -> None:
+    lines = td3_lines(
+        surname="OUINTERO",
+        given_names="LUIS",
+        document_number="YMI5C",
+        birth_date=datetime.date(1973, 12, 24),
+        expiry_date=datetime.date(2022, 10, 5),
+    )
+    evidence = _evidence(lines)
+    assert list(resolve_mrz(TD3, evidence).lines) == lines
+    _see(evidence, 0, 5, O=0.97, Q=0.09)
+    # The printed page, read by the same recogniser, says "O" too: it cannot vouch for it.
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD3, evidence, printed=_printed("OUINTERO", "LUIS"))
+    assert "line 1, position 6" in str(refused.value)
+    # Seen almost as well as a "Q", and printed with one: the tail was there.
+    _see(evidence, 0, 5, O=0.8, Q=0.79)
+    quintero = resolve_mrz(TD3, evidence, printed=_printed("QUINTERO", "LUIS"))
+    assert quintero.surname == "QUINTERO"
+
+
+def test_a_name_that_slipped_by_a_letter_is_refused() -> None:
+    lines = td1_lines(
+        surname="PAPADOPOULOU",
+        given_names="WU",
+        document_number="45TU7",
+        birth_date=datetime.date(2001, 12, 10),
+        expiry_date=datetime.date(2030, 10, 25),
+    )
+    slipped = [*lines[:2], "PAPADOPOULOUU<<WU".ljust(30, "<")]
+    evidence = _evidence(slipped)
+    page = _printed("IDENTITY CARD", "PAPADOPOULOU", "WU")
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD1, evidence, printed=page)
+    assert "line 3, position 12" in str(refused.value)
+    # A transliteration adds letters on purpose: "MÜLLER" is encoded "MUELLER".
+    assert _one_letter_apart("MUELLER", "MULLER") is None
+    assert _one_letter_apart("MUELLERR", "MUELLER") == 6
+
+
+def test_a_name_letter_the_page_and_the_rival_agree_on_is_mended() -> None:
+    lines = td2_lines(
+        surname="KIM",
+        given_names="ZOE",
+        document_number="UHI6456",
+        birth_date=datetime.date(1966, 12, 17),
+        expiry_date=datetime.date(2026, 8, 18),
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 0, 10, N=0.72, Z=0.2)  # "NOE" read, "Z" seen too
+    assert list(resolve_mrz(TD2, evidence, printed=_printed("KIM", "ZOE")).lines) == lines
+    _see(evidence, 0, 10, N=0.72, M=0.2)  # the page's letter was not seen: refused
+    with pytest.raises(MrzError):
+        resolve_mrz(TD2, evidence, printed=_printed("KIM", "ZOE"))
+
+
+def test_a_q_the_page_prints_without_its_tail_is_not_mended_to_an_o() -> None:
+    lines = td2_lines(
+        surname="BQTAR",
+        given_names="AAAAAAA",
+        document_number="UHI6456",
+        birth_date=datetime.date(1966, 12, 17),
+        expiry_date=datetime.date(2026, 8, 18),
+    )
+    evidence = _evidence(lines)
+    _see(evidence, 0, 6, Q=0.8, O=0.3)
+    with pytest.raises(MrzError) as refused:
+        resolve_mrz(TD2, evidence, printed=_printed("BOTAR", "AAAAAAA"))
+    assert "line 1, position 7" in str(refused.value)
+
+
+def test_a_layout_fits_when_both_dates_agree_with_their_check_digits() -> None:
+    assert layout_fits(TD3, _evidence(PASSPORT))
+    evidence = _evidence(PASSPORT)
+    _see(evidence, 1, 16, **{"3": 0.9})
+    assert not layout_fits(TD3, evidence)
+
+
+# --- the line geometry ---------------------------------------------------------------------------
+
+
+def _fixed_pitch_line(text: str, pitch: int = 24, rise: float = 0.0) -> np.ndarray:
+    """A crop of a fixed-pitch line at the recogniser's height, its ink rising by `rise`
+    pixels from the first to the last character."""
+    import cv2
+
+    width = pitch * (len(text) + 2)
+    image = np.full((LINE_HEIGHT, width, 3), 235, dtype=np.uint8)
+    for i, char in enumerate(text):
+        x = pitch * (i + 1) + pitch // 4
+        y = round(34 + rise * i / max(len(text) - 1, 1))
+        cv2.putText(image, char, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (30, 30, 30), 2)
+    return image
+
+
+def test_the_slant_of_a_line_is_measured_on_its_ink() -> None:
+    text = "P<UTOERIKSSON<<ANNA<<<<<<<<<<<<<"
+    for rise in (-5.0, 0.0, 4.0):
+        crop = _fixed_pitch_line(text, rise=rise)
+        ink = 255 - crop[:, :, 0].astype(np.int32)
+        ink = np.where(ink > 100, 255, 0).astype(np.uint8)
+        assert abs(tilt(ink, 24, 24 * (len(text) + 1)) - rise) <= 1.0
+
+
+def test_the_cells_fall_between_the_glyphs_of_a_long_filler_run() -> None:
+    text = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+    pitch = 24
+    crop = _fixed_pitch_line(text, pitch=pitch)
+    ink = np.flatnonzero((crop[:, :, 0] < 128).any(axis=0))
+    edges = cell_edges(crop, float(ink[0]), float(ink[-1] + 1), len(text))
+    truth = pitch * (np.arange(len(text) + 1) + 1) + pitch // 4 - 0.2 * pitch
+    # Within a fifth of a cell everywhere, the long run of fillers at the end included.
+    assert np.abs((edges - truth) - np.median(edges - truth)).max() <= 0.2 * pitch
 
 
 # --- TD2 -----------------------------------------------------------------------------------------
