@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 import time_machine
 
-from brokercrm.accounts.tests.factories import client_login
 from brokercrm.notifications.selectors import client_notifications
 from brokercrm.notifications.tests.helpers import told
 from identity.tests.factories import register
 from kyc import events as kyc_events
 from payments import events as payment_events
+from portal.tests.pages import another_client
 from portal.tests.test_profile import ivan, signed_in_browser
 
 pytestmark = pytest.mark.django_db
@@ -40,18 +40,7 @@ def unread(profile) -> int:
 @pytest.fixture
 def told_things(portal_world, eu_client):
     """Ivan is told two things in order; Olga (same entity) and a UK client one each."""
-    olga = register(
-        portal_world.eu_brand,
-        given_name="Olga",
-        family_name="Sidorova",
-        birth_date="1990-01-02",
-        email="olga.sidorova@example.com",
-        phone="+49 151 99999999",
-        document=None,
-        ip="203.0.113.99",
-        device_fingerprint="dev-olga",
-    ).profile
-    client_login(olga)
+    olga = another_client(portal_world.eu_brand)
     foreign = register(
         portal_world.uk_brand,
         given_name="Tom",

@@ -12,6 +12,7 @@ from brokercrm.accounts.models import ClientToken, User
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from identity.selectors import profile_get
 from identity.tests.factories import register
+from portal.tests.pages import another_client
 from portal.tests.test_sign_in import EMAIL, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -153,18 +154,7 @@ def test_a_bad_contact_detail_shows_the_error_and_changes_nothing(
 
 
 def test_the_email_of_another_login_is_refused(portal_world, eu_client):
-    other = register(
-        portal_world.eu_brand,
-        given_name="Olga",
-        family_name="Sidorova",
-        birth_date="1990-01-02",
-        email="olga.sidorova@example.com",
-        phone="+49 151 99999999",
-        document=None,
-        ip="203.0.113.99",
-        device_fingerprint="dev-olga",
-    ).profile
-    client_login(other)
+    another_client(portal_world.eu_brand)
     browser = signed_in_browser()
     response = browser.post(CONTACT, contact_form(eu_client, email="olga.sidorova@example.com"))
     assert response.status_code == 200
