@@ -36,6 +36,9 @@ def test_sign_in_and_overview(page, live_server, eu_client, language):
         assert page.locator("html").get_attribute("dir") == "rtl"
         assert page.locator("html").get_attribute("lang") == "ar"
     check_page(page, f"login-{language}", csp)
+    page.goto(f"{base}/password-reset/")
+    check_page(page, f"password-reset-{language}", csp)
+    page.goto(f"{base}/login/")
     if language == "en":
         client_sign_in(page, base, eu_client.email, CLIENT_PASSWORD)
     else:
