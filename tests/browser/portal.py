@@ -60,3 +60,11 @@ def client_sign_in(page: Any, base: str, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/client/")
+
+
+def choose_language(page: Any, language: str) -> None:
+    """Pick the page language from the header's list (the page sends itself) and wait for the
+    page in that language."""
+    with page.expect_navigation():
+        page.locator("#language-select").select_option(language)
+    assert page.locator("html").get_attribute("lang") == language

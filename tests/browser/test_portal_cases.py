@@ -16,7 +16,7 @@ from kyc.services import document_revision_request, kyc_run_checks
 from kyc.specimens import render_photo_without_mrz
 from kyc.tests.conftest import MINIMAL_PDF, kyc_world  # noqa: F401 (fixture)
 from kyc.tests.test_workflow import QUESTIONNAIRE, passport_for
-from tests.browser.portal import check_page, client_sign_in, watch_csp
+from tests.browser.portal import check_page, choose_language, client_sign_in, watch_csp
 from tests.browser.test_portal_journey import fill, submit, upload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -36,8 +36,7 @@ def test_the_same_person_through_another_brand_is_held_for_review(
     base = f"{live_server.url}/b/{kyc_world.eu_brand.code}"
     page.goto(f"{base}/register/")
     if language != "en":
-        page.locator("#language-select").select_option(language)
-        page.wait_for_load_state()
+        choose_language(page, language)
     fill(page, {"email": "ivan.p@example.org", "password": "Lantern-Orchid-42"})
     submit(page)
     fill(

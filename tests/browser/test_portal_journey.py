@@ -40,7 +40,7 @@ from payments.tests.conftest import (  # noqa: F401 (fixtures)
 from platforms.selectors import client_trading_accounts
 from platforms.tests.conftest import shared_sim  # noqa: F401 (fixture)
 from platforms.tests.factories import trading_server
-from tests.browser.portal import check_page, watch_csp
+from tests.browser.portal import check_page, choose_language, watch_csp
 from tests.test_client_journey import ENTITIES, offshore_entity, uk_pays_out_in_usd
 from wallets.services import fx_rate_record
 from wallets.tests.factories import assert_ledger_sound
@@ -135,8 +135,7 @@ def test_the_portal_from_registration_to_a_paid_withdrawal(
     # The client picks the language on the brand's page, then opens an account.
     page.goto(f"{base}/register/")
     if language != "en":
-        page.locator("#language-select").select_option(language)
-        page.wait_for_load_state()
+        choose_language(page, language)
     assert page.locator("html").get_attribute("lang") == language
     check_page(page, f"{shot}-01-account", csp)
     fill(page, {"email": email, "password": PASSWORD})

@@ -11,7 +11,7 @@ from identity.tests.factories import register
 from kyc.tests.conftest import kyc_world  # noqa: F401 - fixture
 from payments.tests.conftest import approved_client, payments_world, psp_secret  # noqa: F401
 from payments.tests.test_self_service import verified
-from tests.browser.portal import check_page, client_sign_in, watch_csp
+from tests.browser.portal import check_page, choose_language, client_sign_in, watch_csp
 from wallets.services import wallet_open
 from wallets.tests.factories import fund
 
@@ -31,8 +31,7 @@ def test_sign_in_and_overview(page, live_server, eu_client, language):
     base = f"{live_server.url}/b/{eu_client.brand.code}"
     page.goto(f"{base}/login/")
     if language == "ar":
-        page.get_by_label("Language").select_option("ar")
-        page.wait_for_load_state()
+        choose_language(page, "ar")
         assert page.locator("html").get_attribute("dir") == "rtl"
         assert page.locator("html").get_attribute("lang") == "ar"
     check_page(page, f"login-{language}", csp)
@@ -75,8 +74,7 @@ def test_the_money_pages_of_a_funded_client(
     base = f"{live_server.url}/b/{profile.brand.code}"
     client_sign_in(page, base, profile.email, CLIENT_PASSWORD)
     if language != "en":
-        page.locator("#language-select").select_option(language)
-        page.wait_for_load_state()
+        choose_language(page, language)
         assert page.locator("html").get_attribute("lang") == language
     check_page(page, f"overview-funded-{language}", csp)
     for path, name in (
@@ -110,8 +108,7 @@ def test_the_account_pages_of_a_partner(page, live_server, kyc_world, language):
     base = f"{live_server.url}/b/{profile.brand.code}"
     client_sign_in(page, base, profile.email, CLIENT_PASSWORD)
     if language != "en":
-        page.locator("#language-select").select_option(language)
-        page.wait_for_load_state()
+        choose_language(page, language)
     for path, name in (
         ("/client/profile/", "profile"),
         ("/client/security/two-step/", "two-step"),
