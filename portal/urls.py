@@ -19,6 +19,7 @@ from .views import (
     verification,
     verification_answers,
     verification_uploads,
+    withdrawals,
 )
 
 app_name = "portal"
@@ -39,7 +40,7 @@ urlpatterns = [
     path("client/security/two-step/start/", two_factor.two_factor_start, name="two_factor_start"),
     path("client/deposit/", money.deposit, name="deposit"),
     path("client/deposit/return/", money.deposit_return, name="deposit_return"),
-    path("client/withdraw/", money.withdraw, name="withdraw"),
+    path("client/withdraw/", withdrawals.withdraw, name="withdraw"),
     path("client/transfer/", trading.transfer, name="transfer"),
     path("client/accounts/", trading.accounts, name="accounts"),
     path("client/accounts/<int:account_id>/", trading.account, name="account"),

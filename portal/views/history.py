@@ -24,7 +24,8 @@ from wallets.selectors import client_postings
 
 from ..context import entity_wallet_currencies
 from .common import client_required, money_text
-from .money import DEPOSIT_STATUS_TEXT, WITHDRAWAL_STATUS_TEXT
+from .money import DEPOSIT_STATUS_TEXT
+from .withdrawals import WITHDRAWAL_STATUS_TEXT
 
 PAGE_SIZE = 25
 KINDS = (
