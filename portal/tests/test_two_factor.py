@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -13,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from brokercrm.accounts.models import ClientToken
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from identity.tests.factories import brand_api, register
+from identity.two_factor import CHALLENGE_SALT
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +106,8 @@ def test_the_api_signs_in_in_two_steps(signed_in, time_machine, portal_world):
     )
     assert (first.status_code, first.json()["code"]) == (401, "second_factor_required")
     challenge = first.json()["challenge"]
+    # signed, not encrypted: it carries the login's id and a one-way mark, nothing of the hash
+    assert set(signing.loads(challenge, salt=CHALLENGE_SALT)) == {"user", "mark"}
     bad = api.post(
         "/api/v1/client-tokens", {"challenge": challenge, "otp": "000000"}, format="json"
     )

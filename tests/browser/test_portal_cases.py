@@ -4,10 +4,7 @@ sends back is shown with its reason and uploaded again."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from brokercrm.accounts.tests.factories import CLIENT_PASSWORD, client_login
 from identity.tests.factories import register
@@ -17,7 +14,7 @@ from kyc.specimens import render_photo_without_mrz
 from kyc.tests.conftest import MINIMAL_PDF, kyc_world  # noqa: F401 (fixture)
 from kyc.tests.test_workflow import QUESTIONNAIRE, passport_for
 from tests.browser.portal import check_page, choose_language, client_sign_in, watch_csp
-from tests.browser.test_portal_journey import fill, submit, upload
+from tests.browser.test_portal_journey import fill, submit, upload, upload_bill
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -80,17 +77,7 @@ def test_a_document_sent_back_is_uploaded_again(page, live_server, kyc_world):  
     submit(page)
     # A photo on which no machine-readable zone can be read: the checks hold it for review.
     upload(page, base, "identity", "photo.png", "image/png", render_photo_without_mrz(), "passport")
-    issued = (timezone.localdate() - timedelta(days=10)).isoformat()
-    upload(
-        page,
-        base,
-        "proof_of_address",
-        "bill.pdf",
-        "application/pdf",
-        MINIMAL_PDF,
-        "utility_bill",
-        issued_on=issued,
-    )
+    upload_bill(page, base)
     submit(page, "main form[action$='/submit/']")
     kyc_file = client_kyc_file(entity_id=profile.entity_id, profile_id=profile.pk)
     kyc_run_checks(kyc_file_id=kyc_file.pk)

@@ -189,17 +189,7 @@ def test_the_portal_from_registration_to_a_paid_withdrawal(
     submit(page)
     upload(page, base, "identity", "passport.png", "image/png", passport_for(profile), "passport")
     check_page(page, f"{shot}-07-upload", csp)
-    issued = (timezone.localdate() - timedelta(days=10)).isoformat()
-    upload(
-        page,
-        base,
-        "proof_of_address",
-        "bill.pdf",
-        "application/pdf",
-        MINIMAL_PDF,
-        "utility_bill",
-        issued_on=issued,
-    )
+    upload_bill(page, base)
     submit(page, "main form[action$='/submit/']")
     kyc_file = client_kyc_file(entity_id=entity.pk, profile_id=profile.pk)
     assert kyc_file.status == "approved", kyc_file.status
@@ -371,3 +361,18 @@ def upload(
     )
     submit(page)
     assert page.url == f"{base}/client/verification/", page.url
+
+
+def upload_bill(page: Any, base: str) -> None:
+    """A utility bill issued ten days ago, as the proof of address."""
+    issued = (timezone.localdate() - timedelta(days=10)).isoformat()
+    upload(
+        page,
+        base,
+        "proof_of_address",
+        "bill.pdf",
+        "application/pdf",
+        MINIMAL_PDF,
+        "utility_bill",
+        issued_on=issued,
+    )
