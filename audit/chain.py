@@ -28,6 +28,7 @@ def canonical_payload(
     request_id: str,
     ip: str | None,
     prev_hash: str,
+    person_id: int | None = None,
 ) -> bytes:
     """Stable bytes for a row: sorted keys, no whitespace, UTC timestamp to the microsecond.
 
@@ -50,6 +51,10 @@ def canonical_payload(
         "ip": ip,
         "prev_hash": prev_hash,
     }
+    # Rows written before the client a row concerns was recorded hash without the key, as
+    # they always did; a row about a person binds that person into its hash.
+    if person_id is not None:
+        document["person_id"] = person_id
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -113,6 +118,7 @@ def verify_rows(rows: Iterable[Any]) -> ChainReport:
             before=row.before,
             after=row.after,
             reason=row.reason,
+            person_id=row.person_id,
             request_id=row.request_id,
             ip=row.ip,
             prev_hash=row.prev_hash,

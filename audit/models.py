@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
     )
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
+    # The client (Person) the row concerns, when there is one: the client 360's timeline and
+    # the audit search by client read it.
+    person_id = models.BigIntegerField(null=True, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -44,6 +47,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["entity", "created_at"]),
             models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["person_id", "created_at"]),
             models.Index(fields=["actor", "created_at"]),
         ]
 

@@ -19,6 +19,21 @@ from .models import AuditEvent
 _CHAIN_LOCK_KEY = 0x4155444954
 
 
+def _person_id(person: Any, obj: Model | None) -> int | None:
+    if person is not None:
+        return person if isinstance(person, int) else person.pk
+    if obj is None:
+        return None
+    if obj._meta.label == "identity.Person":
+        return obj.pk
+    if getattr(obj, "person_id", None) is not None:
+        return obj.person_id  # type: ignore[attr-defined]
+    if getattr(obj, "profile_id", None) is not None:
+        profile = getattr(obj, "profile", None)
+        return getattr(profile, "person_id", None)
+    return None
+
+
 def audit_record(
     *,
     actor: Any,
@@ -31,13 +46,15 @@ def audit_record(
     after: dict[str, Any] | None = None,
     reason: str = "",
     actor_label: str | None = None,
+    person: Any = None,
 ) -> AuditEvent:
     """Append one event, in the caller's transaction, chained to the previous event.
 
     Call it inside the transaction that makes the change, so the change and its audit row
     commit or roll back together. `actor` is a user, `SYSTEM` / `system("job")`, or None for
     the system (then give `actor_label`, e.g. "system:audit_verify"). Personal data in
-    before/after is masked.
+    before/after is masked. `person` (a Person or its id) names the client the row concerns;
+    when not given it is read off `obj` (its `person_id`, or its profile's).
     """
     if is_system(actor):
         actor_label = actor_label or actor.label
@@ -49,6 +66,7 @@ def audit_record(
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
     entity_id = entity if isinstance(entity, int) or entity is None else entity.pk
+    person_id = _person_id(person, obj)
     request = context.current()
     fields: dict[str, Any] = {
         "actor_id": actor.pk if actor is not None else None,
@@ -62,6 +80,7 @@ def audit_record(
         "reason": to_jsonable(reason or ""),
         "request_id": request.request_id,
         "ip": request.ip,
+        "person_id": person_id,
     }
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
+from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm import audit_actions
 from brokercrm.api.base import scoped
@@ -22,11 +23,6 @@ from brokercrm.auditing import audit as audit_record
 from brokercrm.errors import ApplicationError
 from brokercrm.masking import snapshot
 from brokercrm.scoping import EntityOwnedQuerySet, Scope, scope_for
-
-admin.site.site_header = "brokercrm back office"
-admin.site.site_title = "brokercrm"
-admin.site.index_title = "Back office"
-admin.site.site_url = None  # there is no public site behind the back office
 
 
 def _perm(model: type[models.Model], action: str) -> str:
@@ -51,7 +47,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyChildInline(admin.TabularInline):
+class ReadOnlyChildInline(TabularInline):
     """The rows a scoped parent owns (attempts of a deposit, legs of a withdrawal), shown read
     only. The parent page is already scoped, and its children share its entity."""
 
@@ -99,7 +95,7 @@ class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
         return [(obj.pk, str(obj)) for obj in related.filter(pk__in=referenced)]
 
 
-class ScopedAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
+class ScopedAdmin(HiddenIsNotFoundMixin, ModelAdmin):
     # Fields that may never change once the row exists.
     immutable_fields: tuple[str, ...] = ("entity",)
 

@@ -73,7 +73,10 @@ PSP_CHECKOUT_MINUTES = int(os.environ.get("PSP_CHECKOUT_MINUTES", "60"))
 TRADING_SIMULATOR_URL = os.environ.get("TRADING_SIMULATOR_URL", "http://127.0.0.1:8702")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The back office: unfold's theme and templates (before the admin, whose templates it
+    # overrides), served by our own admin site (brokercrm.backoffice.site).
+    "unfold.apps.BasicAppConfig",
+    "brokercrm.backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -88,6 +91,7 @@ INSTALLED_APPS = [
     "brokercrm.accounts",
     "brokercrm.events",
     "brokercrm.notifications",
+    "brokercrm.backoffice",
     "brokercrm",
     "entities",
     "identity",
@@ -375,3 +379,39 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The back office's theme (django-unfold). The sidebar is built per request from the work-queue
+# registry, so each staff member sees their queues with live counts.
+UNFOLD = {
+    "SITE_TITLE": "brokercrm",
+    "SITE_HEADER": "brokercrm back office",
+    "SITE_SUBHEADER": "Staff",
+    "SITE_URL": None,
+    "SITE_SYMBOL": "account_balance",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "4px",
+    "STYLES": ["brokercrm.backoffice.site.stylesheet"],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "brokercrm.backoffice.site.navigation",
+    },
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.0% .014 254.604)",
+            "100": "oklch(93.2% .032 255.585)",
+            "200": "oklch(88.2% .059 254.128)",
+            "300": "oklch(80.9% .105 251.813)",
+            "400": "oklch(70.7% .165 254.624)",
+            "500": "oklch(62.3% .214 259.815)",
+            "600": "oklch(54.6% .245 262.881)",
+            "700": "oklch(48.8% .243 264.376)",
+            "800": "oklch(42.4% .199 265.638)",
+            "900": "oklch(37.9% .146 265.522)",
+            "950": "oklch(28.2% .091 267.935)",
+        },
+    },
+}
+# How long the sidebar's queue counts are reused before they are counted again.
+BACKOFFICE_COUNTS_SECONDS = int(os.environ.get("BACKOFFICE_COUNTS_SECONDS", 20))

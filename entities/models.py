@@ -150,6 +150,7 @@ class RuleSet(EntityOwned):
         DEPOSIT = "deposit", "Deposits"
         WITHDRAWAL = "withdrawal", "Withdrawal approvals"
         RISK = "risk", "Risk scoring"
+        SLA = "sla", "Work-queue deadlines"
 
     ALL_COUNTRIES = ""
 

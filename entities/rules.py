@@ -353,6 +353,32 @@ class WithdrawalRules(StrictSerializer):
         return attrs
 
 
+# Hours staff have to act on an item of each work queue, from the moment it arrives. A queue
+# not named takes `default_hours`; 0 means the queue has no deadline.
+DEFAULT_QUEUE_HOURS = {
+    "kyc.review": 24,
+    "kyc.escalated": 48,
+    "kyc.screening_hit": 24,
+    "kyc.edd": 72,
+    "kyc.document_expiring": 168,
+    "identity.duplicate_case": 24,
+    "identity.other_entity_profile": 72,
+    "payments.withdrawal_compliance": 24,
+    "payments.withdrawal_finance": 8,
+    "payments.reconciliation_break": 24,
+    "payments.parked_deposit": 48,
+    "platforms.control_failure": 4,
+    "ib.referral_review": 72,
+}
+
+
+class SlaRules(StrictSerializer):
+    default_hours = serializers.IntegerField(min_value=0, max_value=24 * 90, default=48)
+    hours = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=24 * 90), default=dict
+    )
+
+
 SCHEMAS: dict[str, type[StrictSerializer]] = {
     "onboarding": OnboardingRules,
     "kyc": KycRules,
@@ -361,9 +387,10 @@ SCHEMAS: dict[str, type[StrictSerializer]] = {
     "deposit": DepositRules,
     "withdrawal": WithdrawalRules,
     "risk": RiskRules,
+    "sla": SlaRules,
 }
 # Kinds that apply to the whole entity and cannot differ per country.
-ENTITY_WIDE_KINDS = frozenset({"onboarding", "wallet", "risk"})
+ENTITY_WIDE_KINDS = frozenset({"onboarding", "wallet", "risk", "sla"})
 
 
 def validate_rule_document(kind: str, document: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -221,3 +222,47 @@ def risk_warning(entity: Any, language: str) -> str:
         return ""
     texts = rules.document.get("risk_warning") or {}
     return texts.get(language) or texts.get("en", "")
+
+
+@dataclass(frozen=True)
+class WorkDeadlines:
+    """One entity's work-queue deadlines: the SLA rule set in force, or the product's defaults
+    when the entity has published none (then `reference` says so)."""
+
+    reference: str
+    default_hours: int
+    hours: dict[str, int]
+
+    def due_at(self, queue_key: str, opened_at: datetime) -> datetime | None:
+        hours = self.hours.get(queue_key, self.default_hours)
+        return opened_at + timedelta(hours=hours) if hours else None
+
+
+def work_deadlines(entity_ids: Iterable[int]) -> dict[int, WorkDeadlines]:
+    """The deadlines of each entity, in one query for all of them."""
+    from .rules import DEFAULT_QUEUE_HOURS
+
+    ids = sorted(set(entity_ids))
+    now = timezone.now()
+    latest = (
+        RuleSet.objects.unscoped()
+        .filter(
+            entity_id__in=ids,
+            kind=RuleSet.Kind.SLA,
+            country=RuleSet.ALL_COUNTRIES,
+            effective_from__lte=now,
+        )
+        .select_related("entity")
+        .order_by("entity_id", "-effective_from", "-version")
+        .distinct("entity_id")
+    )
+    found = {
+        rules.entity_id: WorkDeadlines(
+            reference=rules.reference,
+            default_hours=int(rules.document.get("default_hours", 48)),
+            hours={**DEFAULT_QUEUE_HOURS, **rules.document.get("hours", {})},
+        )
+        for rules in latest
+    }
+    fallback = WorkDeadlines("product defaults", 48, dict(DEFAULT_QUEUE_HOURS))
+    return {entity_id: found.get(entity_id, fallback) for entity_id in ids}

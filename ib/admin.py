@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from unfold.admin import ModelAdmin
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
@@ -41,7 +42,7 @@ class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 def _each(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet,
     call: Callable[[Any], Any],
@@ -189,7 +190,7 @@ class CommissionLineAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(CommissionRun)
-class CommissionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CommissionRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("pk", "started_at", "finished_at", "lines_created", "payouts", "payout_total")
     actions = ("queue_run",)
 

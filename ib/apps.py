@@ -6,6 +6,9 @@ class IbConfig(AppConfig):
     verbose_name = "Introducing brokers"
 
     def ready(self) -> None:
+        from brokercrm.backoffice.registry import contributions_register
+
+        contributions_register(self.name)
         from . import subscribers
 
         subscribers.connect()

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from brokercrm.admin import HiddenIsNotFoundMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
@@ -133,7 +134,7 @@ class DuplicateCaseAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(HiddenIsNotFoundMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PersonAdmin(HiddenIsNotFoundMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Group-level persons, visible to staff of an entity where the person is a client."""
 
     list_display = [

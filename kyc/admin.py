@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
@@ -13,7 +14,7 @@ from .models import REVISION_REASONS, KycCheck, KycDocument, KycFile, ScreeningL
 from .services import document_revision_request
 
 
-class KycCheckInline(admin.TabularInline):
+class KycCheckInline(TabularInline):
     model = KycCheck
     fields = ["kind", "provider", "result", "evidence", "created_at"]
     readonly_fields = fields
@@ -124,5 +125,5 @@ for _code in REVISION_REASONS:
 
 
 @admin.register(ScreeningListVersion)
-class ScreeningListVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ScreeningListVersionAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["source", "entries", "skipped_lines", "loaded_at"]

@@ -6,6 +6,9 @@ class KycConfig(AppConfig):
     verbose_name = "KYC and AML"
 
     def ready(self) -> None:
+        from brokercrm.backoffice.registry import contributions_register
+
+        contributions_register(self.name)
         from brokercrm.events.registry import subscribe
         from identity.events import REGISTRATION_ACCEPTED
 

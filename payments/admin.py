@@ -4,6 +4,7 @@ breaks queue, each scoped by entity; decisions go through the services (audited)
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from unfold.admin import ModelAdmin
 
 from brokercrm.admin import ReadOnlyAdminMixin, ReadOnlyChildInline, ScopedAdmin
 from brokercrm.errors import ApplicationError
@@ -39,12 +40,12 @@ def _each(modeladmin, request, queryset, call, done: str) -> None:  # type: igno
 
 
 @admin.register(PaymentProvider)
-class PaymentProviderAdmin(admin.ModelAdmin):
+class PaymentProviderAdmin(ModelAdmin):
     list_display = ["code", "name", "base_url"]
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ModelAdmin):
     list_display = ["code", "name", "kind", "countries"]
 
 

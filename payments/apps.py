@@ -6,6 +6,9 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
+        from brokercrm.backoffice.registry import contributions_register
+
+        contributions_register(self.name)
         from . import notifications
 
         notifications.connect()

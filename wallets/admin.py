@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 
@@ -41,7 +42,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         )
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(TabularInline):
     model = Posting
     fields = ["account", "amount", "currency"]
     readonly_fields = fields
@@ -80,7 +81,7 @@ class HoldAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(ModelAdmin):
     """Group reference data, maintained by whoever holds the global FX permission."""
 
     list_display = ["base", "quote", "rate", "source", "as_of"]

@@ -6,6 +6,9 @@ class WalletsConfig(AppConfig):
     verbose_name = "Wallets and ledger"
 
     def ready(self) -> None:
+        from brokercrm.backoffice.registry import contributions_register
+
+        contributions_register(self.name)
         from . import subscribers
 
         subscribers.connect()

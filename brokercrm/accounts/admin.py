@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 
@@ -14,8 +16,12 @@ from .models import Role, RoleGrant, User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
     """Staff logins. Managed by superusers; roles are given through role grants."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
 
     list_display = [
         "username",
@@ -38,7 +44,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RoleAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Roles are defined in code (brokercrm/accounts/roles.py) and shown here for reference."""
 
     list_display = ["code", "name", "oversight"]

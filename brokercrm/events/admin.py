@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
@@ -15,7 +16,7 @@ from .bus import delivery_replay
 from .models import Delivery, Event
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TabularInline):
     model = Delivery
     fields = ("subscriber", "status", "attempts", "due_at", "delivered_at", "last_error")
     readonly_fields = fields
@@ -44,7 +45,7 @@ class EventAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("pk", "subscriber", "event", "status", "attempts", "due_at", "short_error")
     list_filter = ("status", "subscriber")
     list_select_related = ("event",)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import TabularInline
 
 from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
@@ -70,7 +71,7 @@ class FundForm(forms.Form):
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
 
 
-class TransferInline(admin.TabularInline):
+class TransferInline(TabularInline):
     model = TradingTransfer
     fields = ["created_at", "direction", "amount", "currency", "status", "server_ticket"]
     readonly_fields = fields
@@ -86,7 +87,7 @@ class TransferInline(admin.TabularInline):
         return False
 
 
-class EventInline(admin.TabularInline):
+class EventInline(TabularInline):
     model = TradingEvent
     fields = ["time", "kind", "payload"]
     readonly_fields = fields

@@ -1,0 +1,1 @@
+"""What audit contributes to the back office's shared screens."""

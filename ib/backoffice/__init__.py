@@ -1,0 +1,1 @@
+"""What ib contributes to the back office's shared screens."""

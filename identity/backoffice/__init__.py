@@ -1,0 +1,1 @@
+"""What identity contributes to the back office's shared screens."""

@@ -1,0 +1,1 @@
+"""What kyc contributes to the back office's shared screens."""

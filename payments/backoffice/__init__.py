@@ -1,0 +1,1 @@
+"""What payments contributes to the back office's shared screens."""

@@ -1,0 +1,1 @@
+"""What platforms contributes to the back office's shared screens."""

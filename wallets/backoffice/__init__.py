@@ -1,0 +1,1 @@
+"""What wallets contributes to the back office's shared screens."""
