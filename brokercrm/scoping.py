@@ -142,9 +142,27 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None, perm: str) -> Scope
 def forget_scopes(user: Any) -> None:
     """Drop the per-user cache after grants change."""
     user.__dict__.pop(EMPTY_SCOPE_CACHE_ATTR, None)
+    user.__dict__.pop(GRANTS_CACHE_ATTR, None)
 
 
-def _compute_scope(user: Any, perm: str) -> Scope:
+@dataclass(frozen=True)
+class _Grants:
+    """Everything a user's grants say, read once per user object: the entities and desks of
+    each permission, which desk lies in which entity, and the group-wide permissions."""
+
+    entities: dict[str, set[int]]
+    desks: dict[str, set[int]]
+    desk_entity: dict[int, int]
+    group_wide: frozenset[str]
+
+
+GRANTS_CACHE_ATTR = "_brokercrm_grants"
+
+
+def _grants_of(user: Any) -> _Grants:
+    cached = user.__dict__.get(GRANTS_CACHE_ATTR)
+    if cached is not None:
+        return cached
     from django.contrib.contenttypes.models import ContentType
     from guardian.models import UserObjectPermission
 
@@ -154,52 +172,52 @@ def _compute_scope(user: Any, perm: str) -> Scope:
     entity_ct = ContentType.objects.get_for_model(legal_entity)
     desk_ct = ContentType.objects.get_for_model(desk_model)
 
+    entities: dict[str, set[int]] = {}
+    desks: dict[str, set[int]] = {}
+    # The grants' permissions are mirrors on LegalEntity and Desk named "app_label.codename".
     rows = UserObjectPermission.objects.filter(
-        user_id=user.pk,
-        permission__codename=perm,
-        content_type__in=[entity_ct, desk_ct],
-    ).values_list("content_type_id", "object_pk")
-    entity_ids: set[int] = set()
-    desk_ids: set[int] = set()
-    for content_type_id, object_pk in rows:
-        (entity_ids if content_type_id == entity_ct.pk else desk_ids).add(int(object_pk))
-    desk_entity_ids: set[int] = set()
-    if desk_ids:
-        desk_entity_ids = set(
-            desk_model.objects.unscoped()
-            .filter(pk__in=desk_ids)
-            .values_list("entity_id", flat=True)
-        )
-        # A whole-entity grant already covers that entity's desks.
-        desk_ids = set(
-            desk_model.objects.unscoped()
-            .filter(pk__in=desk_ids)
-            .exclude(entity_id__in=entity_ids)
-            .values_list("pk", flat=True)
-        )
-    group_wide = role_grant.objects.filter(
-        user_id=user.pk,
-        group_wide=True,
-        revoked_at__isnull=True,
-        role__permissions__in=_perm_ids(perm),
-    ).exists()
+        user_id=user.pk, content_type__in=[entity_ct, desk_ct]
+    ).values_list("permission__codename", "content_type_id", "object_pk")
+    for codename, content_type_id, object_pk in rows:
+        target = entities if content_type_id == entity_ct.pk else desks
+        target.setdefault(codename, set()).add(int(object_pk))
+    all_desks = set().union(*desks.values()) if desks else set()
+    desk_entity = dict(
+        desk_model.objects.unscoped().filter(pk__in=all_desks).values_list("pk", "entity_id")
+        if all_desks
+        else []
+    )
+    group_wide = frozenset(
+        f"{app_label}.{codename}"
+        for app_label, codename in role_grant.objects.filter(
+            user_id=user.pk, group_wide=True, revoked_at__isnull=True
+        ).values_list("role__permissions__content_type__app_label", "role__permissions__codename")
+        if codename
+    )
+    grants = _Grants(entities, desks, desk_entity, group_wide)
+    user.__dict__[GRANTS_CACHE_ATTR] = grants
+    return grants
+
+
+def _compute_scope(user: Any, perm: str) -> Scope:
+    grants = _grants_of(user)
+    entity_ids = grants.entities.get(perm, set())
+    granted_desks = grants.desks.get(perm, set())
+    desk_entity_ids = {
+        grants.desk_entity[desk] for desk in granted_desks if desk in grants.desk_entity
+    }
+    # A whole-entity grant already covers that entity's desks.
+    desk_ids = {
+        desk
+        for desk in granted_desks
+        if desk in grants.desk_entity and grants.desk_entity[desk] not in entity_ids
+    }
     return Scope(
         perm=perm,
         entity_ids=frozenset(entity_ids),
         desk_ids=frozenset(desk_ids),
-        group_wide=group_wide,
+        group_wide=perm in grants.group_wide,
         desk_entity_ids=frozenset(desk_entity_ids) - frozenset(entity_ids),
-    )
-
-
-def _perm_ids(perm: str) -> list[int]:
-    from django.contrib.auth.models import Permission
-
-    app_label, _, codename = perm.partition(".")
-    return list(
-        Permission.objects.filter(content_type__app_label=app_label, codename=codename).values_list(
-            "pk", flat=True
-        )
     )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
+
 from brokercrm.backoffice.registry import (
     ClientSubject,
     TimelineEntry,
@@ -27,7 +29,9 @@ def audit_entries(
     rows = (
         audit_events_visible_to(user)
         .filter(person_id=subject.person_id)
-        .filter(entity_id__in=subject.visible_entity_ids)
+        # Rows of the entities whose profile the viewer sees, and the person's group-level rows
+        # (a merge, an AML block) where the viewer may read those.
+        .filter(Q(entity_id__in=subject.visible_entity_ids) | Q(entity__isnull=True))
         .select_related("entity")
         .order_by("-created_at")
     )

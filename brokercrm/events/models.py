@@ -28,7 +28,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-pk"]
-        indexes = [models.Index(fields=["profile_id", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["profile_id", "occurred_at"]),
+            # The client 360's timeline reads a person's events newest first.
+            models.Index(fields=["person_id", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
