@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('entities', '0005_sla_rules'),
-        ('events', '0001_initial'),
+        ("entities", "0005_sla_rules"),
+        ("events", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['person_id', 'occurred_at'], name='events_even_person__38a980_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["person_id", "occurred_at"], name="events_even_person__38a980_idx"
+            ),
         ),
     ]
