@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # runs the command with them, and stops what it started when the command ends.
 EMBEDDED := $(BIN)/python -m brokercrm.embedded run --
 
-.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding bench-portal messages
+.PHONY: install demo demo-journey test lint format migrate shell clean-var bench-dedup bench-ledger bench-commissions bench-screening bench-webhooks bench-sync bench-mrz bench-onboarding bench-portal bench-backoffice messages
 
 install: $(INSTALLED)
 
@@ -66,6 +66,9 @@ bench-sync: install
 
 bench-portal: install
 	$(EMBEDDED) $(BIN)/python bench/portal.py $(ARGS)
+
+bench-backoffice: install
+	$(EMBEDDED) $(BIN)/python bench/backoffice.py $(ARGS)
 
 bench-mrz: install
 	$(BIN)/python bench/mrz.py $(ARGS)
