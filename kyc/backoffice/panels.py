@@ -48,9 +48,17 @@ def _document_row(document: KycDocument) -> dict[str, Any]:
 
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
-    if not _sees(scope_for(user, VIEW_FILE), subject):
+    file_scope = scope_for(user, VIEW_FILE)
+    if not _sees(file_scope, subject):
         return None
-    profile_ids = subject.visible_profile_ids
+    # Profiles of entities where the user may see KYC files at all: elsewhere "no file yet"
+    # would be a guess, not a fact.
+    profiles = [
+        profile
+        for profile in subject.visible_profiles
+        if file_scope.everything or profile.entity_id in file_scope.any_entity_ids
+    ]
+    profile_ids = [profile.id for profile in profiles]
     files = {
         kyc_file.profile_id: kyc_file
         for kyc_file in KycFile.objects.visible_to(user, VIEW_FILE)
@@ -74,7 +82,7 @@ def render(request: Any, subject: ClientSubject) -> str | None:
             .order_by("-created_at", "-pk")
         )
     sections = []
-    for profile in subject.visible_profiles:
+    for profile in profiles:
         kyc_file = files.get(profile.id)
         section: dict[str, Any] = {"profile": profile, "file": kyc_file}
         if kyc_file is not None:
