@@ -4,14 +4,16 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
 from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from .models import REVISION_REASONS, KycCheck, KycDocument, KycFile, ScreeningListVersion
-from .services import document_revision_request
+from .services import document_read, document_revision_request
+from .uploads import INLINE_TYPES
 
 
 class KycCheckInline(TabularInline):
@@ -94,6 +96,30 @@ class KycDocumentAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_filter = ["entity", "kind", "review_status"]
     exclude = ["storage_name"]
     actions = [f"send_back_{code}" for code in REVISION_REASONS if code != "other"]
+
+    def get_urls(self) -> list[Any]:
+        file_view = self.admin_site.admin_view(self.file_view)
+        return [
+            path("<int:document_id>/file/", file_view, name="kyc_kycdocument_file"),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, document_id: int) -> HttpResponse:
+        """The document itself, for a preview or a download; every read is audited. A document
+        outside the user's scope answers 404, as its change page does."""
+        document = self.get_object(request, str(document_id))
+        try:
+            data = document_read(actor=request.user, document=document)
+        except ApplicationError as error:
+            raise Http404("Not found.") from error
+        response = HttpResponse(data, content_type=document.content_type)
+        disposition = "inline" if document.content_type in INLINE_TYPES else "attachment"
+        response["Content-Disposition"] = (
+            f'{disposition}; filename="kyc-{document.pk}-v{document.version}"'
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def _send_back(self, request: HttpRequest, queryset: QuerySet, reason_code: str) -> None:
         sent = 0

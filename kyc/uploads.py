@@ -51,6 +51,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 
 ContentType = Literal["image/jpeg", "image/png", "application/pdf"]
+# What a browser may show inside a staff page; the rest is downloaded.
+INLINE_TYPES: tuple[str, ...] = ("image/jpeg", "image/png")
 
 # Magic bytes -> (content type, extension we store under, Pillow format or None for PDF).
 _SIGNATURES: tuple[tuple[bytes, ContentType, str, str | None], ...] = (
