@@ -218,6 +218,7 @@ def test_support_sees_no_kyc_documents(world: Any, two: TwoProfiles) -> None:
     page = _text(response)
     # Support's role holds no KYC permission: the tab has nothing it may see.
     assert response.context["panel_html"] == ""
+    assert "Nothing here you may see" in page
     assert "passport-eu" not in page
     assert "kyc-documents" not in page
     assert "/admin/kyc/kycdocument/" not in page
@@ -306,7 +307,9 @@ def test_ib_tab_shows_eu_attribution_and_commissions(world: Any, two: TwoProfile
     for uk_text in ("Uk Referrer", "Uk Partner", "99.00", "198.00"):
         assert uk_text not in page
     # Compliance holds no IB permission: the tab has nothing it may see.
-    assert _page(world.eu_compliance, two.person_id, "ib").context["panel_html"] == ""
+    refused = _page(world.eu_compliance, two.person_id, "ib")
+    assert refused.context["panel_html"] == ""
+    assert "Nothing here you may see" in _text(refused)
 
 
 def test_group_compliance_sees_both_entities(world: Any, two: TwoProfiles) -> None:

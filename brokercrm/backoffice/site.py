@@ -7,8 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.templatetags.static import static
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from unfold.sites import UnfoldAdminSite
+
+from brokercrm.scoping import scope_for
 
 from . import client360, dashboard, work
 
@@ -40,6 +42,32 @@ class BackOfficeSite(UnfoldAdminSite):
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         return dashboard.dashboard_view(request, self.each_context(request))
+
+
+# The lists staff open most, shown in the sidebar to those who may view them (every other
+# list is under "All applications").
+RECORDS = (
+    ("Client profiles", "badge", "identity", "clientprofile"),
+    ("KYC files", "verified_user", "kyc", "kycfile"),
+    ("Duplicate cases", "group", "identity", "duplicatecase"),
+    ("Deposits", "south_west", "payments", "deposit"),
+    ("Withdrawals", "north_east", "payments", "withdrawal"),
+    ("Trading accounts", "candlestick_chart", "platforms", "tradingaccount"),
+    ("Audit log", "history", "audit", "auditevent"),
+)
+
+
+def _records(request: HttpRequest) -> list[dict[str, Any]]:
+    items = []
+    for title, icon, app_label, model in RECORDS:
+        if scope_for(request.user, f"{app_label}.view_{model}").is_empty:
+            continue
+        try:
+            link = reverse(f"admin:{app_label}_{model}_changelist")
+        except NoReverseMatch:
+            continue
+        items.append({"title": title, "icon": icon, "link": link})
+    return items
 
 
 def navigation(request: HttpRequest) -> list[dict[str, Any]]:
@@ -76,6 +104,11 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
         *(
             [{"title": "Queues", "separator": True, "collapsible": True, "items": queue_items}]
             if queue_items
+            else []
+        ),
+        *(
+            [{"title": "Records", "separator": True, "items": records}]
+            if (records := _records(request))
             else []
         ),
     ]
