@@ -20,6 +20,7 @@ from .models import (
     IdentityDocument,
     MatchDecision,
     Person,
+    ProfileNotice,
 )
 
 
@@ -172,3 +173,70 @@ class BrandApiKeyAdmin(ScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # keys are issued with `manage.py brand_api_key`, which shows the secret once
+
+
+@admin.action(description="Acknowledge: taken note of the other profile")
+def acknowledge_notices(
+    modeladmin: ProfileNoticeAdmin, request: HttpRequest, queryset: QuerySet
+) -> None:
+    done = 0
+    for notice in queryset:
+        try:
+            services.profile_notice_acknowledge(actor=request.user, notice_id=notice.pk)
+            done += 1
+        except ApplicationError as error:
+            messages.error(request, f"Notice {notice.pk}: {error.detail} ({error.code})")
+    if done:
+        messages.success(request, f"{done} notice(s) acknowledged.")
+
+
+@admin.register(ProfileNotice)
+class ProfileNoticeAdmin(ReadOnlyScopedAdmin):
+    """A client of this entity has a profile at another entity: shown as oversight allows,
+    the other entity's code and the profile's status, never a link to its rows."""
+
+    list_display = [
+        "created_at",
+        "entity",
+        "client",
+        "other_entity",
+        "other_status",
+        "acknowledged_at",
+    ]
+    list_filter = ["entity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    fields = [
+        "entity",
+        "client",
+        "other_entity",
+        "other_status",
+        "created_at",
+        "acknowledged_at",
+        "acknowledged_by",
+    ]
+    readonly_fields = fields
+    actions = [acknowledge_notices]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("entity", "profile", "other_profile__entity", "acknowledged_by")
+        )
+
+    @admin.display(description="Client")
+    def client(self, notice: ProfileNotice) -> str:
+        return f"{notice.profile.given_name} {notice.profile.family_name}"
+
+    @admin.display(description="Also a client of")
+    def other_entity(self, notice: ProfileNotice) -> str:
+        return notice.other_profile.entity.code
+
+    @admin.display(description="Status there")
+    def other_status(self, notice: ProfileNotice) -> str:
+        return notice.other_profile.get_status_display()
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if scope_for(request.user, "identity.change_profilenotice").is_empty:
+            return {}
+        return actions

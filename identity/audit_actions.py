@@ -44,3 +44,5 @@ CONSENT_ACCEPTED = "identity.consent_accepted"
 EMAIL_VERIFICATION_SENT = "identity.email_verification_sent"
 EMAIL_VERIFIED = "identity.email_verified"
 BRAND_API_KEY_ISSUED = "identity.brand_api_key_issued"
+# Compliance took note that a client of theirs also has a profile at another entity.
+PROFILE_NOTICE_ACKNOWLEDGED = "identity.profile_notice_acknowledged"

@@ -141,6 +141,32 @@ DEMO_CLIENTS: list[dict[str, str]] = [
     },
 ]
 
+# Clients who come after the first ones, each registered unless its brand knows the e-mail:
+# Camille, an EU client, opens a UK account with her passport (linked to the same person, so
+# the EU's compliance is told of it); a listed person registers in the EU (the screening hit).
+LATER_CLIENTS: list[dict[str, str]] = [
+    {
+        "brand": "atlas-uk",
+        "country": "GB",
+        "given": "Camille",
+        "family": "Laurent",
+        "born": "1990-11-02",
+        "email": "camille.laurent@example.co.uk",
+        "phone": "+33 6 12 34 56 78",
+        "passport": "FR:18AB12345",
+    },
+    {
+        "brand": "atlas-markets",
+        "country": "DE",
+        "given": "Timofey",
+        "family": "Gavrilin",
+        "born": "1966-04-18",
+        "email": "t.gavrilin@example.de",
+        "phone": "+49 151 20000077",
+        "passport": "RU:751234567",
+    },
+]
+
 # Clients who arrive later through IB referral codes (registered with the IB demo; no document).
 REFERRED_CLIENTS: list[dict[str, str]] = [
     {
@@ -226,6 +252,14 @@ def seed_clients(*, brands: dict[str, Any]) -> None:
     if not ClientProfile.objects.unscoped().exists():
         for client in DEMO_CLIENTS:
             _register(brands[client["brand"]], client)
+    for client in LATER_CLIENTS:
+        brand = brands[client["brand"]]
+        if (
+            not ClientProfile.objects.in_entity(brand.entity_id)
+            .filter(email=client["email"])
+            .exists()
+        ):
+            _register(brand, client)
     seed_account_state()
 
 

@@ -371,3 +371,38 @@ class Consent(EntityOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} v{self.version} accepted by profile {self.profile_id}"
+
+
+class ProfileNotice(EntityOwned):
+    """Tells one entity's compliance that a client of theirs now also has a profile at another
+    entity of the group (an auto-linked registration, a merge). It holds the two profiles'
+    ids only: what a page shows of the other one is what oversight allows (that it exists,
+    its entity and status), never that entity's records."""
+
+    # This entity's own profile of the person.
+    profile = models.ForeignKey(ClientProfile, on_delete=models.PROTECT, related_name="+")
+    # The person's new profile at another entity.
+    other_profile = models.ForeignKey(ClientProfile, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    scope_desk_field: ClassVar[str] = "profile__desk"
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["entity", "acknowledged_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "other_profile"], name="profilenotice_once_per_pair"
+            ),
+            models.CheckConstraint(
+                name="profilenotice_two_profiles",
+                condition=~Q(profile=models.F("other_profile")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile {self.profile_id} also has profile {self.other_profile_id}"

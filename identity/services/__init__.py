@@ -4,6 +4,7 @@ from ..matching import MatchResult
 from .common import FLAG_FIELDS
 from .consents import consent_accept
 from .merges import person_merge, person_unmerge
+from .notices import profile_notice_acknowledge, profile_notices_raise
 from .passwords import (
     client_password_change,
     client_password_reset_confirm,
@@ -57,6 +58,8 @@ __all__ = [
     "person_merge",
     "person_unmerge",
     "profile_activate",
+    "profile_notice_acknowledge",
+    "profile_notices_raise",
     "profile_update",
     "registration_submit",
 ]

@@ -15,6 +15,7 @@ from brokercrm.gate import authorised_by_caller, require
 from .. import audit_actions as actions
 from ..models import RISK_ORDER, ClientProfile, DuplicateCase, MatchKey, Person, PersonMerge
 from .common import FLAG_FIELDS, _flags
+from .notices import profile_notices_raise
 
 
 def _union_flags(survivor: Person, merged: Person) -> None:
@@ -88,6 +89,15 @@ def person_merge(
         moved_ids = [pk for pk, _ in moved]
         ClientProfile.objects.unscoped().filter(pk__in=moved_ids).update(person=survivor)
         MatchKey.objects.filter(profile_id__in=moved_ids).update(person=survivor)
+        # Each side's entities learn that the person is now also a client of the other's.
+        kept_ids = list(
+            ClientProfile.objects.unscoped()
+            .filter(person=survivor)
+            .exclude(pk__in=moved_ids)
+            .values_list("pk", flat=True)
+        )
+        profile_notices_raise(new_profile_ids=moved_ids, told_profile_ids=kept_ids)
+        profile_notices_raise(new_profile_ids=kept_ids, told_profile_ids=moved_ids)
         _union_flags(survivor, merged)
         survivor.save()
         merged.status = Person.Status.MERGED

@@ -50,6 +50,7 @@ from ..normalize import (
     parse_birth_date,
     to_latin,
 )
+from .notices import profile_notices_raise
 from .verification import verification_mail
 
 
@@ -248,6 +249,9 @@ def registration_submit(*, brand: Any, data: RegistrationInput) -> RegistrationR
             )
             if data.password:
                 client_login_add(profile=profile, password=data.password)
+            if outcome == "auto_link":
+                # The entities that already know the person learn of the new profile.
+                profile_notices_raise(new_profile_ids=[profile.pk])
         decision = MatchDecision.objects.create(
             entity=entity,
             brand=brand,

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             keys = identity_demo.seed_api_keys(brands=demo.brands, password=password)
         # Registrations own their transactions (durable), so they run after the setup commits.
         identity_demo.seed_clients(brands=demo.brands)
-        kyc_demo.seed()
+        kyc_demo.seed(entities=demo.entities)
         with transaction.atomic():
             platforms_demo.demo_trading_servers(demo.entities)
         if not options["quiet_logins"]:
