@@ -12,7 +12,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from brokercrm.accounts.demo import demo_password
-from brokercrm.accounts.models import User
 from brokercrm.gate import SYSTEM
 from entities.selectors import entities_by_code
 from identity import demo as identity_demo
@@ -47,18 +46,6 @@ class Command(BaseCommand):
         ClientProfile.objects.unscoped().filter(pk=profile.pk).update(email_verified=True)
         profile = ClientProfile.objects.unscoped().select_related("entity").get(pk=profile.pk)
         calls = demo.seed_withdrawal_case(profile=profile, password=demo_password())
-        parked_code, parked_email = demo.PARKED_CLIENT
-        queued = demo.seed_work_queues(
-            profile=profile,
-            parked_profile=identity_demo.demo_profile(
-                entities_by_code()[parked_code], parked_email
-            ),
-            finance=User.objects.get(username="finance.eu"),
-        )
-        self.stdout.write(
-            f"payments work: {queued['withdrawals']} withdrawals awaiting approval, "
-            f"{queued['breaks']} reconciliation break(s), {queued['parked']} parked deposit(s)"
-        )
         if not options["quiet"]:
             self.stdout.write(self.style.MIGRATE_HEADING("Cross-currency withdrawal (client API)"))
             for line in calls:
