@@ -234,6 +234,41 @@ COUNTRY_RULES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("SC", "cooling_off", "NG", {"first_withdrawal_hours": 72}),
 ]
 
+# Each entity's work-queue deadlines in hours ("sla" rule sets); queues not named take the
+# product's defaults (entities.rules.DEFAULT_QUEUE_HOURS), anything else `default_hours`.
+SLA_RULES: dict[str, dict[str, Any]] = {
+    "EU": {
+        "default_hours": 48,
+        "hours": {
+            "kyc.review": 24,
+            "payments.withdrawal_finance": 8,
+            "payments.withdrawal_compliance": 24,
+            "payments.reconciliation_break": 24,
+            "platforms.control_failure": 4,
+        },
+    },
+    # The FCA entity answers faster: finance within half a working day.
+    "UK": {
+        "default_hours": 48,
+        "hours": {
+            "kyc.review": 12,
+            "payments.withdrawal_finance": 4,
+            "payments.withdrawal_compliance": 12,
+            "payments.reconciliation_break": 24,
+            "platforms.control_failure": 2,
+        },
+    },
+    "SC": {
+        "default_hours": 48,
+        "hours": {
+            "payments.withdrawal_finance": 24,
+            "payments.withdrawal_compliance": 48,
+            "payments.reconciliation_break": 48,
+            "ib.referral_review": 120,
+        },
+    },
+}
+
 BRANDS: list[dict[str, Any]] = [
     {
         "entity": "EU",
@@ -333,6 +368,8 @@ def seed() -> DemoEntities:
             _rules(entities[code], kind, "", document)
     for code, kind, country, document in COUNTRY_RULES:
         _rules(entities[code], kind, country, document)
+    for code, document in SLA_RULES.items():
+        _rules(entities[code], "sla", "", document)
     for code, documents in LEGAL_DOCUMENTS.items():
         for kind, title, body, url in documents:
             _legal_document(entities[code], kind, title, body, url)

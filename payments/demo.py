@@ -231,3 +231,160 @@ def _withdrawal_calls(profile: Any, bank_account: int) -> list[str]:
         '"quoted_rate": "<quote.rate from the eligibility>"}\'',
         f"curl -s {auth} {base}/api/v1/me/withdrawals   # approved, then paid in USD",
     ]
+
+
+# --- work for finance and compliance ("My work") ---------------------------------------------
+
+TOP_UP = Decimal("25000.00")
+# (key, amount): within the finance limit (finance approves), and two above it (finance and
+# compliance approve, two people): one untouched, one finance already approved.
+QUEUED_WITHDRAWALS = [("finance", "1800.00"), ("large", "11000.00"), ("large-half", "12000.00")]
+PARKED_CLIENT = ("EU", "sofia.rossi@example.it")
+PARKED_AMOUNT = Decimal("800.00")
+
+
+def _bank_wire(profile: Any, wallet: Any, amount: Decimal, key: str, reference: str) -> Any:
+    """A bank wire as the PSP's webhook leaves it: credited from PSP clearing."""
+    from brokercrm.gate import SYSTEM
+    from wallets.services import JournalSpec, Line, journal_post, system_account
+
+    from .models import Deposit
+
+    found = Deposit.objects.in_entity(profile.entity_id).filter(idempotency_key=key).first()
+    if found is not None:
+        return found
+    clearing = system_account(entity=profile.entity_id, kind="psp_clearing", currency="EUR")
+    journal = journal_post(
+        actor=SYSTEM,
+        entity=profile.entity_id,
+        spec=JournalSpec(
+            type="deposit",
+            idempotency_key=key,
+            lines=[Line(wallet, amount), Line(clearing, -amount)],
+            reference=reference,
+            metadata={"demo": "bank wire"},
+        ),
+    )
+    return Deposit.objects.create(
+        entity_id=profile.entity_id,
+        profile=profile,
+        wallet=wallet,
+        amount=amount,
+        currency="EUR",
+        method=PaymentMethod.objects.get(code="bank_wire"),
+        instrument_label=f"IBAN …{WITHDRAWAL_IBAN[-4:]}",
+        status=Deposit.Status.CREDITED,
+        journal=journal,
+        idempotency_key=key,
+        request_hash="demo",
+        created_by="demo",
+    )
+
+
+def seed_work_queues(*, profile: Any, parked_profile: Any, finance: Any) -> dict[str, int]:
+    """Work waiting in finance's and compliance's queues, on top of the withdrawal case: the
+    client's large bank wire, three withdrawals waiting for approval at either level, the
+    wire missing from yesterday's settlement of the bank merchant (a break), and a card
+    deposit of a client whose KYC is still open, parked by the PSP's confirmation. Returns
+    how many of each there are."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from brokercrm.gate import SYSTEM
+    from wallets.services import wallet_open
+
+    from .models import (
+        BankAccount,
+        Deposit,
+        DepositAttempt,
+        ReconciliationBreak,
+        ReconciliationRun,
+        Withdrawal,
+    )
+    from .services import deposit_credit, withdrawal_approve, withdrawal_request
+
+    wallet = wallet_open(profile=profile, currency="EUR")
+    reference = f"psp:eu-bank:demo-top-up-{profile.pk}"
+    top_up = _bank_wire(profile, wallet, TOP_UP, f"demo:top-up:{profile.pk}", reference)
+    account = BankAccount.objects.in_entity(profile.entity_id).get(
+        profile=profile, iban=WITHDRAWAL_IBAN
+    )
+    for key, amount in QUEUED_WITHDRAWALS:
+        withdrawal = withdrawal_request(
+            actor=SYSTEM,
+            profile=profile,
+            amount=amount,
+            currency="EUR",
+            idempotency_key=f"demo:wd-{key}:{profile.pk}",
+            bank_account=account,
+        )
+        if (
+            key == "large-half"
+            and withdrawal.status == Withdrawal.Status.PENDING_APPROVAL
+            and withdrawal.finance_approver_id is None
+        ):
+            withdrawal_approve(
+                actor=finance, withdrawal=withdrawal, reason="demo: payout account verified"
+            )
+    merchant = MerchantAccount.objects.unscoped().get(code="eu-bank")
+    run, _ = ReconciliationRun.objects.unscoped().get_or_create(
+        merchant_account=merchant,
+        day=timezone.localdate() - timedelta(days=1),
+        defaults={"entity_id": merchant.entity_id, "lines": 0, "breaks": 1},
+    )
+    ReconciliationBreak.objects.unscoped().get_or_create(
+        run=run,
+        kind=ReconciliationBreak.Kind.MISSING_SETTLEMENT,
+        psp_transaction_id="",
+        reference=reference,
+        defaults={
+            "entity_id": merchant.entity_id,
+            "currency": "EUR",
+            "ledger_amount": top_up.amount,
+            "detail": f"deposit {top_up.pk} credited, not in the bank's settlement file",
+        },
+    )
+    key = f"demo:parked:{parked_profile.pk}"
+    if not Deposit.objects.in_entity(parked_profile.entity_id).filter(idempotency_key=key).exists():
+        card = MerchantAccount.objects.unscoped().get(code="eu-cards-a1")
+        with transaction.atomic():
+            deposit = Deposit.objects.create(
+                entity_id=parked_profile.entity_id,
+                profile=parked_profile,
+                wallet=wallet_open(profile=parked_profile, currency="EUR"),
+                amount=PARKED_AMOUNT,
+                currency="EUR",
+                method=PaymentMethod.objects.get(code="card"),
+                instrument_label="card …4242",
+                status=Deposit.Status.AUTHORISED,
+                alternatives=["parked"],
+                idempotency_key=key,
+                request_hash="demo",
+                created_by="demo",
+            )
+            attempt = DepositAttempt.objects.create(
+                entity_id=deposit.entity_id,
+                deposit=deposit,
+                merchant_account=card,
+                number=1,
+                reference=f"demo-parked-{deposit.pk}",
+                status=DepositAttempt.Status.APPROVED,
+                psp_transaction_id=f"demo-parked-{deposit.pk}",
+            )
+            # What the PSP's confirmation does: credited, and parked until KYC approval.
+            deposit_credit(
+                attempt=attempt,
+                psp_transaction_id=attempt.psp_transaction_id,
+                amount=PARKED_AMOUNT,
+                currency="EUR",
+            )
+    pending = Withdrawal.objects.in_entity(profile.entity_id).filter(
+        status=Withdrawal.Status.PENDING_APPROVAL
+    )
+    return {
+        "withdrawals": pending.count(),
+        "breaks": ReconciliationBreak.objects.unscoped().filter(status="open").count(),
+        "parked": Deposit.objects.unscoped().filter(status=Deposit.Status.PARKED).count(),
+    }

@@ -30,7 +30,15 @@ from brokercrm.simulators import start_in_thread
 from identity.demo import demo_profile
 
 from . import audit_actions as actions
-from .models import Deal, GroupMapping, TradingAccount, TradingEvent, TradingServer, TransferQuote
+from .models import (
+    ControlFailure,
+    Deal,
+    GroupMapping,
+    TradingAccount,
+    TradingEvent,
+    TradingServer,
+    TransferQuote,
+)
 from .selectors import DEAL_IMPORT_LOCK
 from .services import (
     Endpoint,
@@ -362,6 +370,11 @@ def seed_client_trading(*, profile: Any, wallets: Any, state: Path) -> ClientTra
             _sim(url, "shock", {"symbol": "EURUSD", "percent": moved})
         trading_feed_poll(server_id=server.pk)
         trading_server_reconcile(server_id=server.pk)
+        if not ControlFailure.objects.in_entity(profile.entity_id).filter(account=demo).exists():
+            # Someone removed the practice login on the server by hand: the next complete
+            # reconcile puts it in compliance's queue (a control failure).
+            _sim(url, "users/delete", {"server": server.server_name, "login": demo.login})
+            trading_server_reconcile(server_id=server.pk)
     return ClientTrading(
         live=TradingAccount.objects.in_entity(profile.entity_id).get(pk=live.pk),
         demo=demo,

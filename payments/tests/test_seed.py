@@ -9,6 +9,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from brokercrm.accounts.demo import demo_password
+from brokercrm.accounts.models import User
+from brokercrm.backoffice.work import work_rows
 from entities.models import LegalEntity
 from identity.logins import client_token_obtain
 from identity.models import ClientProfile
@@ -103,3 +105,24 @@ def test_the_demo_shows_an_eu_client_withdrawing_eur_to_a_usd_payout_route(db):
     assert "card" in [m["code"] for m in methods if m["hosted_page"]]
     eu = LegalEntity.objects.get(code="EU")
     assert_ledger_sound(eu)
+
+
+def test_the_demo_fills_finances_and_compliances_work_queues(db):
+    call_command("seed_demo", quiet_logins=True)
+    call_command("seed_payments")
+    call_command("seed_ib", quiet_logins=True)
+    call_command("seed_withdrawal_demo", quiet=True)
+    call_command("seed_work_demo")
+    call_command("seed_work_demo")  # again: nothing twice
+    _rows, finance = work_rows(User.objects.get(username="finance.eu"))
+    assert {key: count for key, count in finance.items() if key.startswith("payments.")} == {
+        "payments.withdrawal_finance": 2,
+        "payments.reconciliation_break": 1,
+        "payments.parked_deposit": 1,
+    }
+    _rows, compliance = work_rows(User.objects.get(username="compliance.eu"))
+    assert compliance["payments.withdrawal_compliance"] == 2
+    _rows, referrals = work_rows(User.objects.get(username="ib-manager.sc"))
+    assert referrals["ib.referral_review"] == 1
+    entities = list(LegalEntity.objects.all())
+    assert_ledger_sound(*entities)

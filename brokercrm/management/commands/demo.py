@@ -44,6 +44,7 @@ class Command(BaseCommand):
         call_command("seed_ib")
         call_command("seed_withdrawal_demo")
         call_command("seed_trading")
+        call_command("seed_work_demo")
         python = sys.executable
         address = f"{options['host']}:{options['port']}"
         var = str(settings.VAR_DIR)
