@@ -5,14 +5,17 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 
 from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
+from .admin_decisions import decide_response
 from .models import REVISION_REASONS, KycCheck, KycDocument, KycFile, ScreeningListVersion
 from .services import document_read, document_revision_request
+from .services.decisions import OPEN_FOR_DECISION
 from .uploads import INLINE_TYPES
 
 
@@ -45,8 +48,21 @@ class KycFileAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         "decided_at",
     ]
     list_filter = ["entity", "status", "risk_level"]
-    readonly_fields = ["edd_summary", "appropriateness_summary", "review_summary"]
+    readonly_fields = ["decision_link", "edd_summary", "appropriateness_summary", "review_summary"]
     inlines = [KycCheckInline]
+
+    def get_urls(self) -> list[Any]:
+        decide = self.admin_site.admin_view(decide_response(self))
+        return [
+            path("<path:object_id>/decide/", decide, name="kyc_kycfile_decide"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Decision")
+    def decision_link(self, obj: KycFile) -> str:
+        url = reverse("admin:kyc_kycfile_decide", args=[obj.pk])
+        label = "Decide this file" if obj.status in OPEN_FOR_DECISION else "Decision and evidence"
+        return format_html('<a class="bo-button" href="{}">{}</a>', url, label)
 
     def _latest_checks(self, obj: KycFile) -> dict[str, KycCheck]:
         latest: dict[str, KycCheck] = {}
