@@ -156,9 +156,7 @@ def _entity_choices(scopes: list[Scope]) -> list[dict[str, Any]]:
     legal_entity = apps.get_model("entities", "LegalEntity")
     entities = legal_entity.objects.order_by("code")
     if not any(scope.everything for scope in scopes):
-        entities = entities.filter(
-            pk__in=set().union(*(scope.any_entity_ids for scope in scopes))
-        )
+        entities = entities.filter(pk__in=set().union(*(scope.any_entity_ids for scope in scopes)))
     return [
         {"id": pk, "code": code, "name": name}
         for pk, code, name in entities.values_list("pk", "code", "legal_name")
