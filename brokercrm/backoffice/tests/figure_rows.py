@@ -13,6 +13,7 @@ import time_machine
 from identity.models import ClientProfile, DuplicateCase, MatchDecision, Person
 from kyc.models import KycFile
 from payments.models import (
+    BankAccount,
     Deposit,
     DepositAttempt,
     MerchantAccount,
@@ -21,7 +22,7 @@ from payments.models import (
     Withdrawal,
     WithdrawalLeg,
 )
-from wallets.models import LedgerAccount
+from wallets.models import JournalEntry, LedgerAccount, Posting
 from wallets.services import hold_create, hold_post, system_account, wallet_open
 from wallets.tests.factories import fund
 
@@ -134,15 +135,46 @@ def _deposit(profile: Any, amount: str, currency: str, **fields: Any) -> Deposit
     )
 
 
+def journal_at(
+    entity_id: int, kind: str, debit: Any, credit: Any, amount: str, at: dt.datetime
+) -> JournalEntry:
+    """A balanced journal (`debit` account to `credit` account) stamped with the test's clock:
+    the ledger service stamps journals with the database's, which the test cannot move."""
+    with time_machine.travel(at, tick=False):
+        journal = JournalEntry.objects.create(
+            entity_id=entity_id,
+            type=kind,
+            idempotency_key=f"fig-journal-{next(_numbers)}",
+            request_hash="fig",
+            actor_label="system",
+        )
+    Posting.objects.bulk_create(
+        [
+            Posting(
+                entity_id=entity_id,
+                journal=journal,
+                account=account,
+                amount=value,
+                currency=account.currency,
+            )
+            for account, value in ((debit, -Decimal(amount)), (credit, Decimal(amount)))
+        ]
+    )
+    return journal
+
+
 def credited_deposit(profile: Any, amount: str, currency: str, at: dt.datetime) -> Deposit:
     """Credited at `at`: the journal that put the money on the wallet is of that moment."""
-    with time_machine.travel(at, tick=False):
-        journal = fund(wallet_open(profile=profile, currency=currency), amount)
+    clearing = system_account(
+        entity=profile.entity_id, kind=LedgerAccount.Kind.PSP_CLEARING, currency=currency
+    )
+    wallet = wallet_open(profile=profile, currency=currency)
+    journal = journal_at(profile.entity_id, "deposit", clearing, wallet, amount, at)
     return _deposit(profile, amount, currency, status="credited", journal=journal)
 
 
 def deposit_attempt(merchant: MerchantAccount, profile: Any, status: str, at: dt.datetime) -> Any:
-    deposit = _deposit(profile, "10", "EUR", status="processing")
+    deposit = _deposit(profile, "10", profile.entity.base_currency, status="processing")
     attempt = DepositAttempt.objects.create(
         entity_id=profile.entity_id,
         deposit=deposit,
@@ -198,6 +230,13 @@ def paid_withdrawal(profile: Any, amount: str, currency: str, at: dt.datetime) -
         withdrawal=row,
         number=1,
         destination="bank",
+        bank_account=BankAccount.objects.create(
+            entity_id=profile.entity_id,
+            profile=profile,
+            iban=f"DE89370400440532{next(_numbers):06d}",
+            holder="Fig Person",
+            verified=True,
+        ),
         amount=Decimal(amount),
         hold=hold,
         reference=f"fig-leg-{next(_numbers)}",
