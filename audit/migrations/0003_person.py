@@ -5,21 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_append_only'),
-        ('entities', '0004_legal_documents'),
+        ("audit", "0002_append_only"),
+        ("entities", "0004_legal_documents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='person_id',
+            model_name="auditevent",
+            name="person_id",
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['person_id', 'created_at'], name='audit_audit_person__35f379_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["person_id", "created_at"], name="audit_audit_person__35f379_idx"
+            ),
         ),
     ]
