@@ -22,7 +22,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from brokercrm import audit_actions
 from brokercrm.api.base import scoped
 from brokercrm.auditing import audit as audit_record
-from brokercrm.backoffice.templatetags.backoffice import money_text
+from brokercrm.backoffice.templatetags.backoffice import evidence_table, money_text
 from brokercrm.errors import ApplicationError
 from brokercrm.masking import snapshot
 from brokercrm.money import MONEY
@@ -61,9 +61,10 @@ def _plain_number(value: Any) -> str:
     return f"{value:,.{places}f}"
 
 
-class MoneyColumnsMixin:
+class ReadableFieldsMixin:
     """Amounts at their currency's minor units with the code (`1,234.50 EUR`), in every list
-    column and on every read-only detail field, never the stored `1234.50000000`.
+    column and on every read-only detail field, never the stored `1234.50000000`; JSON
+    documents as tables.
 
     Each decimal stored like money is swapped for a display method. Its currency is the
     row's `currency`, or `<prefix>_currency` for `<prefix>_amount`, or what `money_currency`
@@ -72,6 +73,9 @@ class MoneyColumnsMixin:
 
     money_currency: ClassVar[dict[str, str]] = {}
     plain_numbers: ClassVar[tuple[str, ...]] = ()
+    # JSON documents (evidence, answers, breakdowns) shown on the detail page as a table; on a
+    # page that edits the row the document stays editable and the table shows beside it.
+    evidence_fields: ClassVar[tuple[str, ...]] = ()
 
     model: type[models.Model]
 
@@ -79,6 +83,11 @@ class MoneyColumnsMixin:
         return {
             field.name: field for field in self.model._meta.fields if _is_stored_like_money(field)
         }
+
+    def _shown_fields(self) -> dict[str, models.Field]:
+        """The fields a detail page shows through a display: amounts and JSON documents."""
+        evidence = {name: self.model._meta.get_field(name) for name in self.evidence_fields}
+        return {**self._money_fields(), **evidence}
 
     def _currency_path(self, name: str) -> str:
         if name in self.money_currency:
@@ -91,8 +100,15 @@ class MoneyColumnsMixin:
     def _display_name(self, name: str) -> str:
         display = f"{name}_shown"
         if not hasattr(self, display):
-            field = self._money_fields()[name]
+            field = self._shown_fields()[name]
             label = str(field.verbose_name).capitalize()
+            if name in self.evidence_fields:
+
+                def show(row: Any) -> str:
+                    return evidence_table(getattr(row, name))
+
+                setattr(self, display, admin.display(description=label)(show))
+                return display
             if name in self.plain_numbers:
 
                 def show(row: Any) -> str:
@@ -107,8 +123,10 @@ class MoneyColumnsMixin:
             setattr(self, display, admin.display(description=label, ordering=name)(show))
         return display
 
-    def _swap(self, names: Any, only: Callable[[str], bool] = lambda name: True) -> list[Any]:
-        money = self._money_fields()
+    def _swap(
+        self, names: Any, only: Callable[[str], bool] = lambda name: True, lists: bool = False
+    ) -> list[Any]:
+        money = self._money_fields() if lists else self._shown_fields()
         return [
             self._display_name(name)
             if isinstance(name, str) and name in money and only(name)
@@ -124,14 +142,18 @@ class MoneyColumnsMixin:
         return not self.has_change_permission(request, obj)  # type: ignore[attr-defined]
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        return self._swap(super().get_list_display(request))  # type: ignore[misc]
+        return self._swap(super().get_list_display(request), lists=True)  # type: ignore[misc]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = self._swap(super().get_readonly_fields(request, obj))  # type: ignore[misc]
         if self._view_only(request, obj):
             # Every field of the page is shown read-only: each amount as its display.
-            shown = [self._display_name(name) for name in self._money_fields()]
-            readonly += [name for name in shown if name not in readonly]
+            shown = [self._display_name(name) for name in self._shown_fields()]
+        elif obj is not None:
+            shown = [self._display_name(name) for name in self.evidence_fields]
+        else:
+            shown = []
+        readonly += [name for name in shown if name not in readonly]
         return readonly
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -141,9 +163,14 @@ class MoneyColumnsMixin:
         else:
             readonly = set(super().get_readonly_fields(request, obj))  # type: ignore[misc]
             swapped = self._swap(fields, only=lambda name: name in readonly)
+            # An editable document keeps its field; its table follows it.
+            for name in self.evidence_fields if obj is not None else ():
+                if name in swapped and name not in readonly:
+                    at = swapped.index(name) + 1
+                    swapped[at:at] = [self._display_name(name)]
         # The default field list appends the read-only names: each display once, in the
         # place of the field it shows; one for a field the page does not show is dropped.
-        money_shown = {self._display_name(name): name for name in self._money_fields()}
+        money_shown = {self._display_name(name): name for name in self._shown_fields()}
         listed = set(fields)
         unique: list[Any] = []
         for name in swapped:
@@ -168,7 +195,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyChildInline(MoneyColumnsMixin, TabularInline):
+class ReadOnlyChildInline(ReadableFieldsMixin, TabularInline):
     """The rows a scoped parent owns (attempts of a deposit, legs of a withdrawal), shown read
     only. The parent page is already scoped, and its children share its entity."""
 
@@ -176,7 +203,8 @@ class ReadOnlyChildInline(MoneyColumnsMixin, TabularInline):
     can_delete = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
+        readonly = [*self._swap(self.fields), *super().get_readonly_fields(request, obj)]
+        return list(dict.fromkeys(readonly))
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return self.model.objects.unscoped()
@@ -216,7 +244,7 @@ class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
         return [(obj.pk, str(obj)) for obj in related.filter(pk__in=referenced)]
 
 
-class ScopedAdmin(HiddenIsNotFoundMixin, MoneyColumnsMixin, ModelAdmin):
+class ScopedAdmin(HiddenIsNotFoundMixin, ReadableFieldsMixin, ModelAdmin):
     # Fields that may never change once the row exists.
     immutable_fields: tuple[str, ...] = ("entity",)
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from unfold.admin import ModelAdmin
 
-from brokercrm.admin import MoneyColumnsMixin, ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from .models import (
@@ -197,7 +197,7 @@ class CommissionLineAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(CommissionRun)
-class CommissionRunAdmin(ReadOnlyAdminMixin, MoneyColumnsMixin, ModelAdmin):
+class CommissionRunAdmin(ReadOnlyAdminMixin, ReadableFieldsMixin, ModelAdmin):
     list_display = ("pk", "started_at", "finished_at", "lines_created", "payouts", "payout_total")
     actions = ("queue_run",)
 

@@ -7,15 +7,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from unfold.admin import ModelAdmin, TabularInline
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from .models import REVISION_REASONS, KycCheck, KycDocument, KycFile, ScreeningListVersion
 from .services import document_revision_request
 
 
-class KycCheckInline(TabularInline):
+class KycCheckInline(ReadableFieldsMixin, TabularInline):
     model = KycCheck
+    evidence_fields = ("evidence",)
     fields = ["kind", "provider", "result", "evidence", "created_at"]
     readonly_fields = fields
     extra = 0
@@ -43,7 +44,9 @@ class KycFileAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         "decided_at",
     ]
     list_filter = ["entity", "status", "risk_level"]
+    list_select_related = ["profile", "entity"]
     readonly_fields = ["edd_summary", "appropriateness_summary", "review_summary"]
+    evidence_fields = ("questionnaire", "risk_breakdown")
     inlines = [KycCheckInline]
 
     def _latest_checks(self, obj: KycFile) -> dict[str, KycCheck]:

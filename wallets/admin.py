@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 
-from brokercrm.admin import MoneyColumnsMixin, ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.backoffice.templatetags.backoffice import money_text
 
 from .models import FxRate, Hold, JournalEntry, LedgerAccount, Posting
@@ -55,7 +55,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         )
 
 
-class PostingInline(MoneyColumnsMixin, TabularInline):
+class PostingInline(ReadableFieldsMixin, TabularInline):
     model = Posting
     fields = ["account", "amount", "currency"]
     readonly_fields = fields

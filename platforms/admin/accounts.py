@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 
-from brokercrm.admin import MoneyColumnsMixin
+from brokercrm.admin import ReadableFieldsMixin
 from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
 from brokercrm.reference import CURRENCY_CHOICES
@@ -72,7 +72,7 @@ class FundForm(forms.Form):
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
 
 
-class TransferInline(MoneyColumnsMixin, TabularInline):
+class TransferInline(ReadableFieldsMixin, TabularInline):
     model = TradingTransfer
     fields = ["created_at", "direction", "amount", "currency", "status", "server_ticket"]
     readonly_fields = fields
