@@ -6,10 +6,12 @@ in an outer transaction: the services they call own theirs."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import csrf_protect_m
+from django.contrib.admin.options import InlineModelAdmin, csrf_protect_m
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -20,8 +22,10 @@ from unfold.admin import ModelAdmin, TabularInline
 from brokercrm import audit_actions
 from brokercrm.api.base import scoped
 from brokercrm.auditing import audit as audit_record
+from brokercrm.backoffice.templatetags.backoffice import evidence_table, money_text
 from brokercrm.errors import ApplicationError
 from brokercrm.masking import snapshot
+from brokercrm.money import MONEY
 from brokercrm.scoping import EntityOwnedQuerySet, Scope, scope_for
 
 
@@ -32,6 +36,150 @@ def _perm(model: type[models.Model], action: str) -> str:
 def _entity_id_of(obj: models.Model) -> int | None:
     field = getattr(type(obj), "scope_entity_field", "entity")
     return obj.pk if field == "id" else getattr(obj, f"{field}_id", None)
+
+
+def _is_stored_like_money(field: Any) -> bool:
+    return (
+        isinstance(field, models.DecimalField) and field.decimal_places == MONEY["decimal_places"]
+    )
+
+
+def _follow(row: Any, path: str) -> Any:
+    for step in path.split("."):
+        if row is None:
+            return None
+        row = getattr(row, step, None)
+    return row
+
+
+def _plain_number(value: Any) -> str:
+    """A price or a percentage stored with money's eight places: its digits, at least two."""
+    if value is None:
+        return "—"
+    value = Decimal(value).normalize()
+    places = max(-value.as_tuple().exponent, 2)  # type: ignore[operator]
+    return f"{value:,.{places}f}"
+
+
+class ReadableFieldsMixin:
+    """Amounts at their currency's minor units with the code (`1,234.50 EUR`), in every list
+    column and on every read-only detail field, never the stored `1234.50000000`; JSON
+    documents as tables.
+
+    Each decimal stored like money is swapped for a display method. Its currency is the
+    row's `currency`, or `<prefix>_currency` for `<prefix>_amount`, or what `money_currency`
+    names (a dotted path from the row, `"withdrawal.currency"`); `plain_numbers` are decimals
+    stored like money that are not money (prices, margin levels)."""
+
+    money_currency: ClassVar[dict[str, str]] = {}
+    plain_numbers: ClassVar[tuple[str, ...]] = ()
+    # JSON documents (evidence, answers, breakdowns) shown on the detail page as a table; on a
+    # page that edits the row the document stays editable and the table shows beside it.
+    evidence_fields: ClassVar[tuple[str, ...]] = ()
+
+    model: type[models.Model]
+
+    def _money_fields(self) -> dict[str, models.Field]:
+        return {
+            field.name: field for field in self.model._meta.fields if _is_stored_like_money(field)
+        }
+
+    def _shown_fields(self) -> dict[str, models.Field]:
+        """The fields a detail page shows through a display: amounts and JSON documents."""
+        evidence = {name: self.model._meta.get_field(name) for name in self.evidence_fields}
+        return {**self._money_fields(), **evidence}
+
+    def _currency_path(self, name: str) -> str:
+        if name in self.money_currency:
+            return self.money_currency[name]
+        names = {field.name for field in self.model._meta.fields}
+        if name.endswith("_amount") and f"{name.removesuffix('_amount')}_currency" in names:
+            return f"{name.removesuffix('_amount')}_currency"
+        return "currency" if "currency" in names else ""
+
+    def _display_name(self, name: str) -> str:
+        display = f"{name}_shown"
+        if not hasattr(self, display):
+            field = self._shown_fields()[name]
+            label = str(field.verbose_name).capitalize()
+            if name in self.evidence_fields:
+
+                def show(row: Any) -> str:
+                    return evidence_table(getattr(row, name))
+
+                setattr(self, display, admin.display(description=label)(show))
+                return display
+            if name in self.plain_numbers:
+
+                def show(row: Any) -> str:
+                    return _plain_number(getattr(row, name))
+            else:
+                path = self._currency_path(name)
+
+                def show(row: Any) -> str:
+                    currency = _follow(row, path) if path else ""
+                    return money_text(getattr(row, name), currency or "")
+
+            setattr(self, display, admin.display(description=label, ordering=name)(show))
+        return display
+
+    def _swap(
+        self, names: Any, only: Callable[[str], bool] = lambda name: True, lists: bool = False
+    ) -> list[Any]:
+        money = self._money_fields() if lists else self._shown_fields()
+        return [
+            self._display_name(name)
+            if isinstance(name, str) and name in money and only(name)
+            else name
+            for name in names
+        ]
+
+    def _view_only(self, request: HttpRequest, obj: Any) -> bool:
+        if isinstance(self, InlineModelAdmin):
+            return not self.has_change_permission(request, obj)
+        if obj is None:
+            return not self.has_add_permission(request)  # type: ignore[attr-defined]
+        return not self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._swap(super().get_list_display(request), lists=True)  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = self._swap(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if self._view_only(request, obj):
+            # Every field of the page is shown read-only: each amount as its display.
+            shown = [self._display_name(name) for name in self._shown_fields()]
+        elif obj is not None:
+            shown = [self._display_name(name) for name in self.evidence_fields]
+        else:
+            shown = []
+        readonly += [name for name in shown if name not in readonly]
+        return readonly
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)  # type: ignore[misc]
+        if self._view_only(request, obj):
+            swapped = self._swap(fields)
+        else:
+            readonly = set(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+            swapped = self._swap(fields, only=lambda name: name in readonly)
+            # An editable document keeps its field; its table follows it.
+            for name in self.evidence_fields if obj is not None else ():
+                if name in swapped and name not in readonly:
+                    at = swapped.index(name) + 1
+                    swapped[at:at] = [self._display_name(name)]
+        # The default field list appends the read-only names: each display once, in the
+        # place of the field it shows; one for a field the page does not show is dropped.
+        money_shown = {self._display_name(name): name for name in self._shown_fields()}
+        listed = set(fields)
+        unique: list[Any] = []
+        for name in swapped:
+            if name in unique:
+                continue
+            if name in money_shown and name not in fields and money_shown[name] not in listed:
+                continue
+            unique.append(name)
+        return unique
 
 
 class ReadOnlyAdminMixin:
@@ -47,7 +195,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyChildInline(TabularInline):
+class ReadOnlyChildInline(ReadableFieldsMixin, TabularInline):
     """The rows a scoped parent owns (attempts of a deposit, legs of a withdrawal), shown read
     only. The parent page is already scoped, and its children share its entity."""
 
@@ -55,7 +203,8 @@ class ReadOnlyChildInline(TabularInline):
     can_delete = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
+        readonly = [*self._swap(self.fields), *super().get_readonly_fields(request, obj)]
+        return list(dict.fromkeys(readonly))
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return self.model.objects.unscoped()
@@ -95,7 +244,7 @@ class VisibleRelatedFilter(admin.RelatedOnlyFieldListFilter):
         return [(obj.pk, str(obj)) for obj in related.filter(pk__in=referenced)]
 
 
-class ScopedAdmin(HiddenIsNotFoundMixin, ModelAdmin):
+class ScopedAdmin(HiddenIsNotFoundMixin, ReadableFieldsMixin, ModelAdmin):
     # Fields that may never change once the row exists.
     immutable_fields: tuple[str, ...] = ("entity",)
 

@@ -119,6 +119,7 @@ class RuleSetAdmin(ScopedAdmin):
     ]
     list_filter = ["entity", "kind"]
     readonly_fields = ["version", "created_by", "created_at"]
+    evidence_fields = ("document",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import loaded
 from brokercrm.reference import COUNTRY_CHOICES, CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
 
@@ -132,7 +133,11 @@ class CountryRoute(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.brand} · {self.country} → {self.entity_id}"
+        entity = loaded(self, "entity")
+        where = entity.code if entity is not None else f"entity #{self.entity_id}"
+        brand = loaded(self, "brand")
+        via = brand.name if brand is not None else f"brand #{self.brand_id}"
+        return f"{self.country} via {via} → {where}"
 
 
 class RuleSet(EntityOwned):

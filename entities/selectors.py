@@ -14,7 +14,7 @@ from brokercrm.errors import ApplicationError
 from brokercrm.reference import COUNTRIES
 from brokercrm.scoping import scope_for
 
-from .models import Brand, CountryRoute, LegalDocument, LegalEntity, RuleSet
+from .models import Brand, CountryRoute, Desk, LegalDocument, LegalEntity, RuleSet
 
 
 class OnboardingRefused(ApplicationError):
@@ -159,6 +159,19 @@ def brands_by_code() -> dict[str, Brand]:
 
 def brand_by_code(code: str) -> Brand | None:
     return Brand.objects.unscoped().filter(code=code).first()
+
+
+def desk_for_country(entity_id: int, country: str) -> Desk | None:
+    """The active desk of the entity that covers clients residing in `country`, or None when
+    no desk does. Where two desks cover a country the one set up first takes new clients."""
+    if not country:
+        return None
+    return (
+        Desk.objects.in_entity(entity_id)
+        .filter(active=True, countries__contains=[country.upper()])
+        .order_by("pk")
+        .first()
+    )
 
 
 def entity_get(entity: Any) -> LegalEntity:

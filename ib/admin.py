@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from unfold.admin import ModelAdmin
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from .models import (
@@ -155,6 +155,8 @@ class RebatePlanAdmin(ReadOnlyScopedAdmin):
 @admin.register(RebatePlanVersion)
 class RebatePlanVersionAdmin(ReadOnlyScopedAdmin):
     list_display = ("plan", "number", "valid_from", "valid_to", "tier_split", "corrects")
+    list_select_related = ("plan", "corrects__plan")
+    money_currency = {"per_trade_ceiling": "plan.currency"}
 
 
 @admin.register(RebateRate)
@@ -169,6 +171,11 @@ class RebateRateAdmin(ReadOnlyScopedAdmin):
         "spread_per_lot",
         "share_percent",
     )
+    list_select_related = ("version__plan", "server")
+    money_currency = {
+        "amount_per_lot": "version.plan.currency",
+        "spread_per_lot": "version.plan.currency",
+    }
 
 
 @admin.register(CommissionLine)
@@ -190,7 +197,7 @@ class CommissionLineAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(CommissionRun)
-class CommissionRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class CommissionRunAdmin(ReadOnlyAdminMixin, ReadableFieldsMixin, ModelAdmin):
     list_display = ("pk", "started_at", "finished_at", "lines_created", "payouts", "payout_total")
     actions = ("queue_run",)
 

@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
 from brokercrm.admin import HiddenIsNotFoundMixin, ReadOnlyAdminMixin, ScopedAdmin
@@ -52,16 +54,32 @@ def end_client_sessions(
 class ClientProfileAdmin(ReadOnlyScopedAdmin):
     list_display = ["given_name", "family_name", "email", "entity", "brand", "status", "created_at"]
     list_filter = ["entity", "status", "brand"]
-    search_fields = ["email_canonical", "family_name_latin", "given_name_latin", "phone"]
+    search_fields = [
+        "given_name",
+        "family_name",
+        "given_name_latin",
+        "family_name_latin",
+        "email",
+        "email_canonical",
+        "phone",
+    ]
     exclude = ["device_fingerprint"]
-    readonly_fields = ["signed_in_sessions"]
+    readonly_fields = ["signed_in_sessions", "audit_trail"]
     actions = [end_client_sessions]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Support reads the sessions beside the status, not under the address.
-        fields = [f for f in super().get_fields(request, obj) if f != "signed_in_sessions"]
+        moved = ("signed_in_sessions", "audit_trail")
+        fields = [f for f in super().get_fields(request, obj) if f not in moved]
         at = fields.index("status_reason") + 1 if "status_reason" in fields else 0
-        return [*fields[:at], "signed_in_sessions", *fields[at:]]
+        return [*fields[:at], *moved, *fields[at:]]
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, profile: ClientProfile) -> str:
+        if profile.pk is None:
+            return "—"
+        url = f"{reverse('admin:audit_auditevent_changelist')}?person_id={profile.person_id}"
+        return format_html('<a href="{}">Audit trail of this client</a>', url)
 
     @admin.display(description="Signed-in sessions")
     def signed_in_sessions(self, profile: ClientProfile) -> str:
@@ -93,6 +111,7 @@ class IdentityDocumentAdmin(ReadOnlyScopedAdmin):
 class MatchDecisionAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "entity", "brand", "outcome", "confidence", "ruleset"]
     list_filter = ["entity", "outcome"]
+    evidence_fields = ("explanation",)
 
 
 def _decide(decision: str):  # type: ignore[no-untyped-def]
@@ -125,6 +144,8 @@ def _decide(decision: str):  # type: ignore[no-untyped-def]
 class DuplicateCaseAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "entity", "profile", "candidate", "confidence", "status"]
     list_filter = ["entity", "status"]
+    list_select_related = ["entity", "profile", "candidate"]
+    evidence_fields = ("explanation",)
     actions = [_decide("link"), _decide("distinct"), _decide("block")]
 
     def get_actions(self, request: HttpRequest) -> Any:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import number, person_name
 from brokercrm.reference import COUNTRY_CHOICES
 from brokercrm.scoping import EntityOwned
 
@@ -141,7 +142,7 @@ class ClientProfile(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.given_name} {self.family_name} · {self.entity_id}"
+        return f"{self.given_name} {self.family_name} ({self.get_status_display().lower()})"
 
 
 class IdentityDocument(EntityOwned):
@@ -214,7 +215,7 @@ class MatchKey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} key of profile {self.profile_id}"
+        return f"{self.get_kind_display()} key of client profile #{self.profile_id}"
 
 
 class MatchDecision(EntityOwned):
@@ -245,6 +246,13 @@ class MatchDecision(EntityOwned):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = person_name(self) if self.profile_id else "no profile"
+        return (
+            f"Match decision {number(self)} · {who}: {self.get_outcome_display()}"
+            f" ({self.confidence:.0%})"
+        )
 
 
 class DuplicateCase(EntityOwned):
@@ -277,6 +285,10 @@ class DuplicateCase(EntityOwned):
         permissions = [("review_duplicatecase", "Can decide duplicate cases")]
         indexes = [models.Index(fields=["entity", "status"])]
 
+    def __str__(self) -> str:
+        status = self.get_status_display().lower()
+        return f"Duplicate case {number(self)} · {person_name(self)} ({status})"
+
 
 class DistinctPair(models.Model):
     """Two persons a reviewer declared different people: never raised as a pair again."""
@@ -299,7 +311,7 @@ class DistinctPair(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"persons {self.person_low_id} and {self.person_high_id} are different people"
+        return f"Persons #{self.person_low_id} and #{self.person_high_id} are different people"
 
 
 class PersonMerge(models.Model):
@@ -327,7 +339,7 @@ class PersonMerge(models.Model):
         ordering = ["-performed_at"]
 
     def __str__(self) -> str:
-        return f"person {self.merged_id} merged into {self.survivor_id}"
+        return f"Person #{self.merged_id} merged into person #{self.survivor_id}"
 
 
 class BrandApiKey(EntityOwned):
@@ -370,7 +382,8 @@ class Consent(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} v{self.version} accepted by profile {self.profile_id}"
+        kind = self.kind.replace("_", " ").capitalize()
+        return f"{kind} v{self.version} accepted by {person_name(self)}"
 
 
 class ProfileNotice(EntityOwned):
@@ -405,4 +418,4 @@ class ProfileNotice(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Profile {self.profile_id} also has profile {self.other_profile_id}"
+        return f"Notice: client profile #{self.profile_id} also has profile #{self.other_profile_id}"

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
 from brokercrm.errors import ApplicationError
 
 from .admin_decisions import decide_response
@@ -19,8 +19,9 @@ from .services.decisions import OPEN_FOR_DECISION
 from .uploads import INLINE_TYPES
 
 
-class KycCheckInline(TabularInline):
+class KycCheckInline(ReadableFieldsMixin, TabularInline):
     model = KycCheck
+    evidence_fields = ("evidence",)
     fields = ["kind", "provider", "result", "evidence", "created_at"]
     readonly_fields = fields
     extra = 0
@@ -48,7 +49,9 @@ class KycFileAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         "decided_at",
     ]
     list_filter = ["entity", "status", "risk_level"]
+    list_select_related = ["profile", "entity"]
     readonly_fields = ["decision_link", "edd_summary", "appropriateness_summary", "review_summary"]
+    evidence_fields = ("questionnaire", "risk_breakdown")
     inlines = [KycCheckInline]
 
     def get_urls(self) -> list[Any]:

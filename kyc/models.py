@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import number, person_name
 from brokercrm.scoping import EntityOwned
 
 
@@ -77,7 +78,8 @@ class KycFile(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"KYC file of profile {self.profile_id} ({self.status})"
+        status = self.get_status_display().lower()
+        return f"KYC file {number(self)} · {person_name(self)} ({status})"
 
 
 class DocumentReview(models.TextChoices):

@@ -146,6 +146,10 @@ class DepositAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 class WithdrawalLegInline(ReadOnlyChildInline):
     model = WithdrawalLeg
+    money_currency = {
+        "amount": "withdrawal.currency",
+        "payout_amount": "withdrawal.payout_currency",
+    }
     fields = [
         "number",
         "destination",

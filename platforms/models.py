@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import amount_label, number
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -238,7 +239,8 @@ class TradingTransfer(EntityOwned):
         indexes = [models.Index(fields=["status", "created_at"], name="tradingtransfer_status")]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.amount} {self.currency} ({self.status})"
+        amount = amount_label(self.amount, self.currency)
+        return f"{self.get_direction_display()} {number(self)} · {amount} ({self.status})"
 
 
 class Deal(EntityOwned):
@@ -343,7 +345,7 @@ class SyncCursor(EntityOwned):
         ordering = ["server_id"]
 
     def __str__(self) -> str:
-        return f"Sync state of server {self.server_id}"
+        return f"Sync state of trading server #{self.server_id}"
 
 
 class ControlFailure(EntityOwned):
@@ -405,7 +407,7 @@ class ControlFailure(EntityOwned):
         indexes = [models.Index(fields=["entity", "status"], name="controlfailure_queue")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} (account {self.account_id})"
+        return f"{self.get_kind_display()} (trading account #{self.account_id})"
 
 
 from .quote_models import TransferQuote  # noqa: E402  (kept apart: this module is long enough)

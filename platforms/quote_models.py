@@ -12,6 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import amount_label
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -113,5 +114,6 @@ class TransferQuote(EntityOwned):
 
     def __str__(self) -> str:
         return (
-            f"Quote {self.from_amount} {self.from_currency} → {self.to_amount} {self.to_currency}"
+            f"Quote {amount_label(self.from_amount, self.from_currency)}"
+            f" → {amount_label(self.to_amount, self.to_currency)}"
         )

@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 
-from brokercrm.admin import ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.admin import ReadableFieldsMixin, ReadOnlyAdminMixin, ScopedAdmin
+from brokercrm.backoffice.templatetags.backoffice import money_text
 
 from .models import FxRate, Hold, JournalEntry, LedgerAccount, Posting
 from .selectors import account_statement
@@ -12,10 +13,22 @@ from .selectors import account_statement
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
-    list_display = ["__str__", "entity", "kind", "currency", "balance", "held", "available"]
+    list_display = [
+        "__str__",
+        "entity",
+        "kind",
+        "currency",
+        "balance",
+        "held",
+        "available_amount",
+    ]
     list_filter = ["entity", "kind", "currency"]
     search_fields = ["name", "profile__email_canonical"]
-    readonly_fields = ["statement"]
+    readonly_fields = ["available_amount", "statement"]
+
+    @admin.display(description="Available")
+    def available_amount(self, account: LedgerAccount) -> str:
+        return money_text(account.available, account.currency)
 
     @admin.display(description="Statement (latest 50 postings, running balance)")
     def statement(self, account: LedgerAccount) -> str:
@@ -29,8 +42,8 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
                     line["at"].strftime("%Y-%m-%d %H:%M"),
                     line["type"],
                     line["reference"],
-                    line["amount"],
-                    line["balance_after"],
+                    money_text(line["amount"], account.currency),
+                    money_text(line["balance_after"], account.currency),
                 )
                 for line in reversed(lines)
             ),
@@ -42,7 +55,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, ScopedAdmin):
         )
 
 
-class PostingInline(TabularInline):
+class PostingInline(ReadableFieldsMixin, TabularInline):
     model = Posting
     fields = ["account", "amount", "currency"]
     readonly_fields = fields

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from brokercrm.labels import amount_label, number, person_name
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -77,7 +78,7 @@ class LedgerAccount(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        owner = f"profile {self.profile_id}" if self.profile_id else self.name
+        owner = person_name(self) if self.profile_id else self.name
         return f"{self.get_kind_display()} {self.currency} ({owner})"
 
     @property
@@ -138,7 +139,7 @@ class Posting(EntityOwned):
         indexes = [models.Index(fields=["account", "id"], name="posting_account_id")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} on {self.account_id}"
+        return f"{amount_label(self.amount, self.currency)} on account #{self.account_id}"
 
 
 class Hold(EntityOwned):
@@ -180,7 +181,8 @@ class Hold(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Hold {self.amount} {self.currency} ({self.status})"
+        status = self.get_status_display().lower()
+        return f"Hold {number(self)} · {amount_label(self.amount, self.currency)} ({status})"
 
 
 class FxRate(models.Model):

@@ -36,11 +36,37 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets[:2],
         ("Access", {"fields": ("kind", "profile", "is_active", "is_staff", "is_superuser")}),
+        ("Preferences", {"fields": ("time_zone",)}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     # A client login is opened by client_login_create for one profile; the kind and the
     # profile never change afterwards (the database refuses a client without a profile).
     readonly_fields = ["kind", "profile"]
+
+    # Every staff member may open their own user page and set their time zone there; the
+    # rest of the page (access, groups, other people) stays with those who manage users.
+    def _own_page_only(self, request: HttpRequest, obj: Any) -> bool:
+        return (
+            obj is not None
+            and obj.pk == request.user.pk
+            and not super().has_change_permission(request, obj)
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or self._own_page_only(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) or self._own_page_only(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self._own_page_only(request, obj):
+            return (("Preferences", {"fields": ("time_zone",)}),)
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self._own_page_only(request, obj):
+            return []
+        return super().get_readonly_fields(request, obj)
 
 
 @admin.register(Role)

@@ -25,6 +25,8 @@ ENTITY_ROLES = [
 ]
 GROUP_ROLES = ["group_compliance", "group_risk"]
 DESK_LOGINS = [("sales.eu.dach", "sales", ("EU", "dach"), "sales on the EU DACH desk only")]
+# Where each entity's staff sit: their pages show times in that zone; the others read UTC.
+STAFF_TIME_ZONES = {"EU": "Europe/Berlin", "UK": "Europe/London"}
 
 
 def demo_password() -> str:
@@ -41,10 +43,12 @@ def seed(
     for code, entity in entities.items():
         for role_code in ENTITY_ROLES:
             username = f"{role_code.replace('_', '-')}.{code.lower()}"
-            _grant(_user(username, password), role_code, entity=entity)
+            zone = STAFF_TIME_ZONES.get(code, "UTC")
+            _grant(_user(username, password, time_zone=zone), role_code, entity=entity)
             logins.append((username, f"{role_code} in {code}"))
     for username, role_code, desk, description in DESK_LOGINS:
-        _grant(_user(username, password), role_code, desk=desks[desk])
+        zone = STAFF_TIME_ZONES.get(desk[0], "UTC")
+        _grant(_user(username, password, time_zone=zone), role_code, desk=desks[desk])
         logins.append((username, description))
     for role_code in GROUP_ROLES:
         username = role_code.replace("_", ".")
@@ -53,13 +57,14 @@ def seed(
     return logins
 
 
-def _user(username: str, password: str, *, superuser: bool = False) -> User:
+def _user(username: str, password: str, *, superuser: bool = False, time_zone: str = "UTC") -> User:
     user, created = User.objects.get_or_create(
         username=username,
         defaults={
             "email": f"{username}@demo.brokercrm.local",
             "is_staff": True,
             "is_superuser": superuser,
+            "time_zone": time_zone,
         },
     )
     if created:

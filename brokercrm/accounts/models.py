@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
 from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.db import models
 from django.db.models import Q
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone the server knows, by name (a callable, so a tzdata update needs no
+    migration)."""
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class User(AbstractUser):
@@ -24,6 +37,13 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="login",
         help_text="The one client profile a client login opens; none for staff.",
+    )
+    # Staff read dates and times in their own zone (the back office activates it per request).
+    time_zone = models.CharField(
+        max_length=64,
+        choices=time_zone_choices,
+        default=default_time_zone,
+        help_text="Dates and times in the back office are shown in this time zone.",
     )
 
     class Meta:

@@ -47,7 +47,7 @@ class Notification(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for profile {self.profile_id}: {self.title}"
+        return f"{self.title} · client profile #{self.profile_id}"
 
     @property
     def is_read(self) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import number
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
 
@@ -36,7 +37,7 @@ class CommissionRun(models.Model):
         permissions = [("run_commissionbatch", "Can start the commission batch")]
 
     def __str__(self) -> str:
-        return f"Commission run {self.pk}"
+        return f"Commission run {number(self)}"
 
 
 class CommissionLine(EntityOwned):
@@ -113,4 +114,5 @@ class CommissionLine(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} deal {self.deal_id} IB {self.ib_id} tier {self.tier}"
+        kind = self.get_kind_display()
+        return f"{kind} for IB #{self.ib_id}, deal #{self.deal_id}, tier {self.tier}"

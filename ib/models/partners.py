@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import person_name
 from brokercrm.scoping import EntityOwned
 
 from .plans import RebatePlan
@@ -84,7 +85,7 @@ class IbPlanPeriod(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"IB {self.ib_id} on plan {self.plan_id} from {self.valid_from:%Y-%m-%d}"
+        return f"IB #{self.ib_id} on plan #{self.plan_id} from {self.valid_from:%Y-%m-%d}"
 
 
 class IbLink(EntityOwned):
@@ -102,7 +103,7 @@ class IbLink(EntityOwned):
         indexes = [models.Index(fields=["ib", "valid_from"], name="iblink_ib_from")]
 
     def __str__(self) -> str:
-        return f"{self.ib_id} → {self.parent_id} from {self.valid_from:%Y-%m-%d}"
+        return f"IB #{self.ib_id} under IB #{self.parent_id} from {self.valid_from:%Y-%m-%d}"
 
 
 class IbClosure(EntityOwned):
@@ -122,7 +123,7 @@ class IbClosure(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ancestor_id} is {self.depth} above {self.ib_id}"
+        return f"IB #{self.ancestor_id} is {self.depth} level(s) above IB #{self.ib_id}"
 
 
 class IbAssignment(EntityOwned):
@@ -147,7 +148,7 @@ class IbAssignment(EntityOwned):
         indexes = [models.Index(fields=["profile", "valid_from"], name="ibassignment_profile")]
 
     def __str__(self) -> str:
-        return f"{self.profile_id} → IB {self.ib_id}"
+        return f"{person_name(self)} referred by IB #{self.ib_id}"
 
 
 class ReferralReview(EntityOwned):

@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import loaded, number
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
 
@@ -40,7 +41,7 @@ class IbProgramme(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"IB programme of entity {self.entity_id} from {self.valid_from:%Y-%m-%d}"
+        return f"IB programme {number(self)} from {self.valid_from:%Y-%m-%d}"
 
 
 class RebatePlan(EntityOwned):
@@ -83,7 +84,8 @@ class RebatePlanVersion(EntityOwned):
         indexes = [models.Index(fields=["plan", "valid_from"], name="rebateplanversion_from")]
 
     def __str__(self) -> str:
-        return f"{self.plan_id} v{self.number}"
+        plan = loaded(self, "plan")
+        return f"{plan.name if plan is not None else f'Plan #{self.plan_id}'} v{self.number}"
 
 
 class RebateRate(EntityOwned):

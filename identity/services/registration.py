@@ -20,7 +20,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from brokercrm.errors import ApplicationError, ValidationFailed
 from brokercrm.events.bus import announce
-from entities.selectors import onboarding_entity_for
+from entities.selectors import desk_for_country, onboarding_entity_for
 
 from .. import audit_actions as actions
 from .. import events
@@ -354,6 +354,8 @@ def _profile_create(
         entity=entity,
         person=person,
         brand=brand,
+        # The desk that covers the client's country of residence, if any does.
+        desk=desk_for_country(entity.pk, values.residence_country),
         status=ClientProfile.Status.PENDING
         if outcome == "review"
         else ClientProfile.Status.APPLICANT,

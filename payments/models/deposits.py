@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import amount_label, number
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -77,7 +78,8 @@ class Deposit(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Deposit {self.pk} {self.amount} {self.currency}"
+        status = self.get_status_display().lower()
+        return f"Deposit {number(self)} · {amount_label(self.amount, self.currency)} ({status})"
 
 
 class DepositAttempt(EntityOwned):
@@ -111,3 +113,7 @@ class DepositAttempt(EntityOwned):
                 name="attempt_psp_transaction_unique",
             ),
         ]
+
+    def __str__(self) -> str:
+        status = self.get_status_display().lower()
+        return f"Attempt {self.number} of deposit #{self.deposit_id} ({status})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import loaded
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -114,3 +115,8 @@ class RoutingTarget(EntityOwned):
                 fields=["rule", "merchant_account"], name="routingtarget_once_per_rule"
             ),
         ]
+
+    def __str__(self) -> str:
+        rule = loaded(self, "rule")
+        name = rule.name if rule is not None else f"rule #{self.rule_id}"
+        return f"{name}, choice {self.position}: merchant account #{self.merchant_account_id}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from brokercrm.labels import number
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -30,6 +31,12 @@ class ReconciliationRun(EntityOwned):
         constraints = [
             models.UniqueConstraint(fields=["merchant_account", "day"], name="recon_run_once")
         ]
+
+    def __str__(self) -> str:
+        return (
+            f"Reconciliation {number(self)} · merchant account #{self.merchant_account_id}"
+            f" on {self.day:%Y-%m-%d} ({self.breaks} breaks)"
+        )
 
 
 class ReconciliationBreak(EntityOwned):
@@ -73,3 +80,7 @@ class ReconciliationBreak(EntityOwned):
                 name="recon_break_once",
             )
         ]
+
+    def __str__(self) -> str:
+        status = self.get_status_display().lower()
+        return f"Break {number(self)} · {self.get_kind_display()} ({status})"

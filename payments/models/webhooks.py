@@ -31,3 +31,6 @@ class WebhookEvent(EntityOwned):
                 fields=["merchant_account", "event_id"], name="webhook_event_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id} ({self.outcome or 'received'})"

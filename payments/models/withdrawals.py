@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from brokercrm.labels import amount_label, loaded, number
 from brokercrm.money import MONEY
 from brokercrm.reference import CURRENCY_CHOICES
 from brokercrm.scoping import EntityOwned
@@ -110,7 +111,8 @@ class Withdrawal(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Withdrawal {self.pk} {self.amount} {self.currency}"
+        status = self.get_status_display().lower()
+        return f"Withdrawal {number(self)} · {amount_label(self.amount, self.currency)} ({status})"
 
 
 class WithdrawalLeg(EntityOwned):
@@ -173,3 +175,11 @@ class WithdrawalLeg(EntityOwned):
                 | Q(destination="bank", bank_account__isnull=False),
             ),
         ]
+
+    def __str__(self) -> str:
+        withdrawal = loaded(self, "withdrawal")
+        amount = (
+            amount_label(*self.payout) if withdrawal is not None else amount_label(self.amount, "")
+        )
+        what = f"{self.get_destination_display().lower()}, {self.get_status_display().lower()}"
+        return f"Leg {self.number} of withdrawal #{self.withdrawal_id} · {amount} ({what})"

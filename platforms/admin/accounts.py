@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 
+from brokercrm.admin import ReadableFieldsMixin
 from brokercrm.api.base import scoped
 from brokercrm.errors import ApplicationError
 from brokercrm.reference import CURRENCY_CHOICES
@@ -71,7 +72,7 @@ class FundForm(forms.Form):
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
 
 
-class TransferInline(TabularInline):
+class TransferInline(ReadableFieldsMixin, TabularInline):
     model = TradingTransfer
     fields = ["created_at", "direction", "amount", "currency", "status", "server_ticket"]
     readonly_fields = fields
@@ -118,6 +119,7 @@ class TradingAccountAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["entity", "server", "status", "account_type"]
     list_select_related = ["server", "profile"]
+    plain_numbers = ("margin_level",)
     search_fields = ["=login", "profile__email_canonical", "profile__family_name_latin"]
     readonly_fields = ["money"]
     inlines = [TransferInline, EventInline]

@@ -50,8 +50,15 @@ class DealAdmin(ReadOnlyScopedAdmin):
         "profit",
     ]
     list_filter = ["entity", "server", "kind"]
-    list_select_related = ["server"]
+    list_select_related = ["server", "account"]
     search_fields = ["=ticket", "=login", "symbol"]
+    # A deal's profit, commission and swap are in its account's currency.
+    money_currency = {
+        "profit": "account.currency",
+        "commission": "account.currency",
+        "swap": "account.currency",
+    }
+    plain_numbers = ("price",)
 
 
 @admin.register(TradingEvent)

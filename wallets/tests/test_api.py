@@ -152,7 +152,9 @@ def test_admin_shows_the_statement_to_the_right_entity_only(world, finance, wall
     client.force_login(finance["eu"])
     page = client.get(f"/admin/wallets/ledgeraccount/{eur.pk}/change/")
     assert page.status_code == 200
-    assert b"500.00000000" in page.content
+    # The statement and the balances at the currency's minor units, with its code.
+    assert b"500.00 EUR" in page.content
+    assert b"500.00000000" not in page.content
     other = Client()
     other.force_login(finance["uk"])
     assert other.get(f"/admin/wallets/ledgeraccount/{eur.pk}/change/").status_code == 404
