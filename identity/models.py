@@ -418,4 +418,6 @@ class ProfileNotice(EntityOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Notice: client profile #{self.profile_id} also has profile #{self.other_profile_id}"
+        return (
+            f"Notice: client profile #{self.profile_id} also has profile #{self.other_profile_id}"
+        )
