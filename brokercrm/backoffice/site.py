@@ -101,11 +101,7 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
                 {"title": "Clients", "icon": "person_search", "link": reverse("admin:clients")},
             ],
         },
-        *(
-            [{"title": "Queues", "separator": True, "collapsible": True, "items": queue_items}]
-            if queue_items
-            else []
-        ),
+        *([{"title": "Queues", "separator": True, "items": queue_items}] if queue_items else []),
         *(
             [{"title": "Records", "separator": True, "items": records}]
             if (records := _records(request))

@@ -90,12 +90,15 @@ def test_seed_demo_is_idempotent(demo, capsys):
     from identity.models import ClientProfile, DuplicateCase, MatchDecision, Person
 
     outcomes = sorted(MatchDecision.objects.unscoped().values_list("outcome", flat=True))
-    assert outcomes == ["auto_link"] + ["new"] * 9 + ["review"]
-    assert (Person.objects.count(), ClientProfile.objects.unscoped().count()) == (10, 11)
+    # Two registrations linked to a person another entity knows (Camille in the UK, Lukas
+    # offshore), ten new people, one held for review.
+    assert outcomes == ["auto_link"] * 2 + ["new"] * 10 + ["review"]
+    assert (Person.objects.count(), ClientProfile.objects.unscoped().count()) == (11, 13)
     case = DuplicateCase.objects.unscoped().select_related("entity").get()
     assert case.entity.code == "EU"
     first = counts()
-    assert first[:7] == (3, 3, 37, 8, 20, 25, 24)
+    # Rule sets include each entity's work-queue deadlines (sla).
+    assert first[:7] == (3, 3, 37, 8, 23, 25, 24)
     call_command("seed_demo")
     assert counts() == first
     assert "compliance.eu" in capsys.readouterr().out

@@ -114,7 +114,7 @@ def test_files_in_review_per_persona(world):
     item = mine.items[0]
     assert item.title == "Elena Filerba: KYC review"
     assert item.detail == "risk medium (40) · EU/kyc/*/v1"
-    assert item.url == reverse("admin:kyc_kycfile_change", args=[eu.pk])
+    assert item.url == reverse("admin:kyc_kycfile_decide", args=[eu.pk])
     assert (item.entity_id, item.person_id) == (world.eu.pk, eu.profile.person_id)
     assert item.opened_at == MOMENT - timedelta(hours=2)
     assert _keys(_fetch(world.uk_compliance, "kyc.review")) == [str(uk.pk)]
@@ -191,7 +191,7 @@ def test_each_screening_check_to_review_is_an_item(world):
     assert first.title == "Elena Filerba: sanctions screening hit"
     assert first.priority == registry.PRIORITY_CRITICAL
     assert "best match Timofey Gavrilin (score 0.91)" in first.detail
-    assert first.url == reverse("admin:kyc_kycfile_change", args=[kyc_file.pk])
+    assert first.url == reverse("admin:kyc_kycfile_decide", args=[kyc_file.pk])
     assert second.title == "Elena Filerba: possible PEP match"
     assert second.priority == registry.PRIORITY_HIGH
     assert _fetch(world.group_compliance, "kyc.screening_hit").count == 3
