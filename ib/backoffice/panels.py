@@ -6,39 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from brokercrm.backoffice.panels import PANEL_ROWS, newest_rows, subject_in_scope
 from brokercrm.backoffice.registry import ClientPanel, ClientSubject, panel_register
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import scope_for
 
 from ..models import CommissionLine, IbAssignment, IbPartner
 
 VIEW_ASSIGNMENT = "ib.view_ibassignment"
 VIEW_PARTNER = "ib.view_ibpartner"
 VIEW_LINE = "ib.view_commissionline"
-# Rows shown per list, newest first; the panel says how many there are in all.
-ROWS = 50
-
-
-def _sees(scope: Scope, subject: ClientSubject) -> bool:
-    if scope.everything:
-        return True
-    return any(entity in scope.any_entity_ids for entity in subject.visible_entity_ids)
-
-
-def _newest(queryset: QuerySet, limit: int = ROWS) -> tuple[list[Any], int]:
-    rows = list(queryset[: limit + 1])
-    total = len(rows) if len(rows) <= limit else queryset.count()
-    return rows[:limit], total
 
 
 def _commissions(user: Any, partners: list[IbPartner]) -> dict[str, Any] | None:
     if not partners or scope_for(user, VIEW_LINE).is_empty:
         return None
     lines = CommissionLine.objects.visible_to(user, VIEW_LINE).filter(ib__in=partners)
-    recent, total = _newest(lines.order_by("-deal_time", "-pk"))
+    recent, total = newest_rows(lines.order_by("-deal_time", "-pk"))
     names = {partner.pk: partner.name for partner in partners}
     totals = [
         {**row, "ib_name": names.get(row["ib_id"], "")}
@@ -63,8 +50,8 @@ def _commissions(user: Any, partners: list[IbPartner]) -> dict[str, Any] | None:
 
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
-    sees_assignments = _sees(scope_for(user, VIEW_ASSIGNMENT), subject)
-    sees_partners = _sees(scope_for(user, VIEW_PARTNER), subject)
+    sees_assignments = subject_in_scope(scope_for(user, VIEW_ASSIGNMENT), subject)
+    sees_partners = subject_in_scope(scope_for(user, VIEW_PARTNER), subject)
     if not (sees_assignments or sees_partners):
         return None
     profile_ids = subject.visible_profile_ids
@@ -81,7 +68,7 @@ def render(request: Any, subject: ClientSubject) -> str | None:
             for assignment in IbAssignment.objects.visible_to(user, VIEW_ASSIGNMENT)
             .filter(profile_id__in=profile_ids)
             .select_related("ib", "code")
-            .order_by("profile_id", "-valid_from", "-pk")[:ROWS]
+            .order_by("profile_id", "-valid_from", "-pk")[:PANEL_ROWS]
         ]
     if sees_partners:
         partners = list(

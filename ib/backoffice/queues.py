@@ -20,7 +20,7 @@ from brokercrm.backoffice.registry import (
     queue_register,
 )
 from brokercrm.scoping import Scope
-from entities.selectors import work_deadlines
+from entities.work_queues import row_item, rows_fetch
 
 from ..models import ReferralReview
 
@@ -78,22 +78,11 @@ def referral_reviews_fetch(scope: Scope, limit: int) -> QueueFetch:
     """Three queries at most, whatever the number of rows."""
     if scope.is_empty:
         return QueueFetch(0, [])
-    rows = referral_reviews_open(scope)
-    count = rows.count()
-    if not limit or not count:
-        return QueueFetch(count, [])
-    found = list(rows[:limit])
-    deadlines = work_deadlines({review.entity_id for review in found})
-    return QueueFetch(count, [_build(review, deadlines[review.entity_id]) for review in found])
+    return rows_fetch(referral_reviews_open(scope), limit, _build)
 
 
 def referral_review_item(scope: Scope, object_id: str) -> WorkItem | None:
-    if scope.is_empty or not str(object_id).isdigit():
-        return None
-    review = referral_reviews_open(scope).filter(pk=int(object_id)).first()
-    if review is None:
-        return None
-    return _build(review, work_deadlines([review.entity_id])[review.entity_id])
+    return None if scope.is_empty else row_item(referral_reviews_open(scope), object_id, _build)
 
 
 def register() -> None:

@@ -23,7 +23,7 @@ from brokercrm.backoffice.registry import (
     queue_register,
 )
 from brokercrm.scoping import Scope
-from entities.selectors import work_deadlines
+from entities.work_queues import row_item, rows_fetch
 
 from ..models import DuplicateCase, ProfileNotice
 
@@ -34,29 +34,9 @@ OTHER_ENTITY_PROFILE = "identity.other_entity_profile"
 LIKELY_DUPLICATE = "0.5"
 
 
-def _object_pk(object_id: str) -> int | None:
-    try:
-        pk = int(object_id)
-    except (TypeError, ValueError):
-        return None
-    return pk if pk > 0 else None
-
-
-def _fetched(
-    queryset: QuerySet, limit: int, to_item: Any, queue_key: str, opened: str
-) -> QueueFetch:
-    count = queryset.count()
-    if limit <= 0 or count == 0:
-        return QueueFetch(count, [])
-    rows = list(queryset[:limit])
-    deadlines = work_deadlines({row.entity_id for row in rows})
-    return QueueFetch(
-        count,
-        [
-            to_item(row, deadlines[row.entity_id].due_at(queue_key, getattr(row, opened)))
-            for row in rows
-        ],
-    )
+def _built(to_item: Any, queue_key: str) -> Any:
+    """An item builder for `rows_fetch`: the row's due time from its arrival (`created_at`)."""
+    return lambda row, deadlines: to_item(row, deadlines.due_at(queue_key, row.created_at))
 
 
 # --- duplicate cases ----------------------------------------------------------------------
@@ -120,16 +100,11 @@ def _case_item(case: DuplicateCase, due_at: Any) -> WorkItem:
 
 
 def duplicate_cases_fetch(scope: Scope, limit: int) -> QueueFetch:
-    return _fetched(_open_cases(scope), limit, _case_item, DUPLICATE_CASE, "created_at")
+    return rows_fetch(_open_cases(scope), limit, _built(_case_item, DUPLICATE_CASE))
 
 
 def duplicate_case_item(scope: Scope, object_id: str) -> WorkItem | None:
-    pk = _object_pk(object_id)
-    case = _open_cases(scope).filter(pk=pk).first() if pk else None
-    if case is None:
-        return None
-    deadlines = work_deadlines([case.entity_id])[case.entity_id]
-    return _case_item(case, deadlines.due_at(DUPLICATE_CASE, case.created_at))
+    return row_item(_open_cases(scope), object_id, _built(_case_item, DUPLICATE_CASE))
 
 
 # --- another entity's new profile (information) -------------------------------------------
@@ -199,16 +174,11 @@ def _notice_item(notice: ProfileNotice, due_at: Any) -> WorkItem:
 
 
 def other_entity_profiles_fetch(scope: Scope, limit: int) -> QueueFetch:
-    return _fetched(_open_notices(scope), limit, _notice_item, OTHER_ENTITY_PROFILE, "created_at")
+    return rows_fetch(_open_notices(scope), limit, _built(_notice_item, OTHER_ENTITY_PROFILE))
 
 
 def other_entity_profile_item(scope: Scope, object_id: str) -> WorkItem | None:
-    pk = _object_pk(object_id)
-    notice = _open_notices(scope).filter(pk=pk).first() if pk else None
-    if notice is None:
-        return None
-    deadlines = work_deadlines([notice.entity_id])[notice.entity_id]
-    return _notice_item(notice, deadlines.due_at(OTHER_ENTITY_PROFILE, notice.created_at))
+    return row_item(_open_notices(scope), object_id, _built(_notice_item, OTHER_ENTITY_PROFILE))
 
 
 def register() -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from brokercrm.backoffice.panels import newest_rows, subject_in_scope
 from brokercrm.backoffice.registry import ClientPanel, ClientSubject, panel_register
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import scope_for
 
 from ..models import KycCheck, KycDocument, KycFile
 from ..uploads import INLINE_TYPES
@@ -19,22 +19,6 @@ from ..uploads import INLINE_TYPES
 VIEW_FILE = "kyc.view_kycfile"
 VIEW_DOCUMENT = "kyc.view_kycdocument"
 VIEW_CHECK = "kyc.view_kyccheck"
-# Rows shown per list, newest first; the panel says how many there are in all.
-ROWS = 50
-
-
-def _sees(scope: Scope, subject: ClientSubject) -> bool:
-    """May the user see these rows of at least one of the profiles shown?"""
-    if scope.everything:
-        return True
-    return any(entity in scope.any_entity_ids for entity in subject.visible_entity_ids)
-
-
-def _newest(queryset: QuerySet, limit: int = ROWS) -> tuple[list[Any], int]:
-    """The first `limit` rows and how many there are (counted only when there are more)."""
-    rows = list(queryset[: limit + 1])
-    total = len(rows) if len(rows) <= limit else queryset.count()
-    return rows[:limit], total
 
 
 def _document_row(document: KycDocument) -> dict[str, Any]:
@@ -49,7 +33,7 @@ def _document_row(document: KycDocument) -> dict[str, Any]:
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
     file_scope = scope_for(user, VIEW_FILE)
-    if not _sees(file_scope, subject):
+    if not subject_in_scope(file_scope, subject):
         return None
     # Profiles of entities where the user may see KYC files at all: elsewhere "no file yet"
     # would be a guess, not a fact.
@@ -67,16 +51,16 @@ def render(request: Any, subject: ClientSubject) -> str | None:
     }
     file_ids = [kyc_file.pk for kyc_file in files.values()]
     documents: tuple[list[Any], int] | None = None
-    if _sees(scope_for(user, VIEW_DOCUMENT), subject):
-        rows, total = _newest(
+    if subject_in_scope(scope_for(user, VIEW_DOCUMENT), subject):
+        rows, total = newest_rows(
             KycDocument.objects.visible_to(user, VIEW_DOCUMENT)
             .filter(kyc_file_id__in=file_ids)
             .order_by("-uploaded_at", "-pk")
         )
         documents = ([_document_row(row) for row in rows], total)
     checks: tuple[list[Any], int] | None = None
-    if _sees(scope_for(user, VIEW_CHECK), subject):
-        checks = _newest(
+    if subject_in_scope(scope_for(user, VIEW_CHECK), subject):
+        checks = newest_rows(
             KycCheck.objects.visible_to(user, VIEW_CHECK)
             .filter(kyc_file_id__in=file_ids)
             .order_by("-created_at", "-pk")

@@ -42,7 +42,7 @@ from brokercrm.backoffice.registry import (
     queue_register,
 )
 from brokercrm.scoping import Scope
-from entities.selectors import work_deadlines
+from entities.work_queues import row_item, rows_fetch
 from identity.choices import ProfileStatus
 
 from ..models import KycCheck, KycDocument, KycFile
@@ -73,36 +73,16 @@ EXPIRY_WINDOW_DAYS = 30
 EXPIRY_URGENT_DAYS = 7
 
 
-def _object_pk(object_id: str) -> int | None:
-    try:
-        pk = int(object_id)
-    except (TypeError, ValueError):
-        return None
-    return pk if pk > 0 else None
-
-
 def _name(profile: Any) -> str:
     return f"{profile.given_name} {profile.family_name}"
 
 
 def _fetched(queryset: QuerySet, limit: int, to_item: Any, queue_key: str) -> QueueFetch:
-    count = queryset.count()
-    if limit <= 0 or count == 0:
-        return QueueFetch(count, [])
-    rows = list(queryset[:limit])
-    deadlines = work_deadlines({row.entity_id for row in rows})
-    return QueueFetch(
-        count,
-        [to_item(row, deadlines[row.entity_id], queue_key) for row in rows],
-    )
+    return rows_fetch(queryset, limit, lambda row, deadlines: to_item(row, deadlines, queue_key))
 
 
 def _found(queryset: QuerySet, object_id: str, to_item: Any, queue_key: str) -> WorkItem | None:
-    pk = _object_pk(object_id)
-    row = queryset.filter(pk=pk).first() if pk else None
-    if row is None:
-        return None
-    return to_item(row, work_deadlines([row.entity_id])[row.entity_id], queue_key)
+    return row_item(queryset, object_id, lambda row, deadlines: to_item(row, deadlines, queue_key))
 
 
 # --- files: in review, escalated, enhanced due diligence ------------------------------------

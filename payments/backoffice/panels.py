@@ -5,44 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from brokercrm.backoffice.panels import newest_rows, subject_in_scope
 from brokercrm.backoffice.registry import ClientPanel, ClientSubject, panel_register
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import scope_for
 
 from ..models import Deposit, Withdrawal
 
 VIEW_DEPOSIT = "payments.view_deposit"
 VIEW_WITHDRAWAL = "payments.view_withdrawal"
-# Rows shown per list, newest first; the panel says how many there are in all.
-ROWS = 50
-
-
-def _sees(scope: Scope, subject: ClientSubject) -> bool:
-    if scope.everything:
-        return True
-    return any(entity in scope.any_entity_ids for entity in subject.visible_entity_ids)
-
-
-def _newest(queryset: QuerySet, limit: int = ROWS) -> tuple[list[Any], int]:
-    rows = list(queryset[: limit + 1])
-    total = len(rows) if len(rows) <= limit else queryset.count()
-    return rows[:limit], total
 
 
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
-    sees_deposits = _sees(scope_for(user, VIEW_DEPOSIT), subject)
-    sees_withdrawals = _sees(scope_for(user, VIEW_WITHDRAWAL), subject)
+    sees_deposits = subject_in_scope(scope_for(user, VIEW_DEPOSIT), subject)
+    sees_withdrawals = subject_in_scope(scope_for(user, VIEW_WITHDRAWAL), subject)
     if not (sees_deposits or sees_withdrawals):
         return None
     profile_ids = subject.visible_profile_ids
     entity_codes = {profile.id: profile.entity_code for profile in subject.visible_profiles}
     context: dict[str, Any] = {"deposits": None, "withdrawals": None}
     if sees_deposits:
-        deposits, total = _newest(
+        deposits, total = newest_rows(
             Deposit.objects.visible_to(user, VIEW_DEPOSIT)
             .filter(profile_id__in=profile_ids)
             .select_related("method")
@@ -58,7 +44,7 @@ def render(request: Any, subject: ClientSubject) -> str | None:
         ]
         context["deposits_total"] = total
     if sees_withdrawals:
-        withdrawals, total = _newest(
+        withdrawals, total = newest_rows(
             Withdrawal.objects.visible_to(user, VIEW_WITHDRAWAL)
             .filter(profile_id__in=profile_ids)
             .order_by("-created_at", "-pk")

@@ -23,7 +23,7 @@ from brokercrm.backoffice.registry import (
 )
 from brokercrm.backoffice.templatetags.backoffice import money_text
 from brokercrm.scoping import Scope
-from entities.selectors import work_deadlines
+from entities.work_queues import row_item, rows_fetch
 
 from ..models import Deposit, ReconciliationBreak, Withdrawal
 from ..services.withdrawal_decisions import COMPLIANCE_PERM, FINANCE_PERM
@@ -53,26 +53,13 @@ def _client(profile: Any) -> str:
 
 
 def _fetch(rows: Rows, build: Build, scope: Scope, limit: int) -> QueueFetch:
-    """Three queries at most, whatever the number of rows: the count, the first `limit`
-    rows with what their titles need, and the deadlines of their entities."""
     if scope.is_empty:
         return QueueFetch(0, [])
-    queryset = rows(scope)
-    count = queryset.count()
-    if not limit or not count:
-        return QueueFetch(count, [])
-    found = list(queryset[:limit])
-    deadlines = work_deadlines({row.entity_id for row in found})
-    return QueueFetch(count, [build(row, deadlines[row.entity_id]) for row in found])
+    return rows_fetch(rows(scope), limit, build)
 
 
 def _item(rows: Rows, build: Build, scope: Scope, object_id: str) -> WorkItem | None:
-    if scope.is_empty or not str(object_id).isdigit():
-        return None
-    row = rows(scope).filter(pk=int(object_id)).first()
-    if row is None:
-        return None
-    return build(row, work_deadlines([row.entity_id])[row.entity_id])
+    return None if scope.is_empty else row_item(rows(scope), object_id, build)
 
 
 # --- withdrawals -----------------------------------------------------------------------------

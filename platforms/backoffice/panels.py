@@ -5,41 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from brokercrm.backoffice.panels import newest_rows, subject_in_scope
 from brokercrm.backoffice.registry import ClientPanel, ClientSubject, panel_register
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import scope_for
 
 from ..models import Deal, TradingAccount, TradingEvent
 
 VIEW_ACCOUNT = "platforms.view_tradingaccount"
 VIEW_DEAL = "platforms.view_deal"
 VIEW_EVENT = "platforms.view_tradingevent"
-# Rows shown per list, newest first; the panel says how many there are in all.
-ROWS = 50
-
-
-def _sees(scope: Scope, subject: ClientSubject) -> bool:
-    if scope.everything:
-        return True
-    return any(entity in scope.any_entity_ids for entity in subject.visible_entity_ids)
-
-
-def _newest(queryset: QuerySet, limit: int = ROWS) -> tuple[list[Any], int]:
-    rows = list(queryset[: limit + 1])
-    total = len(rows) if len(rows) <= limit else queryset.count()
-    return rows[:limit], total
 
 
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
-    if not _sees(scope_for(user, VIEW_ACCOUNT), subject):
+    if not subject_in_scope(scope_for(user, VIEW_ACCOUNT), subject):
         return None
     profile_ids = subject.visible_profile_ids
     entity_codes = {profile.id: profile.entity_code for profile in subject.visible_profiles}
-    accounts, accounts_total = _newest(
+    accounts, accounts_total = newest_rows(
         TradingAccount.objects.visible_to(user, VIEW_ACCOUNT)
         .filter(profile_id__in=profile_ids)
         .select_related("server")
@@ -58,8 +44,8 @@ def render(request: Any, subject: ClientSubject) -> str | None:
         "deals": None,
         "events": None,
     }
-    if _sees(scope_for(user, VIEW_DEAL), subject):
-        deals, total = _newest(
+    if subject_in_scope(scope_for(user, VIEW_DEAL), subject):
+        deals, total = newest_rows(
             Deal.objects.visible_to(user, VIEW_DEAL)
             .filter(account__profile_id__in=profile_ids)
             .select_related("account")
@@ -70,8 +56,8 @@ def render(request: Any, subject: ClientSubject) -> str | None:
             for deal in deals
         ]
         context["deals_total"] = total
-    if _sees(scope_for(user, VIEW_EVENT), subject):
-        events, total = _newest(
+    if subject_in_scope(scope_for(user, VIEW_EVENT), subject):
+        events, total = newest_rows(
             TradingEvent.objects.visible_to(user, VIEW_EVENT)
             .filter(account__profile_id__in=profile_ids)
             .select_related("account")

@@ -20,7 +20,7 @@ from brokercrm.backoffice.registry import (
     queue_register,
 )
 from brokercrm.scoping import Scope
-from entities.selectors import work_deadlines
+from entities.work_queues import row_item, rows_fetch
 
 from ..models import ControlFailure
 
@@ -92,22 +92,11 @@ def control_failures_fetch(scope: Scope, limit: int) -> QueueFetch:
     """Three queries at most, whatever the number of rows."""
     if scope.is_empty:
         return QueueFetch(0, [])
-    rows = control_failures_open(scope)
-    count = rows.count()
-    if not limit or not count:
-        return QueueFetch(count, [])
-    found = list(rows[:limit])
-    deadlines = work_deadlines({failure.entity_id for failure in found})
-    return QueueFetch(count, [_build(failure, deadlines[failure.entity_id]) for failure in found])
+    return rows_fetch(control_failures_open(scope), limit, _build)
 
 
 def control_failure_item(scope: Scope, object_id: str) -> WorkItem | None:
-    if scope.is_empty or not str(object_id).isdigit():
-        return None
-    failure = control_failures_open(scope).filter(pk=int(object_id)).first()
-    if failure is None:
-        return None
-    return _build(failure, work_deadlines([failure.entity_id])[failure.entity_id])
+    return None if scope.is_empty else row_item(control_failures_open(scope), object_id, _build)
 
 
 def register() -> None:

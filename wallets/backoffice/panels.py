@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from brokercrm.backoffice.panels import newest_rows, subject_in_scope
 from brokercrm.backoffice.registry import ClientPanel, ClientSubject, panel_register
-from brokercrm.scoping import Scope, scope_for
+from brokercrm.scoping import scope_for
 
 from ..models import Hold, LedgerAccount, Posting
 from ..selectors import wallets_with_ledger_figures
@@ -18,25 +18,11 @@ from ..selectors import wallets_with_ledger_figures
 VIEW_WALLET = "wallets.view_ledgeraccount"
 VIEW_HOLD = "wallets.view_hold"
 VIEW_POSTING = "wallets.view_posting"
-# Rows shown per list, newest first; the panel says how many there are in all.
-ROWS = 50
-
-
-def _sees(scope: Scope, subject: ClientSubject) -> bool:
-    if scope.everything:
-        return True
-    return any(entity in scope.any_entity_ids for entity in subject.visible_entity_ids)
-
-
-def _newest(queryset: QuerySet, limit: int = ROWS) -> tuple[list[Any], int]:
-    rows = list(queryset[: limit + 1])
-    total = len(rows) if len(rows) <= limit else queryset.count()
-    return rows[:limit], total
 
 
 def render(request: Any, subject: ClientSubject) -> str | None:
     user = request.user
-    if not _sees(scope_for(user, VIEW_WALLET), subject):
+    if not subject_in_scope(scope_for(user, VIEW_WALLET), subject):
         return None
     profile_ids = subject.visible_profile_ids
     entity_codes = {profile.id: profile.entity_code for profile in subject.visible_profiles}
@@ -52,8 +38,8 @@ def render(request: Any, subject: ClientSubject) -> str | None:
         .order_by("profile_id", "currency", "pk")
     ]
     context: dict[str, Any] = {"wallets": wallets, "holds": None, "postings": None}
-    if _sees(scope_for(user, VIEW_HOLD), subject):
-        holds, total = _newest(
+    if subject_in_scope(scope_for(user, VIEW_HOLD), subject):
+        holds, total = newest_rows(
             Hold.objects.visible_to(user, VIEW_HOLD)
             .filter(
                 account__profile_id__in=profile_ids,
@@ -72,8 +58,8 @@ def render(request: Any, subject: ClientSubject) -> str | None:
             for hold in holds
         ]
         context["holds_total"] = total
-    if _sees(scope_for(user, VIEW_POSTING), subject):
-        postings, total = _newest(
+    if subject_in_scope(scope_for(user, VIEW_POSTING), subject):
+        postings, total = newest_rows(
             Posting.objects.visible_to(user, VIEW_POSTING)
             .filter(
                 account__profile_id__in=profile_ids,
