@@ -173,9 +173,9 @@ def queries_per_page(pages: list[tuple[str, str]]) -> dict[str, int]:
     client.force_login(get_user_model().objects.get(username=STAFF))
     counted = {}
     for name, path in pages:
-        client.get(path)  # warm: sessions, counts cached for the sidebar
+        client.get(path, secure=True)  # warm: sessions, counts cached for the sidebar
         with CaptureQueriesContext(connection) as captured:
-            status = client.get(path).status_code
+            status = client.get(path, secure=True).status_code
         counted[name] = len(captured.captured_queries) if status == 200 else -status
     return counted
 
@@ -261,15 +261,15 @@ def main() -> int:
             clients=args.clients, queue_items=args.queue_items, events=args.events
         )
         pages = pages_for(person_id)
-        queries = queries_per_page(pages)
-        cookie = session_cookie()
-        connections.close_all()
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             cwd=ROOT,
             env={**os.environ, "DEBUG": "0"},
             check=True,
         )
+        queries = queries_per_page(pages)
+        cookie = session_cookie()
+        connections.close_all()
         port = free_port()
         server = gunicorn_start(
             port=port,

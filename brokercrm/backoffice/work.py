@@ -26,6 +26,7 @@ from . import registry, services
 
 # Items shown per queue on one page: the most urgent first; the count says how many there are.
 ITEMS_PER_QUEUE = 50
+COUNTS_MEMO_ATTR = "_backoffice_queue_counts"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ def queue_counts(user: Any) -> dict[str, int]:
     """Items per queue for the sidebar, reused for a few seconds (every page shows them)."""
     if not getattr(user, "is_authenticated", False):
         return {}
+    # One count per request at most (the page and its sidebar both ask), and across requests
+    # for a few seconds.
+    memo = user.__dict__.get(COUNTS_MEMO_ATTR)
+    if memo is not None:
+        return memo
     key = _counts_key(user)
     counts = cache.get(key)
     if counts is None:
@@ -60,11 +66,13 @@ def queue_counts(user: Any) -> dict[str, int]:
             for queue in queues_for(user)
         }
         cache.set(key, counts, settings.BACKOFFICE_COUNTS_SECONDS)
+    user.__dict__[COUNTS_MEMO_ATTR] = counts
     return counts
 
 
 def _forget_counts(user: Any) -> None:
     cache.delete(_counts_key(user))
+    user.__dict__.pop(COUNTS_MEMO_ATTR, None)
 
 
 def work_rows(
@@ -115,7 +123,9 @@ def work_view(request: HttpRequest) -> HttpResponse:
     if queue_key and registry.queue(queue_key) is None:
         raise Http404("No such queue.")
     rows, counts = work_rows(request.user, queue_key=queue_key, holder=holder, entity_id=entity_id)
-    all_counts = queue_counts(request.user) if queue_key else counts
+    if not queue_key:
+        request.user.__dict__[COUNTS_MEMO_ATTR] = counts
+    all_counts = queue_counts(request.user)
     entity_codes = _entity_names({row.item.entity_id for row in rows})
     context = {
         **site.each_context(request),

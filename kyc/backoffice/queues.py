@@ -93,10 +93,17 @@ def _flag_triggered() -> Q:
 
 
 def _files(scope: Scope, condition: Q) -> QuerySet:
-    to_review = KycCheck.objects.within(scope).filter(result__in=NEEDS_REVIEWER).order_by("kind")
+    # An item's title needs the checks' kinds, not their evidence, and no file's answers.
+    to_review = (
+        KycCheck.objects.within(scope)
+        .filter(result__in=NEEDS_REVIEWER)
+        .only("id", "entity_id", "kyc_file_id", "kind", "result")
+        .order_by("kind")
+    )
     return (
         KycFile.objects.within(scope)
         .filter(condition)
+        .defer("questionnaire", "risk_breakdown")
         .select_related("profile__person")
         .prefetch_related(Prefetch("checks", queryset=to_review, to_attr="checks_to_review"))
         # The checks run as the file is submitted: that is when it lands in a queue.
