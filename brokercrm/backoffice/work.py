@@ -139,6 +139,7 @@ def work_view(request: HttpRequest) -> HttpResponse:
         "current_queue": registry.queue(queue_key) if queue_key else None,
         "holder": holder,
         "entity_id": entity_id,
+        "entity_choices": _entity_choices(request.user),
         "total": sum(all_counts.values()),
         "shown_limit": ITEMS_PER_QUEUE,
         "staff": _assignable_staff(request.user, rows),
@@ -146,6 +147,19 @@ def work_view(request: HttpRequest) -> HttpResponse:
     }
     template = "backoffice/work_rows.html" if request.htmx else "backoffice/work.html"
     return TemplateResponse(request, template, context)
+
+
+def _entity_choices(user: Any) -> list[tuple[int, str]]:
+    """The entities in which the user works at least one queue, for the filter."""
+    from django.apps import apps
+
+    model = apps.get_model("entities", "LegalEntity")
+    scopes = [scope_for(user, queue.perm) for queue in queues_for(user)]
+    rows = model.objects.order_by("code")
+    if not any(scope.everything for scope in scopes):
+        ids = set().union(*(scope.any_entity_ids for scope in scopes)) if scopes else set()
+        rows = rows.filter(pk__in=ids)
+    return list(rows.values_list("pk", "code"))
 
 
 def _assignable_staff(user: Any, rows: list[Row]) -> list[Any]:

@@ -176,3 +176,21 @@ def test_bulk_actions_apply_item_by_item(world, queue, applicants, client):
     assert list(Assignment.objects.unscoped().values_list("object_id", flat=True)) == [
         str(eu_item.pk)
     ]
+
+
+def test_the_entity_filter_offers_the_users_entities_and_narrows_the_list(
+    world, queue, applicants, client
+):
+    assert len(applicants) == 2
+    client.force_login(world.superuser)
+    page = client.get(reverse("admin:work"), {"queue": QUEUE}).content.decode()
+    assert "Ivan Petrov" in page
+    assert "Amelia Hughes" in page
+    assert 'name="entity"' in page
+    only_uk = client.get(reverse("admin:work"), {"queue": QUEUE, "entity": world.uk.pk})
+    assert "Amelia Hughes" in only_uk.content.decode()
+    assert "Ivan Petrov" not in only_uk.content.decode()
+    odd = client.get(reverse("admin:work"), {"entity": "x"})
+    assert odd.status_code == 200
+    client.force_login(world.eu_compliance)
+    assert 'name="entity"' not in client.get(reverse("admin:work")).content.decode()
