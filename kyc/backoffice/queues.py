@@ -103,8 +103,26 @@ def _files(scope: Scope, condition: Q) -> QuerySet:
     return (
         KycFile.objects.within(scope)
         .filter(condition)
-        .defer("questionnaire", "risk_breakdown")
-        .select_related("profile__person")
+        .select_related("profile")
+        # What an item shows, nothing more: a page builds up to fifty of them per queue.
+        .only(
+            "id",
+            "entity_id",
+            "status",
+            "risk_level",
+            "risk_score",
+            "edd_triggers",
+            "kyc_ruleset",
+            "submitted_at",
+            "created_at",
+            "first_approver_id",
+            "second_approver_id",
+            "profile__id",
+            "profile__entity_id",
+            "profile__person_id",
+            "profile__given_name",
+            "profile__family_name",
+        )
         .prefetch_related(Prefetch("checks", queryset=to_review, to_attr="checks_to_review"))
         # The checks run as the file is submitted: that is when it lands in a queue.
         .annotate(
