@@ -159,6 +159,19 @@ def user_grants_sync(user: User) -> None:
     forget_scopes(user)
 
 
+def grants_resync() -> int:
+    """After the roles change (a release adds a model, a role gains a permission), rewrite
+    every holder's object permissions: a grant means its role as the code now defines it.
+    Returns how many users were brought up to date."""
+    user_ids = set(
+        RoleGrant.objects.filter(revoked_at__isnull=True).values_list("user_id", flat=True)
+    )
+    users = User.objects.filter(pk__in=user_ids)
+    for user in users:
+        user_grants_sync(user)
+    return len(user_ids)
+
+
 def entity_grants_sync() -> None:
     """After an entity is created, extend every group-wide grant to it."""
     user_ids = RoleGrant.objects.filter(group_wide=True, revoked_at__isnull=True).values_list(
