@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -94,8 +93,8 @@ def work_item_assign(
 
 
 def work_item_release(*, actor: Any, queue_key: str, object_id: str) -> None:
-    """Hand the item back to its queue. The holder may always; anyone else needs the queue's
-    permission in the item's entity (a team lead freeing work of someone away)."""
+    """Hand the item back to its queue: the holder, or a colleague freeing the work of someone
+    away; either needs the queue's permission in the item's entity."""
     queue, item = _visible_item(actor, queue_key, object_id)
     require(actor, queue.perm, item.entity_id)
     with transaction.atomic(durable=True):
@@ -125,11 +124,3 @@ def assignments_of(user: Any) -> dict[str, set[str]]:
     ):
         held.setdefault(queue_key, set()).add(object_id)
     return held
-
-
-def staff_who_may_work(queue_key: str, entity_id: int) -> list[Any]:
-    queue = registry.queue(queue_key)
-    if queue is None:
-        return []
-    users = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
-    return [user for user in users if scope_for(user, queue.perm).allows_entity(entity_id)]

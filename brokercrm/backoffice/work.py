@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.admin import site
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -163,13 +164,18 @@ def _entity_choices(user: Any) -> list[tuple[int, str]]:
 
 
 def _assignable_staff(user: Any, rows: list[Row]) -> list[Any]:
-    """Colleagues an item may be given to: active staff of the entities shown. Whether one may
-    work a given item is checked by the service when it is assigned."""
-    if not rows:
+    """Colleagues an item may be given to: active staff holding a grant in an entity of the
+    items shown (never the staff of other entities). Whether one may work a given item is
+    checked by the service when it is assigned."""
+    entity_ids = {row.item.entity_id for row in rows}
+    if not entity_ids:
         return []
+    in_entities = Q(grants__entity_id__in=entity_ids) | Q(grants__desk__entity_id__in=entity_ids)
     return list(
         get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
+        .objects.filter(is_active=True, is_staff=True, grants__revoked_at__isnull=True)
+        .filter(in_entities)
+        .distinct()
         .order_by("username")
         .only("id", "username", "first_name", "last_name")[:200]
     )

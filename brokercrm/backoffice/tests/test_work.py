@@ -194,3 +194,10 @@ def test_the_entity_filter_offers_the_users_entities_and_narrows_the_list(
     assert odd.status_code == 200
     client.force_login(world.eu_compliance)
     assert 'name="entity"' not in client.get(reverse("admin:work")).content.decode()
+
+
+def test_the_assignee_list_holds_only_staff_of_the_items_entities(world, queue, applicants, client):
+    client.force_login(world.eu_compliance)
+    page = client.get(reverse("admin:work"), {"queue": QUEUE}).content.decode()
+    assert world.eu_support.username in page
+    assert world.uk_compliance.username not in page
