@@ -275,8 +275,10 @@ def test_age_limit_is_120_years(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        (datetime.date.today() + datetime.timedelta(days=1)).isoformat(),  # noqa: DTZ011
-        datetime.date.today() + datetime.timedelta(days=400),  # noqa: DTZ011
+        # In the future of the pinned day below (a date taken at collection time would become
+        # "today" when the run crosses midnight).
+        "2030-06-16",
+        datetime.date(2031, 7, 20),
         "1850-01-01",
         "1899-12-31",
         "1990-02-30",
@@ -289,7 +291,8 @@ def test_age_limit_is_120_years(monkeypatch: pytest.MonkeyPatch) -> None:
         19900304,
     ],
 )
-def test_invalid_birth_date_raises_birth_date_invalid(value: object) -> None:
+def test_invalid_birth_date_raises_birth_date_invalid(value: object, monkeypatch) -> None:
+    monkeypatch.setattr(normalize_dates, "_today", lambda: datetime.date(2030, 6, 15))
     assert_code("birth_date_invalid", parse_birth_date, value)
     assert_code("birth_date_invalid", birth_date_keys, value)
 
